@@ -1,0 +1,34 @@
+package fi.yhteys.hapi;
+
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.autoconfigure.elasticsearch.ElasticsearchRestClientAutoConfiguration;
+import org.springframework.boot.autoconfigure.orm.jpa.HibernateJpaAutoConfiguration;
+import org.springframework.boot.autoconfigure.quartz.QuartzAutoConfiguration;
+import org.springframework.boot.autoconfigure.thymeleaf.ThymeleafAutoConfiguration;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+
+/**
+ * The Yhteys FHIR store: HAPI FHIR R4 JPA on Spring Boot.
+ *
+ * <p>Spring Boot supplies the data source (from {@code spring.datasource.*}) and the servlet
+ * container; {@link FhirStoreConfig} wires HAPI's JPA layer, {@link FhirServletConfig} the REST
+ * server, and {@link PackageInstaller} installs the Yhteys profile package before the server
+ * answers. HAPI brings its own entity manager factory and Quartz scheduler, so Boot's versions are
+ * excluded; so are the Elasticsearch client and Thymeleaf, which HAPI's jars pull onto the
+ * classpath but this server does not use.
+ */
+@SpringBootApplication(
+		exclude = {
+			HibernateJpaAutoConfiguration.class,
+			QuartzAutoConfiguration.class,
+			ElasticsearchRestClientAutoConfiguration.class,
+			ThymeleafAutoConfiguration.class
+		})
+@EnableConfigurationProperties(YhteysProperties.class)
+public class YhteysHapiApplication {
+
+	public static void main(String[] args) {
+		SpringApplication.run(YhteysHapiApplication.class, args);
+	}
+}

@@ -1,0 +1,82 @@
+"""One settings object for Yhteys, read from the environment once.
+
+Every knob has a default that works on a developer machine; see the configuration table in
+README.md. Callers build a `Settings` with `Settings.from_env()` at the edge (CLI, test session)
+and pass it down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+__all__ = ["PROJECT_ROOT", "Settings", "SettingsError"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout: profiles/, terminology/ and docker/ are read from here."""
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Yhteys cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Yhteys keeps its data and how it runs the HAPI FHIR store.
+
+    `hapi_db_url` empty means the default H2 file database under `data_dir`; set it to a
+    `jdbc:postgresql://...` URL (with user and password) to run HAPI on PostgreSQL.
+    """
+
+    data_dir: Path
+    hapi_host: str = "127.0.0.1"
+    hapi_port: int = 8080
+    hapi_db_url: str = ""
+    hapi_db_user: str = "sa"
+    hapi_db_password: str = ""
+    hapi_heap: str = "4g"
+    hapi_start_timeout: float = 300.0
+    project_root: Path = PROJECT_ROOT
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `YHTEYS_*` variables; raise `SettingsError` naming the first bad one."""
+        env = os.environ if environ is None else environ
+        return cls(
+            data_dir=Path(env.get("YHTEYS_DATA_DIR", str(PROJECT_ROOT / "var"))).resolve(),
+            hapi_host=env.get("YHTEYS_HAPI_HOST", "127.0.0.1"),
+            hapi_port=_int(env, "YHTEYS_HAPI_PORT", 8080),
+            hapi_db_url=env.get("YHTEYS_HAPI_DB_URL", ""),
+            hapi_db_user=env.get("YHTEYS_HAPI_DB_USER", "sa"),
+            hapi_db_password=env.get("YHTEYS_HAPI_DB_PASSWORD", ""),
+            hapi_heap=env.get("YHTEYS_HAPI_HEAP", "4g"),
+            hapi_start_timeout=float(_int(env, "YHTEYS_HAPI_START_TIMEOUT", 300)),
+        )
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (tests use it for a private port and data dir)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def hapi_base_url(self) -> str:
+        """The FHIR base of the HAPI store, e.g. `http://127.0.0.1:8080/fhir`."""
+        return f"http://{self.hapi_host}:{self.hapi_port}/fhir"
+
+    @property
+    def hapi_jdbc_url(self) -> str:
+        """The JDBC URL HAPI uses: the configured one, or the H2 file database in `data_dir`."""
+        if self.hapi_db_url:
+            return self.hapi_db_url
+        return f"jdbc:h2:file:{self.data_dir / 'hapi' / 'h2'};DB_CLOSE_ON_EXIT=FALSE"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
