@@ -1,0 +1,214 @@
+"""The `yhteys` command line.
+
+    yhteys run                  build and start HAPI, load the demo, say how to reach it
+    yhteys hapi build|start|stop|status
+    yhteys package build        pack profiles/ and terminology/ as an NPM-style FHIR package
+    yhteys demo load            load (again) the demo client, team and plan
+
+Every command reads `Settings.from_env()` once; failures print the reason and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import httpx
+import typer
+from rich.console import Console
+
+from gateway.demo import DemoError, load_demo
+from gateway.fhirpackage import PackageError, build_package
+from gateway.hapi import HapiError, HapiServer, Tick
+from gateway.settings import Settings, SettingsError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="Yhteys: one shared plan across health and social services.", no_args_is_help=True)
+hapi_app = typer.Typer(help="Our HAPI FHIR store.", no_args_is_help=True)
+package_app = typer.Typer(help="The Yhteys FHIR package (profiles and terminology).", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+app.add_typer(hapi_app, name="hapi")
+app.add_typer(package_app, name="package")
+app.add_typer(demo_app, name="demo")
+
+console = Console()
+
+
+def main() -> None:
+    """Entry point of the `yhteys` script."""
+    app()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _waiting(what: str) -> Iterator[Tick]:
+    """A spinner showing `what`, the current phase and the seconds elapsed."""
+    started = time.monotonic()
+    with console.status(what) as status:
+
+        def tick(phase: str) -> None:
+            status.update(f"{what}: {phase} ({time.monotonic() - started:.0f} s)")
+
+        yield tick
+
+
+def _build(server: HapiServer) -> None:
+    if server.jar_is_current():
+        return
+    with _waiting("Building the HAPI FHIR server with Maven") as tick:
+        tick("compiling and packaging")
+        result = server.build()
+    console.print(f"Built {result.jar.name} in {result.seconds:.1f} s")
+
+
+def _start(server: HapiServer) -> None:
+    with _waiting("Starting HAPI FHIR") as tick:
+        result = server.start(on_tick=tick)
+    console.print(
+        f"HAPI FHIR ready at [bold]{result.base_url}[/] after {result.seconds:.1f} s "
+        f"(pid {result.pid}, package {result.package.version}, log {server.log_file})"
+    )
+
+
+@hapi_app.command("build")
+def hapi_build(force: Annotated[bool, typer.Option(help="Rebuild even if the jar is current.")] = False) -> None:
+    """Build the HAPI jar (reused until docker/hapi changes)."""
+    server = HapiServer(_settings())
+    try:
+        if force or not server.jar_is_current():
+            with _waiting("Building the HAPI FHIR server with Maven"):
+                result = server.build(force=force)
+            console.print(f"Built {result.jar} in {result.seconds:.1f} s")
+        else:
+            console.print(f"{server.jar} is current")
+    except HapiError as exc:
+        _fail(str(exc))
+
+
+@hapi_app.command("start")
+def hapi_start() -> None:
+    """Build if needed, start HAPI in the background and wait until it serves."""
+    server = HapiServer(_settings())
+    try:
+        _build(server)
+        _start(server)
+    except (HapiError, PackageError) as exc:
+        _fail(str(exc))
+
+
+@hapi_app.command("stop")
+def hapi_stop() -> None:
+    """Stop the HAPI started from this data directory."""
+    server = HapiServer(_settings())
+    with _waiting("Stopping HAPI FHIR"):
+        stopped = server.stop()
+    console.print("HAPI stopped" if stopped else "HAPI was not running")
+
+
+@hapi_app.command("status")
+def hapi_status() -> None:
+    """Say whether HAPI runs and serves."""
+    status = HapiServer(_settings()).status()
+    if not status.running:
+        console.print(f"HAPI is not running (log {status.log_file})")
+        raise typer.Exit(3)
+    state = "ready" if status.ready else "starting or not answering"
+    console.print(f"HAPI pid {status.pid}: {state} at {status.base_url}")
+
+
+@package_app.command("build")
+def package_build(
+    out: Annotated[Path, typer.Option(help="Folder to write fi.yhteys.fhir.tgz into.")] = Path("build"),
+) -> None:
+    """Pack profiles/ and terminology/ into fi.yhteys.fhir.tgz."""
+    settings = _settings()
+    try:
+        package = build_package(
+            [settings.project_root / "profiles", settings.project_root / "terminology"], out
+        )
+    except PackageError as exc:
+        _fail(str(exc))
+    console.print(f"Wrote {package.path} (version {package.version}, {len(package.urls)} resources)")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo client, team, plan and consent into the running HAPI."""
+    _load_demo(_settings())
+
+
+def _load_demo(settings: Settings) -> None:
+    try:
+        with httpx.Client(timeout=120.0) as client:
+            loaded = load_demo(client, settings.hapi_base_url)
+    except (DemoError, httpx.TransportError) as exc:
+        _fail(f"loading the demo failed: {exc}")
+    console.print(f"Demo loaded: {len(loaded.locations)} resources, {loaded.created} of them new")
+
+
+@app.command("run")
+def run(
+    detach: Annotated[bool, typer.Option(help="Leave HAPI running and return at once.")] = False,
+) -> None:
+    """Build and start HAPI, load the demo, print how to reach it; Ctrl-C stops."""
+    settings = _settings()
+    server = HapiServer(settings)
+    try:
+        _build(server)
+        started_here = not server.status().running
+        if started_here:
+            _start(server)
+        else:
+            console.print(f"HAPI already running at {settings.hapi_base_url}")
+        _load_demo(settings)
+    except (HapiError, PackageError) as exc:
+        _fail(str(exc))
+    _print_how_to_call(settings)
+    if detach or not started_here:
+        return
+    console.print("\nPress Ctrl-C to stop.")
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while server.status().running:
+            time.sleep(2.0)
+        _fail(f"HAPI stopped unexpectedly; log {server.log_file}:\n{server.log_tail()}")
+    except KeyboardInterrupt:
+        with _waiting("Stopping HAPI FHIR"):
+            server.stop()
+        console.print("Stopped.")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends `yhteys run` the way Ctrl-C does: HAPI is stopped first."""
+    raise KeyboardInterrupt
+
+
+def _print_how_to_call(settings: Settings) -> None:
+    base = settings.hapi_base_url
+    console.print(
+        "\n[bold]Yhteys FHIR store[/] (HAPI FHIR R4, profiles and terminology installed)\n"
+        f"  base URL           {base}\n"
+        f"  the shared plan    curl -s {base}/CarePlan/demo-plan\n"
+        f"  the support team   curl -s {base}/CareTeam/demo-team\n"
+        f"  plan and context   curl -s '{base}/CarePlan?subject=Patient/demo-client&_include=CarePlan:goal&_include=CarePlan:care-team'\n"
+        f"  team roles (fi/sv) curl -s '{base}/ValueSet/$expand?url=https://yhteys.fi/fhir/ValueSet/team-role&includeDesignations=true'\n"
+        f"  validate a code    curl -s '{base}/ValueSet/$validate-code?url=https://yhteys.fi/fhir/ValueSet/team-role&system=https://yhteys.fi/fhir/CodeSystem/team-role&code=youth-worker'\n",
+        highlight=False,
+        soft_wrap=True,
+    )

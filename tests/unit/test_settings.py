@@ -1,0 +1,35 @@
+"""Settings come from the environment once, with working defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import PROJECT_ROOT, Settings, SettingsError
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.data_dir == PROJECT_ROOT / "var"
+    assert settings.hapi_base_url == "http://127.0.0.1:8080/fhir"
+    assert settings.hapi_jdbc_url.startswith(f"jdbc:h2:file:{PROJECT_ROOT / 'var' / 'hapi' / 'h2'}")
+
+
+def test_postgres_is_chosen_by_url(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "YHTEYS_DATA_DIR": str(tmp_path),
+            "YHTEYS_HAPI_PORT": "9090",
+            "YHTEYS_HAPI_DB_URL": "jdbc:postgresql://127.0.0.1:5432/yhteys",
+            "YHTEYS_HAPI_DB_USER": "yhteys",
+        }
+    )
+    assert settings.hapi_jdbc_url == "jdbc:postgresql://127.0.0.1:5432/yhteys"
+    assert settings.hapi_db_user == "yhteys"
+    assert settings.hapi_base_url == "http://127.0.0.1:9090/fhir"
+
+
+def test_bad_number_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="YHTEYS_HAPI_PORT"):
+        Settings.from_env({"YHTEYS_HAPI_PORT": "eighty"})
