@@ -22,8 +22,10 @@ import org.springframework.stereotype.Component;
  *
  * <p>The package is stored and installed (its conformance resources become ordinary resources on
  * this server, so HAPI validates and expands with them); dependencies are never fetched, since the
- * R4 core definitions ship inside HAPI. If installation fails the process exits non-zero: the store
- * never serves without its profiles.
+ * R4 core definitions ship inside HAPI. The package version carries a digest of its contents, so
+ * an unchanged package already in the store is not installed again on restart, and a changed one
+ * always is. If installation fails the process exits non-zero: the store never serves without its
+ * profiles.
  */
 @Component
 public class PackageInstaller {
@@ -71,7 +73,7 @@ public class PackageInstaller {
 				.setPackageContents(contents)
 				.setInstallMode(PackageInstallationSpec.InstallModeEnum.STORE_AND_INSTALL)
 				.setFetchDependencies(false);
-		spec.setReloadExisting(true);
+		spec.setReloadExisting(false); // the version carries a digest of the contents
 		PackageInstallOutcomeJson outcome = installer.install(spec);
 		LOG.info("Installed {}#{}: {}", npm.name(), npm.version(), outcome.getResourcesInstalled());
 	}

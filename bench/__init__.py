@@ -1,0 +1,1 @@
+"""Benchmarks: measured goals, never timed tests. Each writes its section of BENCHMARKS.md."""
