@@ -22,10 +22,9 @@ import org.springframework.stereotype.Component;
  *
  * <p>The package is stored and installed (its conformance resources become ordinary resources on
  * this server, so HAPI validates and expands with them); dependencies are never fetched, since the
- * R4 core definitions ship inside HAPI. The package version carries a digest of its contents, so
- * an unchanged package already in the store is not installed again on restart, and a changed one
- * always is. If installation fails the process exits non-zero: the store never serves without its
- * profiles.
+ * R4 core definitions ship inside HAPI. Every start installs the package again, so edited profiles
+ * take effect on the next start. If installation fails the process exits non-zero: the store never
+ * serves without its profiles.
  */
 @Component
 public class PackageInstaller {
@@ -73,7 +72,9 @@ public class PackageInstaller {
 				.setPackageContents(contents)
 				.setInstallMode(PackageInstallationSpec.InstallModeEnum.STORE_AND_INSTALL)
 				.setFetchDependencies(false);
-		spec.setReloadExisting(false); // the version carries a digest of the contents
+		// Reload: HAPI otherwise keeps a stored profile whose url and version match, even when
+		// the package brings changed content. Unchanged resources are not re-versioned.
+		spec.setReloadExisting(true);
 		PackageInstallOutcomeJson outcome = installer.install(spec);
 		LOG.info("Installed {}#{}: {}", npm.name(), npm.version(), outcome.getResourcesInstalled());
 	}

@@ -3,6 +3,7 @@ package fi.yhteys.hapi;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.autoconfigure.elasticsearch.ElasticsearchRestClientAutoConfiguration;
+import org.springframework.boot.autoconfigure.flyway.FlywayAutoConfiguration;
 import org.springframework.boot.autoconfigure.orm.jpa.HibernateJpaAutoConfiguration;
 import org.springframework.boot.autoconfigure.quartz.QuartzAutoConfiguration;
 import org.springframework.boot.autoconfigure.thymeleaf.ThymeleafAutoConfiguration;
@@ -15,14 +16,16 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
  * container; {@link FhirStoreConfig} wires HAPI's JPA layer, {@link FhirServletConfig} the REST
  * server, and {@link PackageInstaller} installs the Yhteys profile package before the server
  * answers. HAPI brings its own entity manager factory and Quartz scheduler, so Boot's versions are
- * excluded; so are the Elasticsearch client and Thymeleaf, which HAPI's jars pull onto the
- * classpath but this server does not use.
+ * excluded; so are the Elasticsearch client, Flyway (HAPI's schema is created by Hibernate; Boot's
+ * Flyway would refuse PostgreSQL) and Thymeleaf, which HAPI's jars pull onto the classpath but
+ * this server does not use.
  */
 @SpringBootApplication(
 		exclude = {
 			HibernateJpaAutoConfiguration.class,
 			QuartzAutoConfiguration.class,
 			ElasticsearchRestClientAutoConfiguration.class,
+			FlywayAutoConfiguration.class,
 			ThymeleafAutoConfiguration.class
 		})
 @EnableConfigurationProperties(YhteysProperties.class)
