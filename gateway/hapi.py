@@ -70,6 +70,9 @@ class HapiStatus:
 class HapiServer:
     """Our HAPI FHIR store as configured by `settings`."""
 
+    MAVEN_PACKAGE = ("mvn", "-B", "-q", "package", "-Dmaven.test.skip=true")
+    """The build command, run in docker/hapi."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.project_dir = settings.project_root / "docker" / "hapi"
@@ -102,10 +105,9 @@ class HapiServer:
         if not force and self.jar_is_current():
             return BuildResult(self.jar, rebuilt=False, seconds=time.monotonic() - started)
         digest = self.sources_digest()
-        command = ["mvn", "-B", "-q", "package", "-Dmaven.test.skip=true"]
         try:
             done = subprocess.run(
-                command, cwd=self.project_dir, capture_output=True, text=True, check=False
+                self.MAVEN_PACKAGE, cwd=self.project_dir, capture_output=True, text=True, check=False
             )
         except FileNotFoundError:
             raise HapiError("Maven (mvn) is not installed: HAPI cannot be built") from None
@@ -155,6 +157,8 @@ class HapiServer:
         """
         pid = self._live_pid()
         if pid is None:
+            if self._child is not None:  # our own child died: reap it
+                self._terminate(self._child.pid, timeout)
             self.pid_file.unlink(missing_ok=True)  # a stale file from a server that died
             return False
         self._terminate(pid, timeout)
@@ -162,8 +166,12 @@ class HapiServer:
         return True
 
     def status(self) -> HapiStatus:
+        """Whether our HAPI runs from this data directory, and whether it serves (200)."""
         pid = self._live_pid()
-        ready = pid is not None and self._answers(f"{self.settings.hapi_base_url}/metadata")
+        ready = False
+        if pid is not None:
+            with httpx.Client(timeout=5.0) as client:
+                ready = _status_code(client, f"{self.settings.hapi_base_url}/metadata") == 200
         return HapiStatus(pid is not None, ready, pid, self.settings.hapi_base_url, self.log_file)
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:

@@ -66,10 +66,14 @@ class Settings:
 
     @property
     def hapi_jdbc_url(self) -> str:
-        """The JDBC URL HAPI uses: the configured one, or the H2 file database in `data_dir`."""
+        """The JDBC URL HAPI uses: the configured one, or the H2 file database in `data_dir`.
+
+        H2 writes each commit to its file at once (WRITE_DELAY=0): by default it waits up to
+        half a second, and a HAPI killed in that window would lose acknowledged writes.
+        """
         if self.hapi_db_url:
             return self.hapi_db_url
-        return f"jdbc:h2:file:{self.data_dir / 'hapi' / 'h2'};DB_CLOSE_ON_EXIT=FALSE"
+        return f"jdbc:h2:file:{self.data_dir / 'hapi' / 'h2'};DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

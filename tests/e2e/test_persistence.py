@@ -1,10 +1,12 @@
-"""The store keeps its data across restarts (H2 file database), and a restart brings in
-whatever profiles/ and terminology/ hold at that moment."""
+"""The store keeps its data across a stop and across a crash (H2 file database), and a start
+brings in whatever profiles/ and terminology/ hold at that moment."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import uuid
 from pathlib import Path
 
@@ -37,9 +39,8 @@ def _plan_profile_description(fhir: httpx.Client) -> str:
     return description
 
 
-def test_data_survives_restart_and_profile_edits_apply(
-    hapi: HapiServer, fhir: httpx.Client, demo: DemoLoad, tmp_path: Path
-) -> None:
+def _create_probe(fhir: httpx.Client) -> tuple[str, str]:
+    """Store a Condition with a unique text; return its id and the text."""
     text = f"restart probe {uuid.uuid4()}"
     created = fhir.post(
         "/Condition",
@@ -51,10 +52,24 @@ def test_data_survives_restart_and_profile_edits_apply(
         headers=FHIR_JSON,
     )
     assert created.status_code == 201, created.text
-    condition_id = created.headers["Location"].split("/_history")[0].rsplit("/", 1)[-1]
+    return created.headers["Location"].split("/_history")[0].rsplit("/", 1)[-1], text
+
+
+def _probe_text(fhir: httpx.Client, condition_id: str) -> str:
+    again = fhir.get(f"/Condition/{condition_id}")
+    assert again.status_code == 200, again.text
+    text: str = again.json()["code"]["text"]
+    return text
+
+
+def test_data_survives_stop_and_crash_and_profile_edits_apply(
+    hapi: HapiServer, fhir: httpx.Client, demo: DemoLoad, tmp_path: Path
+) -> None:
+    first_id, first_text = _create_probe(fhir)
     plan_before = fhir.get("/CarePlan/demo-plan").json()
     original = _plan_profile_description(fhir)
 
+    # A graceful stop, then a start whose profiles/ holds an edited SharedCarePlan.
     edited = f"edited {uuid.uuid4()}"
     root = _checkout_with_edited_plan_profile(tmp_path, edited)
     assert hapi.stop() is True
@@ -62,12 +77,18 @@ def test_data_survives_restart_and_profile_edits_apply(
     twin = HapiServer(hapi.settings.with_changes(project_root=root))
     twin.start()
     try:
-        again = fhir.get(f"/Condition/{condition_id}")
-        assert again.status_code == 200
-        assert again.json()["code"]["text"] == text
+        assert _probe_text(fhir, first_id) == first_text
         assert fhir.get("/CarePlan/demo-plan").json() == plan_before
         assert _plan_profile_description(fhir) == edited
+
+        # A crash right after an acknowledged write loses nothing.
+        second_id, second_text = _create_probe(fhir)
+        pid = twin.status().pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
     finally:
-        twin.stop()
+        twin.stop()  # stops it, or reaps it once killed
         hapi.start()
+    assert _probe_text(fhir, second_id) == second_text
+    assert _probe_text(fhir, first_id) == first_text
     assert _plan_profile_description(fhir) == original

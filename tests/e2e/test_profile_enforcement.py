@@ -133,3 +133,10 @@ def test_consent_actor_must_be_information_recipient(fhir: httpx.Client, demo: D
     actor["role"]["coding"][0]["code"] = "PRCP"
     problems = _refused(fhir, consent)
     assert any("yht-consent-2" in p for p in problems), problems
+
+
+def test_consent_actor_must_be_an_organisation_or_role(fhir: httpx.Client, demo: DemoLoad) -> None:
+    consent = _demo("Consent/demo-consent")
+    consent["provision"]["provision"][1]["actor"][0]["reference"] = {"reference": "Patient/demo-client"}
+    problems = _refused(fhir, consent)
+    assert any("yht-consent-2" in p for p in problems), problems
