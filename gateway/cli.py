@@ -68,13 +68,16 @@ def _waiting(what: str) -> Iterator[Tick]:
         yield tick
 
 
-def _build(server: HapiServer) -> None:
-    if server.jar_is_current():
+def _build(server: HapiServer, force: bool = False, say_current: bool = False) -> None:
+    """Build the HAPI jar unless it is current (or `force`)."""
+    if not force and server.jar_is_current():
+        if say_current:
+            console.print(f"{server.jar} is current")
         return
     with _waiting("Building the HAPI FHIR server with Maven") as tick:
         tick("compiling and packaging")
-        result = server.build()
-    console.print(f"Built {result.jar.name} in {result.seconds:.1f} s")
+        result = server.build(force=force)
+    console.print(f"Built {result.jar} in {result.seconds:.1f} s")
 
 
 def _start(server: HapiServer) -> None:
@@ -89,14 +92,8 @@ def _start(server: HapiServer) -> None:
 @hapi_app.command("build")
 def hapi_build(force: Annotated[bool, typer.Option(help="Rebuild even if the jar is current.")] = False) -> None:
     """Build the HAPI jar (reused until docker/hapi changes)."""
-    server = HapiServer(_settings())
     try:
-        if force or not server.jar_is_current():
-            with _waiting("Building the HAPI FHIR server with Maven"):
-                result = server.build(force=force)
-            console.print(f"Built {result.jar} in {result.seconds:.1f} s")
-        else:
-            console.print(f"{server.jar} is current")
+        _build(HapiServer(_settings()), force=force, say_current=True)
     except HapiError as exc:
         _fail(str(exc))
 

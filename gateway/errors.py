@@ -1,0 +1,142 @@
+"""Everything the gateway refuses or fails at, as one hierarchy.
+
+Each class declares the HTTP `status_code` and the FHIR `issue_code`
+(http://hl7.org/fhir/issue-type) its OperationOutcome carries; `gateway.outcomes` turns any of
+them into the answer. Raise them with a message for the caller (no secrets, no stack traces)
+and, for access decisions, the decision's reasons.
+
+    GatewayError                      500 exception
+    ├── BadRequest                    400 invalid
+    │   ├── MalformedBody             400 structure   (not JSON, not a FHIR resource)
+    │   ├── InvalidId                 400 value
+    │   ├── IdMismatch                400 invalid     (PUT body id ≠ URL id)
+    │   └── UnsupportedParameter      400 not-supported (_has, chains, _contained, …)
+    ├── Unauthenticated               401 login
+    ├── Forbidden                     403 forbidden   (carries the decision's reasons)
+    ├── NotFound                      404 not-found
+    ├── MethodNotAllowed              405 not-supported
+    ├── PreconditionFailed            412 conflict    (stale If-Match)
+    ├── PayloadTooLarge               413 too-costly
+    ├── UnsupportedMediaType          415 not-supported
+    ├── PreconditionRequired          428 required    (update without If-Match)
+    ├── UpstreamFailure               502 exception   (the FHIR store answered nonsense)
+    └── ServiceUnavailable            503 transient
+        ├── UpstreamUnavailable       503 transient   (the FHIR store did not answer)
+        └── AuditUnavailable          503 transient   (fail closed: nothing is disclosed)
+"""
+
+from __future__ import annotations
+
+from gateway.access import Reason
+
+__all__ = [
+    "AuditUnavailable",
+    "BadRequest",
+    "Forbidden",
+    "GatewayError",
+    "IdMismatch",
+    "InvalidId",
+    "MalformedBody",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "ServiceUnavailable",
+    "Unauthenticated",
+    "UnsupportedMediaType",
+    "UnsupportedParameter",
+    "UpstreamFailure",
+    "UpstreamUnavailable",
+]
+
+
+class GatewayError(Exception):
+    """A refusal or failure with its HTTP status, FHIR issue code, message and reasons."""
+
+    status_code = 500
+    issue_code = "exception"
+
+    def __init__(self, message: str, reasons: tuple[Reason, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reasons = reasons
+
+
+class BadRequest(GatewayError):
+    status_code = 400
+    issue_code = "invalid"
+
+
+class MalformedBody(BadRequest):
+    issue_code = "structure"
+
+
+class InvalidId(BadRequest):
+    issue_code = "value"
+
+
+class IdMismatch(BadRequest):
+    issue_code = "invalid"
+
+
+class UnsupportedParameter(BadRequest):
+    issue_code = "not-supported"
+
+
+class Unauthenticated(GatewayError):
+    status_code = 401
+    issue_code = "login"
+
+
+class Forbidden(GatewayError):
+    status_code = 403
+    issue_code = "forbidden"
+
+
+class NotFound(GatewayError):
+    status_code = 404
+    issue_code = "not-found"
+
+
+class MethodNotAllowed(GatewayError):
+    status_code = 405
+    issue_code = "not-supported"
+
+
+class PreconditionFailed(GatewayError):
+    status_code = 412
+    issue_code = "conflict"
+
+
+class PayloadTooLarge(GatewayError):
+    status_code = 413
+    issue_code = "too-costly"
+
+
+class UnsupportedMediaType(GatewayError):
+    status_code = 415
+    issue_code = "not-supported"
+
+
+class PreconditionRequired(GatewayError):
+    status_code = 428
+    issue_code = "required"
+
+
+class UpstreamFailure(GatewayError):
+    status_code = 502
+    issue_code = "exception"
+
+
+class ServiceUnavailable(GatewayError):
+    status_code = 503
+    issue_code = "transient"
+
+
+class UpstreamUnavailable(ServiceUnavailable):
+    pass
+
+
+class AuditUnavailable(ServiceUnavailable):
+    pass
