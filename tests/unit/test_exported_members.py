@@ -6,7 +6,19 @@ import importlib
 
 import pytest
 
-MODULES = ["gateway.settings", "gateway.fhirpackage", "gateway.hapi", "gateway.demo", "gateway.cli"]
+MODULES = [
+    "gateway.settings",
+    "gateway.fhirpackage",
+    "gateway.hapi",
+    "gateway.demo",
+    "gateway.cli",
+    "gateway.errors",
+    "gateway.outcomes",
+    "gateway.upstream",
+    "gateway.audit",
+    "gateway.audit.record",
+    "gateway.audit.sink",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

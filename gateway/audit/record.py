@@ -1,0 +1,98 @@
+"""What the audit keeps of one request: who asked, for what, what was decided and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from auth.principal import Principal
+from gateway.access import Effect, Reason
+
+__all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "Caller"]
+
+
+class AuditOutcome(StrEnum):
+    """How the request ended for the caller."""
+
+    SUCCESS = "success"  # answered 2xx/3xx, possibly with parts redacted
+    DENIED = "denied"  # refused by authentication or an access decision
+    FAILED = "failed"  # bad input, upstream or gateway failure
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated system and professional, as the token said."""
+
+    client_id: str
+    organization: str
+    sector: str
+    practitioner_role: str
+    purpose_of_use: str
+    token_jti: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> Caller:
+        return cls(
+            client_id=principal.client_id,
+            organization=principal.organization,
+            sector=str(principal.sector),
+            practitioner_role=principal.practitioner_role,
+            purpose_of_use=str(principal.purpose_of_use),
+            token_jti=principal.jti,
+        )
+
+
+@dataclass(frozen=True)
+class Anonymous:
+    """No valid token: the request is recorded all the same, with why authentication failed."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One request through the gateway.
+
+    `patients` are the clients ("Patient/<id>") whose data the request touched or asked for;
+    `effect` and `reasons` are the access decision's (`Effect.DENY` with the authentication
+    failure when there was no decision to make); `query` is the raw query string.
+    """
+
+    request_id: str
+    recorded_at: datetime
+    caller: Caller | Anonymous
+    method: str
+    path: str
+    query: str
+    interaction: str
+    resource_type: str | None
+    patients: tuple[str, ...]
+    effect: Effect
+    reasons: tuple[Reason, ...]
+    status: int
+    outcome: AuditOutcome
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (times in ISO 8601, reasons with their rule URIs)."""
+        caller: dict[str, Any]
+        if isinstance(self.caller, Caller):
+            caller = {"kind": "authenticated", **self.caller.__dict__}
+        else:
+            caller = {"kind": "anonymous", "reason": self.caller.reason}
+        return {
+            "request_id": self.request_id,
+            "recorded_at": self.recorded_at.isoformat(),
+            "caller": caller,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "interaction": self.interaction,
+            "resource_type": self.resource_type,
+            "patients": list(self.patients),
+            "effect": str(self.effect),
+            "reasons": [{"code": r.code, "rule": r.rule} for r in self.reasons],
+            "status": self.status,
+            "outcome": str(self.outcome),
+        }
