@@ -15,6 +15,7 @@ MODULES = [
     "gateway.errors",
     "gateway.outcomes",
     "gateway.upstream",
+    "gateway.fhircall",
     "gateway.audit",
     "gateway.audit.record",
     "gateway.audit.sink",
