@@ -16,6 +16,7 @@ MODULES = [
     "gateway.outcomes",
     "gateway.upstream",
     "gateway.fhircall",
+    "gateway.searchparams",
     "gateway.audit",
     "gateway.audit.record",
     "gateway.audit.sink",
