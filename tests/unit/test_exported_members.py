@@ -17,6 +17,7 @@ MODULES = [
     "gateway.upstream",
     "gateway.fhircall",
     "gateway.searchparams",
+    "gateway.redaction",
     "gateway.audit",
     "gateway.audit.record",
     "gateway.audit.sink",

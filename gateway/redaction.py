@@ -1,0 +1,75 @@
+"""Removing what a caller may not see from FHIR JSON, with nothing left behind.
+
+`redact(resource, hidden)` answers the resource as the caller may see it, or `Withheld`:
+- a resource carrying a hidden label in `meta.security` is withheld whole;
+- a CarePlan keeps only the activities without hidden labels; the removed activities leave
+  no stub, and nothing else of the plan is touched;
+- a Bundle keeps only the entries whose resource survives (each redacted the same way); it
+  loses `total`, since a count over the store would count hidden resources too. An entry
+  without a resource (a transaction response) is kept as it is.
+
+Pure functions on dicts; the input is never modified. The caller must apply the hidden set of
+the decision that covers each resource's client (see `gateway.access.combine`) and must deny,
+not send, when it cannot decide.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.access import Label
+from gateway.labels import activity_labels, resource_labels
+
+__all__ = ["HiddenFor", "Withheld", "redact", "redact_bundle"]
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """The resource may not be shown at all; `labels` are the hidden ones it carries."""
+
+    labels: frozenset[Label]
+
+
+HiddenFor = Callable[[Mapping[str, Any]], "frozenset[Label] | Withheld"]
+"""For one resource of a response: the labels hidden from the caller, or `Withheld`."""
+
+
+def redact(resource: Mapping[str, Any], hidden: frozenset[Label]) -> dict[str, Any] | Withheld:
+    """`resource` as a caller who may not see `hidden` sees it."""
+    carried = resource_labels(resource) & hidden
+    if carried:
+        return Withheld(carried)
+    shown = copy.deepcopy(dict(resource))
+    if shown.get("resourceType") == "CarePlan" and isinstance(shown.get("activity"), list):
+        # a malformed activity (not an object) is dropped too: it cannot be shown to be harmless
+        kept = [a for a in shown["activity"] if isinstance(a, Mapping) and not activity_labels(a) & hidden]
+        if kept:
+            shown["activity"] = kept
+        else:
+            del shown["activity"]
+    return shown
+
+
+def redact_bundle(bundle: Mapping[str, Any], hidden_for: HiddenFor) -> dict[str, Any]:
+    """`bundle` with each entry's resource redacted by `hidden_for(resource)`; see the module doc.
+
+    `hidden_for` returns the labels hidden for that resource's client, or `Withheld` to drop
+    the entry whatever it carries (e.g. a client whose consent denies the caller).
+    """
+    shown = {key: copy.deepcopy(value) for key, value in bundle.items() if key not in ("entry", "total")}
+    entries = []
+    for entry in bundle.get("entry", []) or []:
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if resource is None:
+            entries.append(copy.deepcopy(entry))
+            continue
+        hidden = hidden_for(resource)
+        result = hidden if isinstance(hidden, Withheld) else redact(resource, hidden)
+        if not isinstance(result, Withheld):
+            entries.append({**{k: copy.deepcopy(v) for k, v in entry.items() if k != "resource"}, "resource": result})
+    if entries:
+        shown["entry"] = entries
+    return shown

@@ -1,0 +1,84 @@
+"""Hidden parts leave no trace: whole resources, plan activities, bundle entries and totals."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.access import PSY, SOC, Label
+from gateway.demo import demo_bundle
+from gateway.redaction import Withheld, redact, redact_bundle
+
+DEMO = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
+PLAN = DEMO["CarePlan/demo-plan"]
+NOTHING: frozenset[Label] = frozenset()
+
+
+def _sectors(plan: Mapping[str, Any]) -> list[str]:
+    return [
+        ext["valueCoding"]["code"]
+        for activity in plan.get("activity", [])
+        for ext in activity["extension"]
+        if ext["url"].endswith("/activity-owning-sector")
+    ]
+
+
+def test_psy_activity_is_removed_whole_and_nothing_else_changes() -> None:
+    before = copy.deepcopy(PLAN)
+    shown = redact(PLAN, frozenset({PSY}))
+    assert not isinstance(shown, Withheld)
+    assert "hospital-psychiatry" not in _sectors(shown)
+    assert len(shown["activity"]) == len(PLAN["activity"]) - 1
+    assert "PSY" not in json.dumps(shown["activity"])
+    assert {k: v for k, v in shown.items() if k != "activity"} == {k: v for k, v in PLAN.items() if k != "activity"}
+    assert PLAN == before  # the input is untouched
+
+
+def test_a_caller_who_sees_psy_gets_the_whole_plan() -> None:
+    assert redact(PLAN, frozenset({SOC})) == PLAN
+
+
+def test_labelled_resource_is_withheld() -> None:
+    assert redact(DEMO["Goal/demo-goal-wellbeing"], frozenset({PSY})) == Withheld(frozenset({PSY}))
+    assert redact(DEMO["Goal/demo-goal-studies"], frozenset({PSY})) == DEMO["Goal/demo-goal-studies"]
+
+
+def test_plan_whose_every_activity_is_hidden_loses_the_element() -> None:
+    plan = copy.deepcopy(PLAN)
+    plan["activity"] = [a for a in plan["activity"] if "PSY" in json.dumps(a)]
+    shown = redact(plan, frozenset({PSY}))
+    assert not isinstance(shown, Withheld) and "activity" not in shown
+
+
+def test_malformed_activity_is_dropped() -> None:
+    plan = copy.deepcopy(PLAN)
+    plan["activity"].append("not an object")
+    shown = redact(plan, NOTHING)
+    assert not isinstance(shown, Withheld)
+    assert shown["activity"] == PLAN["activity"]
+
+
+def _searchset(*resources: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "link": [{"relation": "self", "url": "https://gateway/fhir/Goal"}],
+        "entry": [{"fullUrl": f"https://gateway/fhir/Goal/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in resources],
+    }
+
+
+def test_bundle_drops_hidden_entries_and_total() -> None:
+    goals = [DEMO["Goal/demo-goal-studies"], DEMO["Goal/demo-goal-home"], DEMO["Goal/demo-goal-wellbeing"]]
+    shown = redact_bundle(_searchset(*goals), lambda resource: frozenset({PSY}))
+    assert "total" not in shown
+    assert [e["resource"]["id"] for e in shown["entry"]] == ["demo-goal-studies", "demo-goal-home"]
+    assert "demo-goal-wellbeing" not in json.dumps(shown)
+    assert shown["link"] == _searchset()["link"]
+
+
+def test_bundle_entries_of_a_withheld_client_vanish() -> None:
+    shown = redact_bundle(_searchset(DEMO["Goal/demo-goal-studies"]), lambda resource: Withheld(frozenset()))
+    assert "entry" not in shown and "total" not in shown
