@@ -1,7 +1,7 @@
 """Reading sensitivity labels and activity owners from FHIR JSON (dicts); pure functions.
 
-Labels come from a resource's `meta.security` and from each CarePlan activity's extension
-`activity-security-label`; both are normalised by `label_of` to the four labels of
+Labels come from a resource's `meta.security` and from the extension `plan-security-label`
+on a CarePlan's activities and on its references to goals and addressed needs; both are normalised by `label_of` to the four labels of
 ValueSet/sensitivity-label (`PSY`, `ETH`, `SOC`, `R`, see `gateway.access`).
 
 Fail-closed choices (a hidden part is never shown because it was spelt oddly):
@@ -12,7 +12,7 @@ Fail-closed choices (a hidden part is never shown because it was spelt oddly):
 - In `meta.security`, codings of other systems (e.g. TURVAKIELTO, obligations) and other
   v3-ActCode codes are not sensitivity labels of ours and are ignored; the protection order
   is enforced elsewhere.
-- The activity extension carries nothing but sensitivity labels, so there an unreadable or
+- The plan-part extension carries nothing but sensitivity labels, so there an unreadable or
   unknown coding reads as `R`; so does a malformed `meta` / `meta.security` / coding.
 - An activity's owner is the one sector coded in `activity-owning-sector`; none, several,
   or a code outside the sector CodeSystem give `UnknownSector`, which no writer owns.
@@ -26,16 +26,16 @@ from auth.registry import Sector
 from gateway.access import ETH, PSY, SOC, R, Label, UnknownSector
 
 __all__ = [
-    "ACTIVITY_SECURITY_LABEL",
+    "PLAN_SECURITY_LABEL",
     "OWNING_SECTOR",
     "SECTOR_SYSTEM",
-    "activity_labels",
+    "part_labels",
     "activity_owner",
     "label_of",
     "resource_labels",
 ]
 
-ACTIVITY_SECURITY_LABEL = "https://yhteys.fi/fhir/StructureDefinition/activity-security-label"
+PLAN_SECURITY_LABEL = "https://yhteys.fi/fhir/StructureDefinition/plan-security-label"
 OWNING_SECTOR = "https://yhteys.fi/fhir/StructureDefinition/activity-owning-sector"
 SECTOR_SYSTEM = "https://yhteys.fi/fhir/CodeSystem/sector"
 
@@ -83,10 +83,11 @@ def resource_labels(resource: Mapping[str, object]) -> frozenset[Label]:
     return frozenset(found)
 
 
-def activity_labels(activity: Mapping[str, object]) -> frozenset[Label]:
-    """The labels of one CarePlan activity; anything but a known coding reads as `R`."""
+def part_labels(part: Mapping[str, object]) -> frozenset[Label]:
+    """The labels of one plan part (an activity, or a goal / addresses reference) from the
+    `plan-security-label` extension; anything but a known coding reads as `R`."""
     found: set[Label] = set()
-    for value in _extension_values(activity, ACTIVITY_SECURITY_LABEL):
+    for value in _extension_values(part, PLAN_SECURITY_LABEL):
         system, code = _coding(value)
         if system == _CONFIDENTIALITY and code in _NOT_RESTRICTED:
             continue

@@ -2,8 +2,9 @@
 
 `redact(resource, hidden)` answers the resource as the caller may see it, or `Withheld`:
 - a resource carrying a hidden label in `meta.security` is withheld whole;
-- a CarePlan keeps only the activities without hidden labels; the removed activities leave
-  no stub, and nothing else of the plan is touched;
+- a CarePlan keeps only the activities, goal references and addresses references without
+  hidden labels (extension `plan-security-label`); what is removed leaves no stub (a
+  reference to a hidden goal would reveal its id), and nothing else of the plan is touched;
 - a Bundle keeps only the entries whose resource survives (each redacted the same way); it
   loses `total`, since a count over the store would count hidden resources too. An entry
   without a resource (a transaction response) is kept as it is.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.access import Label
-from gateway.labels import activity_labels, resource_labels
+from gateway.labels import part_labels, resource_labels
 
 __all__ = ["HiddenFor", "Withheld", "redact", "redact_bundle"]
 
@@ -33,6 +34,8 @@ class Withheld:
     labels: frozenset[Label]
 
 
+_PLAN_PARTS = ("activity", "goal", "addresses")
+
 HiddenFor = Callable[[Mapping[str, Any]], "frozenset[Label] | Withheld"]
 """For one resource of a response: the labels hidden from the caller, or `Withheld`."""
 
@@ -43,13 +46,17 @@ def redact(resource: Mapping[str, Any], hidden: frozenset[Label]) -> dict[str, A
     if carried:
         return Withheld(carried)
     shown = copy.deepcopy(dict(resource))
-    if shown.get("resourceType") == "CarePlan" and isinstance(shown.get("activity"), list):
-        # a malformed activity (not an object) is dropped too: it cannot be shown to be harmless
-        kept = [a for a in shown["activity"] if isinstance(a, Mapping) and not activity_labels(a) & hidden]
-        if kept:
-            shown["activity"] = kept
-        else:
-            del shown["activity"]
+    if shown.get("resourceType") == "CarePlan":
+        for element in _PLAN_PARTS:
+            parts = shown.get(element)
+            if not isinstance(parts, list):
+                continue
+            # a malformed part (not an object) is dropped too: it cannot be shown to be harmless
+            kept = [p for p in parts if isinstance(p, Mapping) and not part_labels(p) & hidden]
+            if kept:
+                shown[element] = kept
+            else:
+                del shown[element]
     return shown
 
 

@@ -9,7 +9,7 @@ from tests.fhirjson import FHIR_JSON, errors
 
 ROLE_VS = "https://yhteys.fi/fhir/ValueSet/team-role"
 ROLE_CS = "https://yhteys.fi/fhir/CodeSystem/team-role"
-SECURITY_EXT = "https://yhteys.fi/fhir/StructureDefinition/activity-security-label"
+SECURITY_EXT = "https://yhteys.fi/fhir/StructureDefinition/plan-security-label"
 
 
 def test_role_expansion_has_finnish_and_swedish_displays(fhir: httpx.Client) -> None:
@@ -61,7 +61,7 @@ def test_every_sensitivity_label_is_accepted_on_a_plan_activity(fhir: httpx.Clie
     activity = plan["activity"][0]
     for label in expansion:
         activity["extension"] = [
-            ext for ext in activity["extension"] if not ext["url"].endswith("/activity-security-label")
+            ext for ext in activity["extension"] if not ext["url"].endswith("/plan-security-label")
         ] + [{"url": SECURITY_EXT, "valueCoding": {"system": label["system"], "code": label["code"]}}]
         plan["meta"]["security"] = [{"system": label["system"], "code": label["code"]}]
         response = fhir.post("/CarePlan/$validate", json=plan, headers=FHIR_JSON)

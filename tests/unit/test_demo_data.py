@@ -49,7 +49,7 @@ def test_plan_has_four_sectors_and_one_psy_activity() -> None:
         for ext in activity["extension"]:
             if ext["url"].endswith("/activity-owning-sector"):
                 sectors.append(ext["valueCoding"]["code"])
-            if ext["url"].endswith("/activity-security-label"):
+            if ext["url"].endswith("/plan-security-label"):
                 labelled.append(ext["valueCoding"]["code"])
     assert sorted(sectors) == ["child-protection", "hospital-psychiatry", "municipal-youth-services", "school-welfare"]
     assert labelled == ["PSY"]

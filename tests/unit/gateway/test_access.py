@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -177,22 +176,3 @@ def test_label_constants() -> None:
     assert SOC == Label("https://yhteys.fi/fhir/CodeSystem/sensitivity", "SOC")
     assert PSY.system == ETH.system == "http://terminology.hl7.org/CodeSystem/v3-ActCode"
     assert R == Label("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R")
-
-
-MODULES = [
-    "gateway.access",
-    "gateway.labels",
-    "gateway.policy",
-    "gateway.policy.model",
-    "gateway.policy.load",
-    "gateway.policy.engine",
-]
-
-
-@pytest.mark.parametrize("name", MODULES)
-def test_exported_members(name: str) -> None:
-    module = importlib.import_module(name)
-    exported = module.__all__
-    assert exported and module.__doc__
-    assert sorted(set(exported)) == sorted(exported)
-    assert [n for n in exported if not hasattr(module, n)] == []

@@ -11,10 +11,10 @@ from auth.registry import Sector
 from gateway.access import ETH, PSY, SOC, R, Label, UnknownSector
 from gateway.demo import demo_bundle
 from gateway.labels import (
-    ACTIVITY_SECURITY_LABEL,
+    PLAN_SECURITY_LABEL,
     OWNING_SECTOR,
     SECTOR_SYSTEM,
-    activity_labels,
+    part_labels,
     activity_owner,
     label_of,
     resource_labels,
@@ -101,7 +101,7 @@ def test_resource_labels(case: ResourceCase) -> None:
 
 
 def _label_extension(value: object) -> dict[str, Any]:
-    return {"url": ACTIVITY_SECURITY_LABEL, "valueCoding": value}
+    return {"url": PLAN_SECURITY_LABEL, "valueCoding": value}
 
 
 def _owner_extension(code: str, system: str = SECTOR_SYSTEM) -> dict[str, Any]:
@@ -134,7 +134,7 @@ ACTIVITY_CASES = [
         frozenset({R}),
         Sector.HOUSING,
     ),
-    ActivityCase("a label without valueCoding is restricted", {"extension": [{"url": ACTIVITY_SECURITY_LABEL}]}, frozenset({R}), UnknownSector()),
+    ActivityCase("a label without valueCoding is restricted", {"extension": [{"url": PLAN_SECURITY_LABEL}]}, frozenset({R}), UnknownSector()),
     ActivityCase("N on an activity is no restriction", {"extension": [_label_extension({"system": CONF, "code": "N"})]}, frozenset(), UnknownSector()),
     ActivityCase("extension not a list", {"extension": {"url": OWNING_SECTOR}}, frozenset({R}), UnknownSector()),
     ActivityCase("an extension that is not a mapping", {"extension": ["x", _owner_extension("housing")]}, frozenset({R}), UnknownSector()),
@@ -145,6 +145,6 @@ ACTIVITY_CASES = [
 
 
 @pytest.mark.parametrize("case", ACTIVITY_CASES, ids=lambda case: case.name)
-def test_activity_labels_and_owner(case: ActivityCase) -> None:
-    assert activity_labels(case.activity) == case.want_labels
+def test_part_labels_and_owner(case: ActivityCase) -> None:
+    assert part_labels(case.activity) == case.want_labels
     assert activity_owner(case.activity) == case.want_owner

@@ -25,14 +25,19 @@ def _sectors(plan: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def test_psy_activity_is_removed_whole_and_nothing_else_changes() -> None:
+def test_psy_parts_are_removed_whole_and_nothing_else_changes() -> None:
     before = copy.deepcopy(PLAN)
     shown = redact(PLAN, frozenset({PSY}))
     assert not isinstance(shown, Withheld)
     assert "hospital-psychiatry" not in _sectors(shown)
     assert len(shown["activity"]) == len(PLAN["activity"]) - 1
-    assert "PSY" not in json.dumps(shown["activity"])
-    assert {k: v for k, v in shown.items() if k != "activity"} == {k: v for k, v in PLAN.items() if k != "activity"}
+    # the plan's references to the PSY goal and need go too: their ids would leak
+    assert [g["reference"] for g in shown["goal"]] == ["Goal/demo-goal-studies", "Goal/demo-goal-home"]
+    assert "Condition/demo-need-anxiety" not in json.dumps(shown)
+    assert "demo-goal-wellbeing" not in json.dumps(shown)
+    assert "PSY" not in json.dumps(shown)
+    parts = ("activity", "goal", "addresses")
+    assert {k: v for k, v in shown.items() if k not in parts} == {k: v for k, v in PLAN.items() if k not in parts}
     assert PLAN == before  # the input is untouched
 
 
