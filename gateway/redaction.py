@@ -7,7 +7,9 @@
   reference to a hidden goal would reveal its id), and nothing else of the plan is touched;
 - a Bundle keeps only the entries whose resource survives (each redacted the same way); it
   loses `total`, since a count over the store would count hidden resources too. An entry
-  without a resource (a transaction response) is kept as it is.
+  without a resource is kept only in a batch or transaction response (where it reports the
+  caller's own write); in a search or history it could name a hidden resource (a deletion),
+  so it goes.
 
 Pure functions on dicts; the input is never modified. The caller must apply the hidden set of
 the decision that covers each resource's client (see `gateway.access.combine`) and must deny,
@@ -35,6 +37,7 @@ class Withheld:
 
 
 _PLAN_PARTS = ("activity", "goal", "addresses")
+_RESPONSE_BUNDLES = frozenset({"batch-response", "transaction-response"})
 
 HiddenFor = Callable[[Mapping[str, Any]], "frozenset[Label] | Withheld"]
 """For one resource of a response: the labels hidden from the caller, or `Withheld`."""
@@ -71,7 +74,8 @@ def redact_bundle(bundle: Mapping[str, Any], hidden_for: HiddenFor) -> dict[str,
     for entry in bundle.get("entry", []) or []:
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
         if resource is None:
-            entries.append(copy.deepcopy(entry))
+            if bundle.get("type") in _RESPONSE_BUNDLES:
+                entries.append(copy.deepcopy(entry))
             continue
         hidden = hidden_for(resource)
         result = hidden if isinstance(hidden, Withheld) else redact(resource, hidden)

@@ -87,3 +87,11 @@ def test_bundle_drops_hidden_entries_and_total() -> None:
 def test_bundle_entries_of_a_withheld_client_vanish() -> None:
     shown = redact_bundle(_searchset(DEMO["Goal/demo-goal-studies"]), lambda resource: Withheld(frozenset()))
     assert "entry" not in shown and "total" not in shown
+
+
+def test_entries_without_resource_survive_only_in_write_responses() -> None:
+    deleted = {"fullUrl": "https://gateway/fhir/Goal/demo-goal-wellbeing", "request": {"method": "DELETE", "url": "Goal/demo-goal-wellbeing"}}
+    history = {"resourceType": "Bundle", "type": "history", "entry": [deleted]}
+    assert "entry" not in redact_bundle(history, lambda resource: NOTHING)
+    written = {"resourceType": "Bundle", "type": "transaction-response", "entry": [{"response": {"status": "201 Created"}}]}
+    assert redact_bundle(written, lambda resource: NOTHING)["entry"] == written["entry"]

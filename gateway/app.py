@@ -1,0 +1,37 @@
+"""The gateway application: the authorization server's endpoints and the FHIR request path.
+
+`create_app(pipeline, auth_router)` builds the stack in one place: OperationOutcome handlers
+for every failure, the auth endpoints (`/auth/*`, `/.well-known/smart-configuration`) and
+`/fhir/...`, every method of which goes through `Pipeline.handle`. The caller builds the
+pipeline (and owns its HTTP clients).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.outcomes import install_handlers
+from gateway.pipeline import Pipeline
+
+__all__ = ["create_app"]
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def create_app(pipeline: Pipeline, auth_router: APIRouter) -> FastAPI:
+    """The gateway as an ASGI application."""
+    app = FastAPI(title="Yhteys gateway", docs_url=None, redoc_url=None, openapi_url=None)
+    install_handlers(app)
+    app.include_router(auth_router)
+
+    async def fhir_base(request: Request) -> Response:
+        return await pipeline.handle(request, "")
+
+    async def fhir(request: Request, path: str) -> Response:
+        return await pipeline.handle(request, path)
+
+    app.add_api_route("/fhir", fhir_base, methods=_METHODS)
+    app.add_api_route("/fhir/{path:path}", fhir, methods=_METHODS)
+    return app

@@ -1,0 +1,194 @@
+"""Reads through the gateway against the real HAPI: each team role sees what it should.
+
+The gateway runs in-process (httpx's ASGI transport) and forwards to the session's HAPI; tokens
+are minted with the gateway's own issuer (the token endpoint is covered by tests/unit/auth).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from joserfc.jwk import KeySet
+
+from auth.claims import ActingClaims, PurposeOfUse
+from auth.keys import SigningKeys, generate_signing_key
+from auth.principal import TokenVerifier
+from auth.professionals import ProfessionalRole
+from auth.registry import ClientRegistration, Sector
+from auth.scopes import parse_scope
+from auth.tokens import TokenIssuer
+from fastapi import APIRouter
+from gateway.app import create_app
+from gateway.audit import JsonLinesSink
+from gateway.consent import ConsentPolicy
+from gateway.demo import DemoLoad
+from gateway.pipeline import Pipeline
+from gateway.policy import load_policy
+from gateway.searchparams import load_search_rules
+from gateway.upstream import Upstream
+from gateway.outcomes import FHIR_JSON
+
+ISSUER = "http://gateway.test"
+PUBLIC_BASE = "http://gateway.test/fhir"
+KEYS = SigningKeys(generate_signing_key())
+READ_SCOPES = ("system/CarePlan.rs", "system/Goal.rs", "system/CareTeam.rs", "system/Patient.rs", "system/Condition.rs")
+
+
+@dataclass(frozen=True)
+class Member:
+    client_id: str
+    organization: str
+    sector: Sector
+    role: str
+    team_role: str
+
+
+YOUTH_WORKER = Member("youth-system", "Organization/demo-org-youth-services", Sector.MUNICIPAL_YOUTH_SERVICES, "PractitionerRole/demo-role-youth-worker", "youth-worker")
+PSYCH_NURSE = Member("psychiatry-ehr", "Organization/demo-org-psychiatry", Sector.HOSPITAL_PSYCHIATRY, "PractitionerRole/demo-role-psych-nurse", "psychiatric-nurse")
+CURATOR = Member("school-welfare-system", "Organization/demo-org-school-welfare", Sector.SCHOOL_WELFARE, "PractitionerRole/demo-role-curator", "school-curator")
+
+
+def _token(member: Member, scopes: tuple[str, ...] = READ_SCOPES) -> str:
+    issuer = TokenIssuer(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time)
+    client = ClientRegistration(
+        member.client_id, member.organization, "1.2.246.10.1", member.sector,
+        tuple(parse_scope(s) for s in scopes), KeySet([]),
+    )
+    professional = ProfessionalRole(member.role, member.organization, (member.team_role,), True)
+    acting = ActingClaims(member.role, PurposeOfUse.TREAT, "")
+    return issuer.issue(client, professional, acting, tuple(parse_scope(s) for s in scopes)).access_token
+
+
+@pytest.fixture(scope="module")
+def resource_types(fhir: httpx.Client) -> frozenset[str]:
+    statement = fhir.get("/metadata").json()
+    return frozenset(r["type"] for r in statement["rest"][0]["resource"])
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The gateway in-process on the session's HAPI; `audit` is its trail."""
+
+    base_url: str
+    resource_types: frozenset[str]
+    audit: JsonLinesSink
+
+    def __call__(self, method: str, path: str, token: str | None = None) -> httpx.Response:
+        return asyncio.run(self._request(method, path, token))
+
+    async def _request(self, method: str, path: str, token: str | None) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=60.0) as store:
+            pipeline = Pipeline(
+                verifier=TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time),
+                upstream=Upstream(self.base_url, store),
+                consent_client=store,
+                role_policy=load_policy(),
+                consent_policy=ConsentPolicy(),
+                search_rules=load_search_rules(),
+                resource_types=self.resource_types,
+                audit=self.audit,
+                public_base=PUBLIC_BASE,
+            )
+            transport = httpx.ASGITransport(app=create_app(pipeline, APIRouter()))
+            async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as gateway:
+                headers = {"Accept": FHIR_JSON}
+                if token:
+                    headers["Authorization"] = f"Bearer {token}"
+                return await gateway.request(method, path, headers=headers)
+
+
+@pytest.fixture
+def call(base_url: str, resource_types: frozenset[str], demo: DemoLoad, tmp_path: Path) -> Gateway:
+    return Gateway(base_url, resource_types, JsonLinesSink(tmp_path / "audit.jsonl"))
+
+
+def _sectors(plan: dict[str, Any]) -> set[str]:
+    return {
+        ext["valueCoding"]["code"]
+        for activity in plan.get("activity", [])
+        for ext in activity["extension"]
+        if ext["url"].endswith("/activity-owning-sector")
+    }
+
+
+def test_psychiatric_nurse_sees_the_whole_plan(call: Gateway) -> None:
+    response = call("GET", "/fhir/CarePlan/demo-plan", _token(PSYCH_NURSE))
+    assert response.status_code == 200, response.text
+    assert "hospital-psychiatry" in _sectors(response.json())
+    assert response.headers["etag"]
+
+
+def test_youth_worker_sees_the_plan_without_its_psychiatric_parts(call: Gateway) -> None:
+    response = call("GET", "/fhir/CarePlan/demo-plan", _token(YOUTH_WORKER))
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert _sectors(plan) == {"school-welfare", "child-protection", "municipal-youth-services"}
+    text = json.dumps(plan)
+    assert "PSY" not in text and "demo-goal-wellbeing" not in text and "demo-need-anxiety" not in text
+
+
+def test_youth_worker_cannot_read_the_psychiatric_goal(call: Gateway) -> None:
+    response = call("GET", "/fhir/Goal/demo-goal-wellbeing", _token(YOUTH_WORKER))
+    assert response.status_code == 403
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_curator_search_leaves_out_hidden_goals_and_the_total(call: Gateway) -> None:
+    response = call("GET", "/fhir/Goal?subject=Patient/demo-client", _token(CURATOR))
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    assert "total" not in bundle
+    assert sorted(e["resource"]["id"] for e in bundle["entry"]) == ["demo-goal-home", "demo-goal-studies"]
+    assert all(e["fullUrl"].startswith(PUBLIC_BASE + "/") for e in bundle["entry"])
+    assert all(link["url"].startswith(PUBLIC_BASE) for link in bundle["link"])
+
+
+def test_paging_goes_through_the_gateway_and_is_filtered_again(call: Gateway) -> None:
+    first = call("GET", "/fhir/Goal?subject=Patient/demo-client&_count=1", _token(CURATOR)).json()
+    seen = [e["resource"]["id"] for e in first.get("entry", [])]
+    next_url = next((l["url"] for l in first["link"] if l["relation"] == "next"), None)
+    while next_url:
+        assert next_url.startswith(PUBLIC_BASE)
+        page = call("GET", next_url.removeprefix(ISSUER), _token(CURATOR))
+        assert page.status_code == 200, page.text
+        seen += [e["resource"]["id"] for e in page.json().get("entry", [])]
+        next_url = next((l["url"] for l in page.json()["link"] if l["relation"] == "next"), None)
+    assert sorted(seen) == ["demo-goal-home", "demo-goal-studies"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/fhir/Patient?_has:CarePlan:subject:status=active", 400),
+        ("/fhir/Goal?subject=Patient/demo-client&_summary=count", 400),
+        ("/fhir/Horoscope", 404),  # not a resource type
+        ("/fhir/Observation", 403),  # a type no rule lets a curator read
+        ("/fhir/CarePlan/bad%20id", 400),
+    ],
+)
+def test_unsafe_or_invalid_requests_are_refused(call: Gateway, path: str, status: int) -> None:
+    response = call("GET", path, _token(CURATOR))
+    assert response.status_code == status
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_writes_are_refused_until_the_write_path_lands(call: Gateway) -> None:
+    assert call("DELETE", "/fhir/CarePlan/demo-plan", _token(PSYCH_NURSE)).status_code == 405
+
+
+def test_no_token_is_401_and_every_request_is_audited(call: Gateway) -> None:
+    assert call("GET", "/fhir/CarePlan/demo-plan").status_code == 401
+    assert call("GET", "/fhir/CarePlan/demo-plan", "not-a-token").status_code == 401
+    call("GET", "/fhir/Goal/demo-goal-wellbeing", _token(YOUTH_WORKER))
+    records = [json.loads(line) for line in call.audit.path.read_text().splitlines()]
+    assert [r["status"] for r in records] == [401, 401, 403]
+    assert [r["outcome"] for r in records] == ["denied", "denied", "denied"]
+    assert records[2]["caller"]["practitioner_role"] == YOUTH_WORKER.role
+    assert records[2]["reasons"]
