@@ -192,3 +192,30 @@ def test_no_token_is_401_and_every_request_is_audited(call: Gateway) -> None:
     assert [r["outcome"] for r in records] == ["denied", "denied", "denied"]
     assert records[2]["caller"]["practitioner_role"] == YOUTH_WORKER.role
     assert records[2]["reasons"]
+
+
+def _set_consent_status(fhir: httpx.Client, status: str) -> None:
+    current = fhir.get("/Consent/demo-consent")
+    consent = {**current.json(), "status": status}
+    updated = fhir.put(
+        "/Consent/demo-consent",
+        json=consent,
+        headers={"Content-Type": FHIR_JSON, "If-Match": current.headers["etag"]},
+    )
+    assert updated.status_code == 200, updated.text
+
+
+def test_a_withdrawn_consent_applies_to_the_very_next_request(call: Gateway, fhir: httpx.Client) -> None:
+    token = _token(YOUTH_WORKER)
+    assert call("GET", "/fhir/CarePlan/demo-plan", token).status_code == 200
+    _set_consent_status(fhir, "inactive")
+    try:
+        withdrawn = call("GET", "/fhir/CarePlan/demo-plan", token)
+        assert withdrawn.status_code == 403
+        search = call("GET", "/fhir/Goal?subject=Patient/demo-client", token)
+        assert search.status_code == 200 and "entry" not in search.json()
+        # other team members are not affected: their access rests on their role
+        assert call("GET", "/fhir/CarePlan/demo-plan", _token(CURATOR)).status_code == 200
+    finally:
+        _set_consent_status(fhir, "active")
+    assert call("GET", "/fhir/CarePlan/demo-plan", token).status_code == 200
