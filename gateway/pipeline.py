@@ -4,7 +4,8 @@
 denied or failed, before the response leaves; if the audit cannot be written the answer is 503
 and nothing is disclosed.
 
-This stage serves reads: read, vread, search (GET and POST _search, with its parameters
+`/metadata` answers the gateway's own CapabilityStatement without a token. This stage serves
+reads: read, vread, search (GET and POST _search, with its parameters
 allow-listed), instance history, and follow-up pages (`_getpages`). Every other interaction is
 refused with 405 until the write path lands. Each returned resource is decided on its own,
 for its own client: the role policy and that client's consent, read afresh for this request
@@ -75,7 +76,9 @@ class Pipeline:
     """The gateway's FHIR request path and everything it needs, built once at start-up.
 
     `public_base` is the gateway's FHIR base as clients see it (e.g. https://host/fhir);
-    `consent_client` reads consents from the store at `upstream.base_url`.
+    `consent_client` reads consents from the store at `upstream.base_url`; `capabilities` is
+    the gateway's CapabilityStatement (`gateway.capabilities`), served at /metadata without
+    a token.
     """
 
     verifier: TokenVerifier
@@ -87,6 +90,7 @@ class Pipeline:
     resource_types: frozenset[str]
     audit: AuditSink
     public_base: str
+    capabilities: Mapping[str, Any]
     clock: Clock = system_clock
 
     async def handle(self, request: Request, path: str) -> Response:
@@ -95,10 +99,14 @@ class Pipeline:
         caller: Caller | Anonymous = Anonymous("no bearer token")
         call: FhirCall | None = None
         try:
-            principal = self._authenticate(request)
-            caller = Caller.of(principal)
-            call = self._parse(request, path)
-            served = await self._serve(principal, call)
+            if request.method == "GET" and path.strip("/") == "metadata":  # public, as FHIR expects
+                call = parse_call("GET", "metadata", "", self.resource_types)
+                served = _Served(JSONResponse(dict(self.capabilities), media_type=FHIR_JSON), (), Effect.PERMIT, ())
+            else:
+                principal = self._authenticate(request)
+                caller = Caller.of(principal)
+                call = self._parse(request, path)
+                served = await self._serve(principal, call)
         except GatewayError as error:
             served = _Served(error_response(error), (), Effect.DENY, error.reasons)
             if isinstance(error, Unauthenticated):

@@ -27,6 +27,7 @@ from auth.tokens import TokenIssuer
 from fastapi import APIRouter
 from gateway.app import create_app
 from gateway.audit import JsonLinesSink
+from gateway.capabilities import capability_statement
 from gateway.consent import ConsentPolicy
 from gateway.demo import DemoLoad
 from gateway.pipeline import Pipeline
@@ -67,9 +68,9 @@ def _token(member: Member, scopes: tuple[str, ...] = READ_SCOPES) -> str:
 
 
 @pytest.fixture(scope="module")
-def resource_types(fhir: httpx.Client) -> frozenset[str]:
-    statement = fhir.get("/metadata").json()
-    return frozenset(r["type"] for r in statement["rest"][0]["resource"])
+def store_statement(fhir: httpx.Client) -> dict[str, Any]:
+    statement: dict[str, Any] = fhir.get("/metadata").json()
+    return statement
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,12 @@ class Gateway:
     """The gateway in-process on the session's HAPI; `audit` is its trail."""
 
     base_url: str
-    resource_types: frozenset[str]
+    store_statement: dict[str, Any]
     audit: JsonLinesSink
+
+    @property
+    def resource_types(self) -> frozenset[str]:
+        return frozenset(r["type"] for r in self.store_statement["rest"][0]["resource"])
 
     def __call__(self, method: str, path: str, token: str | None = None) -> httpx.Response:
         return asyncio.run(self._request(method, path, token))
@@ -95,6 +100,9 @@ class Gateway:
                 resource_types=self.resource_types,
                 audit=self.audit,
                 public_base=PUBLIC_BASE,
+                capabilities=capability_statement(
+                    PUBLIC_BASE, f"{ISSUER}/auth/token", f"{ISSUER}/auth/introspect", load_search_rules(), self.store_statement
+                ),
             )
             transport = httpx.ASGITransport(app=create_app(pipeline, APIRouter()))
             async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as gateway:
@@ -105,8 +113,8 @@ class Gateway:
 
 
 @pytest.fixture
-def call(base_url: str, resource_types: frozenset[str], demo: DemoLoad, tmp_path: Path) -> Gateway:
-    return Gateway(base_url, resource_types, JsonLinesSink(tmp_path / "audit.jsonl"))
+def call(base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_path: Path) -> Gateway:
+    return Gateway(base_url, store_statement, JsonLinesSink(tmp_path / "audit.jsonl"))
 
 
 def _sectors(plan: dict[str, Any]) -> set[str]:
@@ -219,3 +227,20 @@ def test_a_withdrawn_consent_applies_to_the_very_next_request(call: Gateway, fhi
     finally:
         _set_consent_status(fhir, "active")
     assert call("GET", "/fhir/CarePlan/demo-plan", token).status_code == 200
+
+
+def test_metadata_describes_the_gateway_and_its_smart_security_without_a_token(call: Gateway) -> None:
+    response = call("GET", "/fhir/metadata")
+    assert response.status_code == 200
+    statement = response.json()
+    rest = statement["rest"][0]
+    assert rest["security"]["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
+    uris = {e["url"]: e["valueUri"] for e in rest["security"]["extension"][0]["extension"]}
+    assert uris["token"] == f"{ISSUER}/auth/token"
+    types = {r["type"] for r in rest["resource"]}
+    assert {"CarePlan", "Goal", "CareTeam"} <= types and "Observation" not in types
+    assert statement["implementation"]["url"] == PUBLIC_BASE
+    plan = next(r for r in rest["resource"] if r["type"] == "CarePlan")
+    params = {p["name"]: p["type"] for p in plan["searchParam"]}
+    assert params["subject"] == "reference" and params["status"] == "token"
+    assert "_has" not in params and "performer" not in params
