@@ -3,10 +3,13 @@
 `create_app(pipeline, auth_router)` builds the stack in one place: OperationOutcome handlers
 for every failure, the auth endpoints (`/auth/*`, `/.well-known/smart-configuration`) and
 `/fhir/...`, every method of which goes through `Pipeline.handle`. The caller builds the
-pipeline (and owns its HTTP clients).
+pipeline (and owns its HTTP clients; `on_close` can release them at shutdown).
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
@@ -20,9 +23,18 @@ __all__ = ["create_app"]
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-def create_app(pipeline: Pipeline, auth_router: APIRouter) -> FastAPI:
-    """The gateway as an ASGI application."""
-    app = FastAPI(title="Yhteys gateway", docs_url=None, redoc_url=None, openapi_url=None)
+def create_app(
+    pipeline: Pipeline, auth_router: APIRouter, on_close: Callable[[], Awaitable[None]] | None = None
+) -> FastAPI:
+    """The gateway as an ASGI application; `on_close` runs when the server shuts down."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_close is not None:
+            await on_close()
+
+    app = FastAPI(title="Yhteys gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     install_handlers(app)
     app.include_router(auth_router)
 

@@ -1,9 +1,11 @@
 """The `yhteys` command line.
 
-    yhteys run                  build and start HAPI, load the demo, say how to reach it
+    yhteys run                  HAPI + demo + gateway, with a copy-paste example; Ctrl-C stops
     yhteys hapi build|start|stop|status
+    yhteys gateway serve        the gateway in the foreground (HAPI must be running)
     yhteys package build        pack profiles/ and terminology/ as an NPM-style FHIR package
     yhteys demo load            load (again) the demo client, team and plan
+    yhteys demo token SYSTEM    an access token for one of the four demo systems
 
 Every command reads `Settings.from_env()` once; failures print the reason and exit non-zero.
 """
@@ -21,9 +23,12 @@ import httpx
 import typer
 from rich.console import Console
 
+from auth.config import SMART_CONFIGURATION_PATH, TOKEN_PATH
 from gateway.demo import DemoError, load_demo
+from gateway.democlients import DemoClientError, demo_token, ensure_demo_clients
 from gateway.fhirpackage import PackageError, build_package
 from gateway.hapi import HapiError, HapiServer, Tick
+from gateway.server import GatewayStartError, serve
 from gateway.settings import Settings, SettingsError
 
 __all__ = ["app", "main"]
@@ -31,10 +36,12 @@ __all__ = ["app", "main"]
 app = typer.Typer(help="Yhteys: one shared plan across health and social services.", no_args_is_help=True)
 hapi_app = typer.Typer(help="Our HAPI FHIR store.", no_args_is_help=True)
 package_app = typer.Typer(help="The Yhteys FHIR package (profiles and terminology).", no_args_is_help=True)
-demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data and demo systems.", no_args_is_help=True)
+gateway_app = typer.Typer(help="The gateway.", no_args_is_help=True)
 app.add_typer(hapi_app, name="hapi")
 app.add_typer(package_app, name="package")
 app.add_typer(demo_app, name="demo")
+app.add_typer(gateway_app, name="gateway")
 
 console = Console()
 
@@ -160,12 +167,12 @@ def _load_demo(settings: Settings) -> None:
 
 
 @app.command("run")
-def run(
-    detach: Annotated[bool, typer.Option(help="Leave HAPI running and return at once.")] = False,
-) -> None:
-    """Build and start HAPI, load the demo, print how to reach it; Ctrl-C stops."""
+def run() -> None:
+    """Start HAPI (building it if needed), load the demo, register the demo systems, print how
+    to call the gateway, and serve the gateway until Ctrl-C; then stop what was started."""
     settings = _settings()
     server = HapiServer(settings)
+    started_here = False
     try:
         _build(server)
         started_here = not server.status().running
@@ -174,21 +181,54 @@ def run(
         else:
             console.print(f"HAPI already running at {settings.hapi_base_url}")
         _load_demo(settings)
-    except (HapiError, PackageError) as exc:
+        ensure_demo_clients(settings.gateway_dir)
+        signal.signal(signal.SIGTERM, _interrupt)
+        _print_how_to_call(settings)
+        serve(settings)
+    except (HapiError, PackageError, GatewayStartError) as exc:
         _fail(str(exc))
-    _print_how_to_call(settings)
-    if detach or not started_here:
-        return
-    console.print("\nPress Ctrl-C to stop.")
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        while server.status().running:
-            time.sleep(2.0)
-        _fail(f"HAPI stopped unexpectedly; log {server.log_file}:\n{server.log_tail()}")
     except KeyboardInterrupt:
-        with _waiting("Stopping HAPI FHIR"):
-            server.stop()
-        console.print("Stopped.")
+        pass
+    finally:
+        if started_here:
+            with _waiting("Stopping HAPI FHIR"):
+                server.stop()
+            console.print("Stopped.")
+
+
+@gateway_app.command("serve")
+def gateway_serve() -> None:
+    """Serve the gateway in the foreground (HAPI must be running; demo systems registered)."""
+    settings = _settings()
+    ensure_demo_clients(settings.gateway_dir)
+    console.print(f"Gateway at {settings.gateway_origin}/fhir in front of {settings.hapi_base_url}")
+    try:
+        serve(settings)
+    except GatewayStartError as exc:
+        _fail(str(exc))
+
+
+@demo_app.command("token")
+def demo_token_command(
+    system: Annotated[str, typer.Argument(help="school-welfare-system, social-welfare-system, psychiatry-ehr or youth-system")],
+    purpose: Annotated[str, typer.Option(help="TREAT, CAREMGT or BTG")] = "TREAT",
+    reason: Annotated[str, typer.Option(help="Break-the-glass reason (with --purpose BTG)")] = "",
+    as_role: Annotated[str, typer.Option("--as", help="Acting PractitionerRole (default: the system's demo professional)")] = "",
+) -> None:
+    """Print an access token for a demo system, from the running gateway's token endpoint."""
+    settings = _settings()
+    try:
+        token = demo_token(
+            settings.gateway_dir,
+            f"{settings.gateway_origin}{TOKEN_PATH}",
+            system,
+            practitioner_role=as_role or None,
+            purpose=purpose,
+            btg_reason=reason,
+        )
+    except DemoClientError as exc:
+        _fail(str(exc))
+    print(token)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -197,15 +237,20 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _print_how_to_call(settings: Settings) -> None:
-    base = settings.hapi_base_url
+    gateway = f"{settings.gateway_origin}/fhir"
     console.print(
-        "\n[bold]Yhteys FHIR store[/] (HAPI FHIR R4, profiles and terminology installed)\n"
-        f"  base URL           {base}\n"
-        f"  the shared plan    curl -s {base}/CarePlan/demo-plan\n"
-        f"  the support team   curl -s {base}/CareTeam/demo-team\n"
-        f"  plan and context   curl -s '{base}/CarePlan?subject=Patient/demo-client&_include=CarePlan:goal&_include=CarePlan:care-team'\n"
-        f"  team roles (fi/sv) curl -s '{base}/ValueSet/$expand?url=https://yhteys.fi/fhir/ValueSet/team-role&includeDesignations=true'\n"
-        f"  validate a code    curl -s '{base}/ValueSet/$validate-code?url=https://yhteys.fi/fhir/ValueSet/team-role&system=https://yhteys.fi/fhir/CodeSystem/team-role&code=youth-worker'\n",
+        "\n[bold]Yhteys gateway[/] (SMART backend services; role policy and consent enforced)\n"
+        f"  FHIR base          {gateway}\n"
+        f"  SMART discovery    curl -s {settings.gateway_origin}{SMART_CONFIGURATION_PATH}\n"
+        "  token as the youth worker's system (a signed private_key_jwt assertion, exchanged):\n"
+        "                     TOKEN=$(.venv/bin/yhteys demo token youth-system)\n"
+        "  read the shared plan (its psychiatric parts are hidden from this caller):\n"
+        f"                     curl -s -H \"Authorization: Bearer $TOKEN\" {gateway}/CarePlan/demo-plan\n"
+        f"  the client's goals curl -s -H \"Authorization: Bearer $TOKEN\" '{gateway}/Goal?subject=Patient/demo-client'\n"
+        "  other systems      school-welfare-system, social-welfare-system, psychiatry-ehr\n"
+        f"  audit trail        {settings.gateway_dir / 'audit.jsonl'}\n"
+        f"\n[bold]FHIR store[/] (HAPI, loopback only, no access control): {settings.hapi_base_url}\n"
+        "\nPress Ctrl-C to stop.",
         highlight=False,
         soft_wrap=True,
     )

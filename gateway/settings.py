@@ -38,6 +38,8 @@ class Settings:
     hapi_db_password: str = ""
     hapi_heap: str = "4g"
     hapi_start_timeout: float = 300.0
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -53,6 +55,8 @@ class Settings:
             hapi_db_password=env.get("YHTEYS_HAPI_DB_PASSWORD", ""),
             hapi_heap=env.get("YHTEYS_HAPI_HEAP", "4g"),
             hapi_start_timeout=float(_int(env, "YHTEYS_HAPI_START_TIMEOUT", 300)),
+            gateway_host=env.get("YHTEYS_GATEWAY_HOST", "127.0.0.1"),
+            gateway_port=_int(env, "YHTEYS_GATEWAY_PORT", 8000),
         )
 
     def with_changes(self, **changes: object) -> Settings:
@@ -63,6 +67,16 @@ class Settings:
     def hapi_base_url(self) -> str:
         """The FHIR base of the HAPI store, e.g. `http://127.0.0.1:8080/fhir`."""
         return f"http://{self.hapi_host}:{self.hapi_port}/fhir"
+
+    @property
+    def gateway_origin(self) -> str:
+        """Where clients reach the gateway, e.g. `http://127.0.0.1:8000` (its FHIR base is /fhir)."""
+        return f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def gateway_dir(self) -> Path:
+        """The gateway's files: client registry, signing key, demo client keys, audit trail."""
+        return self.data_dir / "gateway"
 
     @property
     def hapi_jdbc_url(self) -> str:

@@ -1,0 +1,89 @@
+"""The gateway as a running service, assembled from `Settings`.
+
+`build_gateway(settings)` reads the FHIR store's CapabilityStatement (so the store must be
+serving), the client registry and the token signing key from `settings.gateway_dir`, and
+returns the ASGI application: the authorization server at the gateway's origin and the FHIR
+request path at `<origin>/fhir`, in front of HAPI. `serve(settings)` runs it with uvicorn
+in the foreground. Any fault in the files raises `GatewayStartError` before anything listens.
+"""
+
+from __future__ import annotations
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from auth.clock import system_clock
+from auth.config import AuthConfig
+from auth.jti import InMemoryJtiCache
+from auth.keys import SigningKeyError, SigningKeys, load_signing_key
+from auth.principal import TokenVerifier
+from auth.professionals import FhirProfessionalDirectory
+from auth.registry import RegistryError, load_registry
+from auth.server import create_auth_router
+from gateway.app import create_app
+from gateway.audit import JsonLinesSink
+from gateway.capabilities import capability_statement
+from gateway.consent import ConsentPolicy
+from gateway.pipeline import Pipeline
+from gateway.policy import load_policy
+from gateway.searchparams import load_search_rules
+from gateway.settings import Settings
+from gateway.upstream import Upstream
+
+__all__ = ["GatewayStartError", "build_gateway", "serve"]
+
+
+class GatewayStartError(RuntimeError):
+    """The gateway cannot start; the message says why."""
+
+
+def build_gateway(settings: Settings) -> FastAPI:
+    """The gateway application for `settings`; see the module doc."""
+    store_base = settings.hapi_base_url
+    try:
+        answer = httpx.get(f"{store_base}/metadata", headers={"Accept": "application/fhir+json"}, timeout=30.0)
+    except httpx.HTTPError as exc:
+        raise GatewayStartError(f"the FHIR store at {store_base} does not answer: {exc}") from exc
+    if answer.status_code != 200:
+        raise GatewayStartError(f"the FHIR store at {store_base} is not ready ({answer.status_code})")
+    store_statement = answer.json()
+    resource_types = frozenset(r["type"] for rest in store_statement.get("rest", []) for r in rest.get("resource", []))
+    folder = settings.gateway_dir
+    try:
+        registry = load_registry(folder / "clients.yaml")
+        keys = SigningKeys(load_signing_key(folder / "signing-key.pem"))
+    except (RegistryError, SigningKeyError) as exc:
+        raise GatewayStartError(str(exc)) from exc
+    origin = settings.gateway_origin
+    public_base = f"{origin}/fhir"
+    store = httpx.AsyncClient(timeout=60.0, limits=httpx.Limits(max_connections=50))
+    auth_config = AuthConfig.at(
+        origin,
+        fhir_audience=public_base,
+        registry=registry,
+        signing_keys=keys,
+        jti_cache=InMemoryJtiCache(system_clock),
+        professionals=FhirProfessionalDirectory(store_base, store),
+    )
+    search_rules = load_search_rules()
+    pipeline = Pipeline(
+        verifier=TokenVerifier(keys, issuer=origin, audience=public_base, clock=system_clock),
+        upstream=Upstream(store_base, store),
+        consent_client=store,
+        role_policy=load_policy(),
+        consent_policy=ConsentPolicy(),
+        search_rules=search_rules,
+        resource_types=resource_types,
+        audit=JsonLinesSink(folder / "audit.jsonl"),
+        public_base=public_base,
+        capabilities=capability_statement(
+            public_base, auth_config.token_endpoint, auth_config.introspection_endpoint, search_rules, store_statement
+        ),
+    )
+    return create_app(pipeline, create_auth_router(auth_config), on_close=store.aclose)
+
+
+def serve(settings: Settings) -> None:
+    """Run the gateway in the foreground until interrupted."""
+    uvicorn.run(build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")

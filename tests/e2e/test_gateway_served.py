@@ -1,0 +1,95 @@
+"""The gateway as users run it: a real HTTP server, the real token endpoint, the demo systems.
+
+The gateway (`gateway.server.build_gateway`) listens on a free loopback port in front of the
+session's HAPI; tokens come from its token endpoint in exchange for private_key_jwt
+assertions signed with the demo systems' own keys, exactly as `yhteys demo token` does.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from auth.config import TOKEN_PATH
+from gateway.demo import DemoLoad
+from gateway.democlients import DemoClientError, demo_token, ensure_demo_clients
+from gateway.hapi import HapiServer
+from gateway.server import build_gateway
+from gateway.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def served(hapi: HapiServer, demo: DemoLoad, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of a gateway serving on loopback in front of the session's HAPI."""
+    settings = hapi.settings.with_changes(
+        data_dir=tmp_path_factory.mktemp("gateway-data"), gateway_port=_free_port()
+    )
+    ensure_demo_clients(settings.gateway_dir)
+    server = uvicorn.Server(
+        uvicorn.Config(build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.05)
+    yield settings
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def _token(settings: Settings, system: str, **kwargs: str) -> str:
+    return demo_token(settings.gateway_dir, f"{settings.gateway_origin}{TOKEN_PATH}", system, **kwargs)
+
+
+def _read(settings: Settings, token: str, path: str) -> httpx.Response:
+    return httpx.get(
+        f"{settings.gateway_origin}/fhir/{path}",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
+        timeout=60.0,
+    )
+
+
+def test_each_system_reads_the_plan_through_the_real_token_endpoint(served: Settings) -> None:
+    youth = _read(served, _token(served, "youth-system"), "CarePlan/demo-plan")
+    psychiatry = _read(served, _token(served, "psychiatry-ehr"), "CarePlan/demo-plan")
+    assert youth.status_code == psychiatry.status_code == 200
+    assert len(psychiatry.json()["activity"]) == 4
+    assert len(youth.json()["activity"]) == 3
+
+
+def test_a_system_cannot_act_for_another_organisations_professional(served: Settings) -> None:
+    with pytest.raises(DemoClientError, match="invalid_grant"):
+        _token(served, "youth-system", practitioner_role="PractitionerRole/demo-role-psych-nurse")
+
+
+def test_smart_discovery_names_the_token_endpoint(served: Settings) -> None:
+    config = httpx.get(f"{served.gateway_origin}/.well-known/smart-configuration", timeout=10).json()
+    assert config["token_endpoint"] == f"{served.gateway_origin}{TOKEN_PATH}"
+    assert "permission-v2" in config["capabilities"]
+
+
+def test_every_request_lands_in_the_audit_trail(served: Settings) -> None:
+    trail = Path(served.gateway_dir / "audit.jsonl")
+    before = trail.read_text().count("\n") if trail.exists() else 0
+    _read(served, "no-token", "CarePlan/demo-plan")
+    _read(served, _token(served, "school-welfare-system"), "Goal/demo-goal-wellbeing")
+    records = [json.loads(line) for line in trail.read_text().splitlines()[before:]]
+    assert [(r["status"], r["outcome"]) for r in records] == [(401, "denied"), (403, "denied")]
+    assert records[1]["caller"]["client_id"] == "school-welfare-system"
