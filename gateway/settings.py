@@ -40,6 +40,7 @@ class Settings:
     hapi_start_timeout: float = 300.0
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    gateway_public_url: str = ""
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -57,6 +58,7 @@ class Settings:
             hapi_start_timeout=float(_int(env, "YHTEYS_HAPI_START_TIMEOUT", 300)),
             gateway_host=env.get("YHTEYS_GATEWAY_HOST", "127.0.0.1"),
             gateway_port=_int(env, "YHTEYS_GATEWAY_PORT", 8000),
+            gateway_public_url=env.get("YHTEYS_GATEWAY_PUBLIC_URL", ""),
         )
 
     def with_changes(self, **changes: object) -> Settings:
@@ -70,8 +72,9 @@ class Settings:
 
     @property
     def gateway_origin(self) -> str:
-        """Where clients reach the gateway, e.g. `http://127.0.0.1:8000` (its FHIR base is /fhir)."""
-        return f"http://{self.gateway_host}:{self.gateway_port}"
+        """Where clients reach the gateway, e.g. `http://127.0.0.1:8000` (its FHIR base is /fhir):
+        `gateway_public_url` when set (behind a proxy or in a container), else host and port."""
+        return self.gateway_public_url.rstrip("/") or f"http://{self.gateway_host}:{self.gateway_port}"
 
     @property
     def gateway_dir(self) -> Path:

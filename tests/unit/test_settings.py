@@ -33,3 +33,9 @@ def test_postgres_is_chosen_by_url(tmp_path: Path) -> None:
 def test_bad_number_names_the_variable() -> None:
     with pytest.raises(SettingsError, match="YHTEYS_HAPI_PORT"):
         Settings.from_env({"YHTEYS_HAPI_PORT": "eighty"})
+
+
+def test_gateway_origin_follows_the_public_url_when_given() -> None:
+    assert Settings.from_env({"YHTEYS_GATEWAY_PORT": "9000"}).gateway_origin == "http://127.0.0.1:9000"
+    behind = Settings.from_env({"YHTEYS_GATEWAY_PUBLIC_URL": "https://yhteys.example.fi/"})
+    assert behind.gateway_origin == "https://yhteys.example.fi"
