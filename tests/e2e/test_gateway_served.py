@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fhirpy import SyncFHIRClient
 
 from auth.config import TOKEN_PATH
 from gateway.demo import DemoLoad
@@ -93,3 +94,12 @@ def test_every_request_lands_in_the_audit_trail(served: Settings) -> None:
     records = [json.loads(line) for line in trail.read_text().splitlines()[before:]]
     assert [(r["status"], r["outcome"]) for r in records] == [(401, "denied"), (403, "denied")]
     assert records[1]["caller"]["client_id"] == "school-welfare-system"
+
+
+def test_an_unmodified_fhir_client_library_reads_and_pages_through_the_gateway(served: Settings) -> None:
+    token = _token(served, "school-welfare-system")
+    client = SyncFHIRClient(f"{served.gateway_origin}/fhir", authorization=f"Bearer {token}")
+    goals = client.resources("Goal").search(subject="Patient/demo-client").limit(1).fetch_all()
+    assert sorted(goal.id for goal in goals) == ["demo-goal-home", "demo-goal-studies"]
+    plan = client.reference("CarePlan", "demo-plan").to_resource()
+    assert len(plan["activity"]) == 3
