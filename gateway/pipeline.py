@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -36,10 +36,13 @@ from gateway.consent import ConsentPolicy, ConsentsRead, ConsentUnreadable
 from gateway.consentread import read_consents
 from gateway.errors import (
     AuditUnavailable,
+    BadRequest,
     Forbidden,
     GatewayError,
     MethodNotAllowed,
+    PayloadTooLarge,
     Unauthenticated,
+    UnsupportedMediaType,
     UnsupportedParameter,
     UpstreamFailure,
 )
@@ -58,6 +61,7 @@ PAGING_PARAMS = frozenset({"_getpages", "_getpagesoffset", "_count", "_pretty", 
 """The only parameters of a follow-up page request (a GET on the base with `_getpages`)."""
 
 _READS = frozenset({Interaction.READ, Interaction.VREAD, Interaction.SEARCH, Interaction.HISTORY})
+_MAX_SEARCH_BODY = 65_536
 _log = logging.getLogger("gateway.pipeline")
 
 
@@ -105,7 +109,7 @@ class Pipeline:
             else:
                 principal = self._authenticate(request)
                 caller = Caller.of(principal)
-                call = self._parse(request, path)
+                call = await self._parse(request, path)
                 served = await self._serve(principal, call)
         except GatewayError as error:
             served = _Served(error_response(error), (), Effect.DENY, error.reasons)
@@ -148,7 +152,7 @@ class Pipeline:
         except InvalidToken as exc:
             raise Unauthenticated(f"the access token is not valid: {exc.reason}") from None
 
-    def _parse(self, request: Request, path: str) -> FhirCall:
+    async def _parse(self, request: Request, path: str) -> FhirCall:
         query = request.url.query
         if not path.strip("/") and request.method == "GET" and "_getpages" in dict(parse_qsl(query)):
             names = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
@@ -158,8 +162,8 @@ class Pipeline:
         call = parse_call(request.method, path, query, self.resource_types)
         if call.interaction not in _READS or (call.interaction is Interaction.HISTORY and call.resource_id is None):
             raise MethodNotAllowed(f"{call.interaction} is not served by this gateway yet")
-        if request.method == "POST":
-            raise MethodNotAllowed("POST _search is not served by this gateway yet; use GET")
+        if request.method == "POST":  # _search: the parameters come in a form body too
+            call = replace(call, params=call.params + await _form_params(request))
         self.search_rules.check(call)
         return call
 
@@ -266,6 +270,22 @@ class _Decider:
 
 
 _UNREADABLE = ConsentUnreadable("the resource names no client whose consent could be read")
+
+
+async def _form_params(request: Request) -> tuple[tuple[str, str], ...]:
+    """The parameters of a POST _search body (application/x-www-form-urlencoded, ≤ 64 KiB)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("a _search body must be application/x-www-form-urlencoded")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_SEARCH_BODY:
+            raise PayloadTooLarge(f"a _search body may hold at most {_MAX_SEARCH_BODY} bytes")
+    try:
+        return tuple(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("the _search body is not a valid form") from None
 
 
 def _upstream_path(call: FhirCall) -> str:

@@ -85,10 +85,14 @@ class Gateway:
     def resource_types(self) -> frozenset[str]:
         return frozenset(r["type"] for r in self.store_statement["rest"][0]["resource"])
 
-    def __call__(self, method: str, path: str, token: str | None = None) -> httpx.Response:
-        return asyncio.run(self._request(method, path, token))
+    def __call__(
+        self, method: str, path: str, token: str | None = None, body: bytes = b"", content_type: str = ""
+    ) -> httpx.Response:
+        return asyncio.run(self._request(method, path, token, body, content_type))
 
-    async def _request(self, method: str, path: str, token: str | None) -> httpx.Response:
+    async def _request(
+        self, method: str, path: str, token: str | None, body: bytes, content_type: str
+    ) -> httpx.Response:
         async with httpx.AsyncClient(timeout=60.0) as store:
             pipeline = Pipeline(
                 verifier=TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time),
@@ -109,7 +113,9 @@ class Gateway:
                 headers = {"Accept": FHIR_JSON}
                 if token:
                     headers["Authorization"] = f"Bearer {token}"
-                return await gateway.request(method, path, headers=headers)
+                if content_type:
+                    headers["Content-Type"] = content_type
+                return await gateway.request(method, path, headers=headers, content=body)
 
 
 @pytest.fixture
@@ -244,3 +250,26 @@ def test_metadata_describes_the_gateway_and_its_smart_security_without_a_token(c
     params = {p["name"]: p["type"] for p in plan["searchParam"]}
     assert params["subject"] == "reference" and params["status"] == "token"
     assert "_has" not in params and "performer" not in params
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_post_search_is_filtered_like_get(call: Gateway) -> None:
+    response = call("POST", "/fhir/Goal/_search", _token(CURATOR), b"subject=Patient/demo-client", FORM)
+    assert response.status_code == 200, response.text
+    assert sorted(e["resource"]["id"] for e in response.json()["entry"]) == ["demo-goal-home", "demo-goal-studies"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"_has:CarePlan:subject:status=active", FORM, 400),  # unsafe parameter hidden in the body
+        (b'{"subject": "Patient/demo-client"}', "application/json", 415),
+        (b"subject=" + b"x" * 70_000, FORM, 413),
+    ],
+)
+def test_post_search_bodies_are_checked(call: Gateway, body: bytes, content_type: str, status: int) -> None:
+    response = call("POST", "/fhir/Goal/_search", _token(CURATOR), body, content_type)
+    assert response.status_code == status
+    assert response.json()["resourceType"] == "OperationOutcome"
