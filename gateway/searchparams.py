@@ -2,6 +2,7 @@
 
 `SearchRules.check(call)` raises `UnsupportedParameter` (400) for the first parameter of a
 search that the list does not allow, naming it; `BadRequest` when a required one is missing.
+`_sort` may name only allowed parameters of the type (or `_id`, `_lastUpdated`).
 Refused on principle, whatever the file says: `_has` (reverse chaining), chained names
 (`subject.name`), `_contained`, `_containedType`, `_filter`, `_query`, `_text`, `_content`,
 `_list`, `_elements`, `_summary` and `_total` — each can reveal hidden data or counts of it.
@@ -79,6 +80,8 @@ class SearchRules:
         if base in self.common:
             if modifier:
                 raise UnsupportedParameter(f"the modifier {modifier!r} is not allowed on {base}")
+            if base == "_sort":
+                self._check_sort(value, allowed)
             return
         if call.interaction is not Interaction.SEARCH or base not in allowed:
             raise UnsupportedParameter(
@@ -86,6 +89,15 @@ class SearchRules:
             )
         if modifier and modifier not in self.modifiers:
             raise UnsupportedParameter(f"the modifier {modifier!r} is not allowed on {base}")
+
+
+    def _check_sort(self, value: str, allowed: frozenset[str]) -> None:
+        """Sort keys are allowed parameters of the type (or `_id`, `_lastUpdated`), optionally
+        descending: sorting by anything else orders results by data the caller may not see."""
+        for key in value.split(","):
+            name = key.removeprefix("-")
+            if name not in allowed and name not in ("_id", "_lastUpdated"):
+                raise UnsupportedParameter(f"sorting by {name!r} is not allowed")
 
 
 def load_search_rules(path: Path = SEARCH_RULES_PATH) -> SearchRules:

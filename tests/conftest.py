@@ -7,7 +7,6 @@ that needs it errors with HAPI's own log tail: there is no stand-in and no skipp
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -16,13 +15,8 @@ import pytest
 from gateway.demo import DemoLoad, load_demo
 from gateway.hapi import HapiError, HapiServer
 from gateway.settings import Settings
+from tests.ports import free_port
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +24,7 @@ def hapi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HapiServer]:
     """A running HAPI with the Yhteys package installed (empty of data)."""
     settings = Settings.from_env().with_changes(
         data_dir=tmp_path_factory.mktemp("yhteys-data"),
-        hapi_port=_free_port(),
+        hapi_port=free_port(),
         hapi_db_url="",
     )
     server = HapiServer(settings)

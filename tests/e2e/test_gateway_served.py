@@ -8,7 +8,6 @@ assertions signed with the demo systems' own keys, exactly as `yhteys demo token
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,20 +24,15 @@ from gateway.democlients import DemoClientError, demo_token, ensure_demo_clients
 from gateway.hapi import HapiServer
 from gateway.server import build_gateway
 from gateway.settings import Settings
+from tests.ports import free_port
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
 def served(hapi: HapiServer, demo: DemoLoad, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings of a gateway serving on loopback in front of the session's HAPI."""
     settings = hapi.settings.with_changes(
-        data_dir=tmp_path_factory.mktemp("gateway-data"), gateway_port=_free_port()
+        data_dir=tmp_path_factory.mktemp("gateway-data"), gateway_port=free_port()
     )
     ensure_demo_clients(settings.gateway_dir)
     server = uvicorn.Server(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Mapping, Sequence
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 from gateway.demo import DemoLoad
 from gateway.errors import UpstreamUnavailable
 from gateway.upstream import Upstream, UpstreamResponse
+from tests.ports import free_port
 
 
 def _send(
@@ -47,8 +47,5 @@ def test_missing_resource_is_returned_not_raised(base_url: str, demo: DemoLoad) 
 
 
 def test_a_store_that_does_not_answer_is_503() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with pytest.raises(UpstreamUnavailable):
-        _send(f"http://127.0.0.1:{port}/fhir", "GET", "metadata")
+        _send(f"http://127.0.0.1:{free_port()}/fhir", "GET", "metadata")

@@ -21,6 +21,8 @@ ALLOWED = [
     ("GET", "CarePlan/demo-plan", "_pretty=true&_format=json"),
     ("GET", "Patient", "identifier=urn:oid:1.2.246.21|140307A946S"),
     ("GET", "Patient", "_revinclude=CarePlan:subject"),
+    ("GET", "CarePlan", "subject=Patient/demo-client&_sort=-date,status"),
+    ("GET", "Goal", "_sort=-_lastUpdated"),
 ]
 
 REFUSED = [
@@ -38,6 +40,8 @@ REFUSED = [
     ("GET", "CarePlan", "performer=PractitionerRole/x", UnsupportedParameter),  # not listed
     ("GET", "CarePlan", "status:above=active", UnsupportedParameter),
     ("GET", "CarePlan/demo-plan", "status=active", UnsupportedParameter),  # search params on a read
+    ("GET", "CarePlan", "_sort=subject.name", UnsupportedParameter),  # a chain in the sort
+    ("GET", "Goal", "_sort=-performer", UnsupportedParameter),  # not an allowed parameter
     ("GET", "Consent", "patient=Patient/demo-client", BadRequest),  # status required
     ("GET", "Consent", "status=active", BadRequest),  # patient required
 ]
