@@ -27,7 +27,7 @@ from auth.registry import Sector
 from auth.scopes import Scope
 
 __all__ = [
-    "ETH", "PSY", "R", "SOC", "AccessChecker", "AccessDecision", "AccessRequest", "Basis", "Effect",
+    "ETH", "PERSONAL_WORKER", "PSY", "R", "SOC", "AccessChecker", "AccessDecision", "AccessRequest", "Basis", "Effect",
     "Interaction", "Label", "Reason", "Redaction", "UnknownPatient", "UnknownSector", "combine",
 ]  # fmt: skip
 
@@ -104,6 +104,9 @@ R = Label("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R")
 SOC = Label("https://yhteys.fi/fhir/CodeSystem/sensitivity", "SOC")
 """SOC's canonical system is ours; v3-ActCode#SOC is read as the same label (see labels.py)."""
 
+PERSONAL_WORKER = "personal-worker"
+"""The team role of the client's personal worker (omatyöntekijä) in CodeSystem/team-role."""
+
 
 @dataclass(frozen=True)
 class UnknownPatient:
@@ -127,7 +130,7 @@ class AccessRequest:
     transaction). `patient` is "Patient/<id>" or `UnknownPatient`. For writes, the builder
     must fill `owning_sectors` with the owner of every plan activity the write adds, changes
     or removes, `changed_elements` with the top-level elements it changes other than
-    `activity` (meta and text excluded), and `labels` with every label on the parts it
+    `activity` (see `gateway.merge`), and `labels` with every label on the parts it
     touches, before and after. For reads `labels` may be empty: redactions do not depend on it.
     """
 
@@ -165,14 +168,20 @@ class AccessRequest:
         owning_sectors: tuple[Sector | UnknownSector, ...] = (),
         changed_elements: frozenset[str] = frozenset(),
         labels: frozenset[Label] = frozenset(),
+        personal_worker: bool = False,
     ) -> AccessRequest:
-        """The request of `principal`, copying only the facts deciders may see."""
+        """The request of `principal`, copying only the facts deciders may see.
+
+        The role `personal-worker` is never taken from the token: it is a relation to one
+        client, so the caller derives it from that client's active team (`personal_worker`).
+        """
+        roles = tuple(role for role in principal.team_roles if role != PERSONAL_WORKER)
         return cls(
             client_id=principal.client_id,
             organization=principal.organization,
             sector=principal.sector,
             practitioner_role=principal.practitioner_role,
-            team_roles=principal.team_roles,
+            team_roles=roles + ((PERSONAL_WORKER,) if personal_worker else ()),
             scopes=principal.scopes,
             purpose_of_use=principal.purpose_of_use,
             btg_reason=principal.btg_reason or None,

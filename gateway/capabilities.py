@@ -1,9 +1,10 @@
 """The gateway's CapabilityStatement: what it serves and how to get a token for it.
 
 It describes the gateway, not the store behind it: only the resource types and interactions
-the gateway lets through (today: read, vread, search-type and history-instance of the types in
-`policy/search.yaml`, with those of the store's search parameters the list allows, as the
-store defines them), and its SMART security —
+the gateway lets through (read, vread, search-type, history-instance, create, update, patch
+and delete of the types in `policy/search.yaml`, with those of the store's search parameters
+the list allows, as the store defines them; batch and transaction; updates only with If-Match,
+never creating, never conditional), and its SMART security —
 backend services with private_key_jwt, the token endpoint named in the `oauth-uris`
 extension. Built once at start-up; served without a token, as FHIR expects of `/metadata`.
 """
@@ -18,7 +19,16 @@ from gateway.searchparams import SearchRules
 __all__ = ["OAUTH_URIS", "capability_statement"]
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
-_INTERACTIONS = ("read", "vread", "search-type", "history-instance")
+_INTERACTIONS = ("read", "vread", "search-type", "history-instance", "create", "update", "patch", "delete")
+_WRITE_RULES = {
+    "versioning": "versioned-update",
+    "readHistory": True,
+    "updateCreate": False,
+    "conditionalCreate": False,
+    "conditionalRead": "not-supported",
+    "conditionalUpdate": False,
+    "conditionalDelete": "not-supported",
+}
 
 
 def capability_statement(
@@ -46,7 +56,8 @@ def capability_statement(
                 "mode": "server",
                 "documentation": (
                     "Every request needs a SMART Backend Services access token naming the acting "
-                    "professional; responses are filtered by role policy and the client's consent."
+                    "professional; responses are filtered by role policy and the client's consent. "
+                    "Updates, patches and deletes need If-Match with the version read."
                 ),
                 "security": {
                     "cors": False,
@@ -74,12 +85,14 @@ def capability_statement(
                     {
                         "type": rtype,
                         "interaction": [{"code": code} for code in _INTERACTIONS],
+                        **_WRITE_RULES,
                         "searchParam": [
                             store_params[rtype][name] for name in sorted(names) if name in store_params.get(rtype, {})
                         ],
                     }
                     for rtype, names in sorted(search_rules.types.items())
                 ],
+                "interaction": [{"code": "batch"}, {"code": "transaction"}],
             }
         ],
     }

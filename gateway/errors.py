@@ -15,9 +15,11 @@ and, for access decisions, the decision's reasons.
     ├── Forbidden                     403 forbidden   (carries the decision's reasons)
     ├── NotFound                      404 not-found
     ├── MethodNotAllowed              405 not-supported
+    ├── Conflict                      409 conflict    (breaks a rule across resources)
     ├── PreconditionFailed            412 conflict    (stale If-Match)
     ├── PayloadTooLarge               413 too-costly
     ├── UnsupportedMediaType          415 not-supported
+    ├── Unprocessable                 422 business-rule (a change the plan's rules forbid)
     ├── PreconditionRequired          428 required    (update without If-Match)
     ├── UpstreamFailure               502 exception   (the FHIR store answered nonsense)
     └── ServiceUnavailable            503 transient
@@ -32,6 +34,7 @@ from gateway.access import Reason
 __all__ = [
     "AuditUnavailable",
     "BadRequest",
+    "Conflict",
     "Forbidden",
     "GatewayError",
     "IdMismatch",
@@ -45,6 +48,7 @@ __all__ = [
     "ServiceUnavailable",
     "Unauthenticated",
     "UnsupportedMediaType",
+    "Unprocessable",
     "UnsupportedParameter",
     "UpstreamFailure",
     "UpstreamUnavailable",
@@ -104,6 +108,11 @@ class MethodNotAllowed(GatewayError):
     issue_code = "not-supported"
 
 
+class Conflict(GatewayError):
+    status_code = 409
+    issue_code = "conflict"
+
+
 class PreconditionFailed(GatewayError):
     status_code = 412
     issue_code = "conflict"
@@ -117,6 +126,11 @@ class PayloadTooLarge(GatewayError):
 class UnsupportedMediaType(GatewayError):
     status_code = 415
     issue_code = "not-supported"
+
+
+class Unprocessable(GatewayError):
+    status_code = 422
+    issue_code = "business-rule"
 
 
 class PreconditionRequired(GatewayError):

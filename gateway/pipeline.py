@@ -4,36 +4,45 @@
 denied or failed, before the response leaves; if the audit cannot be written the answer is 503
 and nothing is disclosed.
 
-`/metadata` answers the gateway's own CapabilityStatement without a token. This stage serves
-reads: read, vread, search (GET and POST _search, with its parameters
-allow-listed), instance history, and follow-up pages (`_getpages`). Every other interaction is
-refused with 405 until the write path lands. Each returned resource is decided on its own,
-for its own client: the role policy and that client's consent, read afresh for this request
-(`gateway.access.combine`); resources not permitted are withheld without a trace, labelled
-parts the caller may not see are removed (`gateway.redaction`). A follow-up page is
-authorised entry by entry in the same way, so paging never bypasses a decision.
+`/metadata` answers the gateway's own CapabilityStatement without a token. Everything else
+needs a bearer token and is decided, for each resource, for its own client: the role policy
+and that client's consent, read afresh for this request (`gateway.decider`).
+
+- Reads: read, vread, search (GET and POST _search, parameters allow-listed), instance history
+  and follow-up pages (`_getpages`). Resources not permitted are withheld without a trace,
+  labelled parts the caller may not see are removed (`gateway.redaction`); a follow-up page is
+  authorised entry by entry in the same way, so paging never bypasses a decision.
+- Writes: create, update (If-Match required), JSON Patch (If-Match required) and delete
+  (If-Match required), each decided and merged by `gateway.writes` before it is sent, so
+  hidden parts survive and a stale version is refused.
+- Batch and transaction (a Bundle POSTed to the base): every entry is authorised as if it came
+  alone; a batch answers each entry on its own, a transaction is refused whole if any entry is
+  refused, and otherwise sent to the store as one transaction (all or nothing).
+Other interactions (operations, type and system history) answer 405.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from auth.clock import Clock, system_clock
 from auth.principal import InvalidToken, Principal, TokenVerifier
-from gateway.access import AccessDecision, AccessRequest, Effect, Interaction, Label, Reason, UnknownPatient, combine
+from gateway.access import AccessRequest, Effect, Interaction, Reason, UnknownPatient
 from gateway.audit import Anonymous, AuditOutcome, AuditRecord, AuditSink, Caller
-from gateway.consent import ConsentPolicy, ConsentsRead, ConsentUnreadable
-from gateway.consentread import read_consents
+from gateway.bundles import BundleEntry, BundleKind, entry_error, parse_bundle
+from gateway.consent import ConsentPolicy
+from gateway.decider import Decider
 from gateway.errors import (
     AuditUnavailable,
     BadRequest,
@@ -41,21 +50,23 @@ from gateway.errors import (
     GatewayError,
     MethodNotAllowed,
     PayloadTooLarge,
+    PreconditionFailed,
     Unauthenticated,
     UnsupportedMediaType,
     UnsupportedParameter,
     UpstreamFailure,
 )
 from gateway.fhircall import FhirCall, parse_call
-from gateway.labels import resource_labels
 from gateway.outcomes import FHIR_JSON, error_response, outcome
 from gateway.policy import RolePolicy
 from gateway.redaction import Withheld, redact, redact_bundle
+from gateway.requestbody import if_match_version, media_type, patch_of, read_body, resource_of
 from gateway.searchparams import SearchRules
-from gateway.subjects import NoClient, patient_of
+from gateway.served import Served
 from gateway.upstream import Upstream, UpstreamResponse, sanitize_outcome
+from gateway.writes import PreparedWrite, WriteInput, prepare_write, redacted_answer, send_write, store_refusal
 
-__all__ = ["Pipeline", "PAGING_PARAMS"]
+__all__ = ["PAGING_PARAMS", "Pipeline"]
 
 PAGING_PARAMS = frozenset({"_getpages", "_getpagesoffset", "_count", "_pretty", "_bundletype", "_format"})
 """The only parameters of a follow-up page request (a GET on the base with `_getpages`)."""
@@ -66,13 +77,17 @@ _log = logging.getLogger("gateway.pipeline")
 
 
 @dataclass(frozen=True)
-class _Served:
-    """What a request came to: the response, the clients it touched, the decisive reasons."""
+class _Context:
+    """One request's authenticated caller and the deciders it used (whose clients it touched)."""
 
-    response: Response
-    patients: tuple[str, ...]
-    effect: Effect
-    reasons: tuple[Reason, ...]
+    principal: Principal
+    deciders: list[Decider] = field(default_factory=list)
+
+    def patients(self) -> tuple[str, ...]:
+        return tuple(sorted({patient for decider in self.deciders for patient in decider.patients()}))
+
+    def reasons(self) -> tuple[Reason, ...]:
+        return tuple(dict.fromkeys(reason for decider in self.deciders for reason in decider.reasons()))
 
 
 @dataclass(frozen=True)
@@ -80,9 +95,9 @@ class Pipeline:
     """The gateway's FHIR request path and everything it needs, built once at start-up.
 
     `public_base` is the gateway's FHIR base as clients see it (e.g. https://host/fhir);
-    `consent_client` reads consents from the store at `upstream.base_url`; `capabilities` is
-    the gateway's CapabilityStatement (`gateway.capabilities`), served at /metadata without
-    a token.
+    `consent_client` reads consents and care teams from the store at `upstream.base_url`;
+    `capabilities` is the gateway's CapabilityStatement (`gateway.capabilities`), served at
+    /metadata without a token; `max_body` limits write and Bundle bodies.
     """
 
     verifier: TokenVerifier
@@ -96,29 +111,31 @@ class Pipeline:
     public_base: str
     capabilities: Mapping[str, Any]
     clock: Clock = system_clock
+    max_body: int = 1_048_576
 
     async def handle(self, request: Request, path: str) -> Response:
         """Serve `request` on FHIR path `path` (relative to the base) and audit it."""
         request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
         caller: Caller | Anonymous = Anonymous("no bearer token")
         call: FhirCall | None = None
+        context: _Context | None = None
         try:
             if request.method == "GET" and path.strip("/") == "metadata":  # public, as FHIR expects
                 call = parse_call("GET", "metadata", "", self.resource_types)
-                served = _Served(JSONResponse(dict(self.capabilities), media_type=FHIR_JSON), (), Effect.PERMIT, ())
+                served = Served(200, self.capabilities)
             else:
-                principal = self._authenticate(request)
-                caller = Caller.of(principal)
-                call = await self._parse(request, path)
-                served = await self._serve(principal, call)
+                context = _Context(self._authenticate(request))
+                caller = Caller.of(context.principal)
+                call = self._parse(request, path)
+                served = await self._serve_request(context, call, request)
         except GatewayError as error:
-            served = _Served(error_response(error), (), Effect.DENY, error.reasons)
+            served = Served.failed(error, context.patients() if context else ())
             if isinstance(error, Unauthenticated):
                 caller = Anonymous(error.message)
         except Exception:
             _log.exception("request %s failed", request_id)
             body = outcome("fatal", "exception", "the gateway failed to process the request")
-            served = _Served(JSONResponse(body, 500, media_type=FHIR_JSON), (), Effect.DENY, ())
+            served = Served(500, body, patients=context.patients() if context else (), effect=Effect.DENY)
         record = AuditRecord(
             request_id=request_id,
             recorded_at=datetime.fromtimestamp(self.clock(), UTC),
@@ -131,17 +148,18 @@ class Pipeline:
             patients=served.patients,
             effect=served.effect,
             reasons=served.reasons,
-            status=served.response.status_code,
-            outcome=_outcome(served.response.status_code),
+            status=served.status,
+            outcome=_outcome(served.status),
         )
         try:
             await self.audit.record(record)
         except AuditUnavailable as error:
             return error_response(error)
-        served.response.headers["X-Request-Id"] = request_id
-        return served.response
+        response = served.as_response()
+        response.headers["X-Request-Id"] = request_id
+        return response
 
-    # -- authenticate -----------------------------------------------------------------------
+    # -- authenticate and parse --------------------------------------------------------------
 
     def _authenticate(self, request: Request) -> Principal:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -152,7 +170,7 @@ class Pipeline:
         except InvalidToken as exc:
             raise Unauthenticated(f"the access token is not valid: {exc.reason}") from None
 
-    async def _parse(self, request: Request, path: str) -> FhirCall:
+    def _parse(self, request: Request, path: str) -> FhirCall:
         query = request.url.query
         if not path.strip("/") and request.method == "GET" and "_getpages" in dict(parse_qsl(query)):
             names = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
@@ -160,34 +178,87 @@ class Pipeline:
                 raise UnsupportedParameter("a page request carries only the paging parameters")
             return FhirCall("GET", Interaction.SEARCH, None, None, None, None, tuple(parse_qsl(query)))
         call = parse_call(request.method, path, query, self.resource_types)
-        if call.interaction not in _READS or (call.interaction is Interaction.HISTORY and call.resource_id is None):
-            raise MethodNotAllowed(f"{call.interaction} is not served by this gateway yet")
+        served = _READS | {Interaction.CREATE, Interaction.UPDATE, Interaction.PATCH, Interaction.DELETE}
+        if call.interaction is Interaction.TRANSACTION and not call.params:
+            return call
+        if call.interaction not in served or (call.interaction is Interaction.HISTORY and call.resource_id is None):
+            raise MethodNotAllowed(f"{call.interaction} is not served by this gateway")
+        if call.interaction.is_write and call.params:
+            raise UnsupportedParameter("conditional writes are not supported: they decide on data you may not see")
+        return call
+
+    async def _serve_request(self, context: _Context, call: FhirCall, request: Request) -> Served:
+        """Read the request's body as its interaction needs, then serve it."""
+        if call.interaction is Interaction.TRANSACTION:
+            body = await read_body(request, self.max_body)
+            kind, entries = parse_bundle(body, request.headers.get("content-type", ""), self.resource_types)
+            return await self._serve_bundle(context, kind, entries)
+        if call.interaction.is_write:
+            return await self._serve_one(context, call, await self._write_input(request, call))
         if request.method == "POST":  # _search: the parameters come in a form body too
             call = replace(call, params=call.params + await _form_params(request))
-        self.search_rules.check(call)
-        return call
+        return await self._serve_one(context, call, None)
+
+    async def _write_input(self, request: Request, call: FhirCall) -> WriteInput:
+        content_type = request.headers.get("content-type", "")
+        if_match = None
+        if call.interaction is not Interaction.CREATE:
+            if_match = if_match_version(request.headers.get("if-match"))
+        if call.interaction is Interaction.DELETE:
+            return WriteInput(if_match=if_match)
+        body = await read_body(request, self.max_body)
+        assert call.resource_type is not None
+        if call.interaction is Interaction.PATCH:
+            return WriteInput(patch=patch_of(body, content_type), if_match=if_match)
+        return WriteInput(resource_of(body, content_type, call.resource_type, call.resource_id), if_match=if_match)
 
     # -- decide, forward, filter --------------------------------------------------------------
 
-    async def _serve(self, principal: Principal, call: FhirCall) -> _Served:
-        if call.resource_type is not None:  # the type and interaction, before anything is read
-            first = self.role_policy.check(
-                AccessRequest.of(principal, call.interaction, call.resource_type, patient=UnknownPatient("not read yet"))
+    async def _serve_one(self, context: _Context, call: FhirCall, given: WriteInput | None) -> Served:
+        """One read or write (alone, or as a batch entry)."""
+        self._pre_check(context.principal, call)
+        if call.interaction in _READS:
+            if call.resource_type is not None:  # a follow-up page was checked when parsed
+                self.search_rules.check(call)
+            return await self._serve_read(context, call)
+        assert given is not None
+        decider = self._decider(context, call.interaction)
+        prepared = await prepare_write(call, given, decider, self.upstream)
+        answer = await send_write(self.upstream, prepared)
+        if answer.status >= 400:
+            return _passthrough(answer, decider.patients())
+        shown = redacted_answer(answer, prepared)
+        return Served(answer.status, shown, self._headers(answer), decider.patients(), Effect.PERMIT, decider.reasons())
+
+    def _pre_check(self, principal: Principal, call: FhirCall) -> None:
+        """The type and interaction, decided before anything is read.
+
+        The caller is taken to be the client's personal worker here, the most it could be: if
+        even that is refused, nothing is read. The real role is derived per client afterwards.
+        """
+        if call.resource_type is None:
+            return
+        first = self.role_policy.check(
+            AccessRequest.of(
+                principal, call.interaction, call.resource_type, patient=UnknownPatient("not read yet"), personal_worker=True
             )
-            if first.effect is not Effect.PERMIT:
-                raise Forbidden("access denied", first.reasons)
+        )
+        if first.effect is not Effect.PERMIT:
+            raise Forbidden("access denied", first.reasons)
+
+    async def _serve_read(self, context: _Context, call: FhirCall) -> Served:
         answer = await self.upstream.send("GET", _upstream_path(call), params=call.params, headers={"Accept": FHIR_JSON})
         if answer.status != 200:
-            return _Served(_passthrough(answer), (), Effect.PERMIT, ())
+            return _passthrough(answer)
         body = answer.json()
         if not isinstance(body, dict):
             raise UpstreamFailure("the FHIR store answered with something that is not a resource")
-        decider = _Decider(self, principal, call.interaction)
+        decider = self._decider(context, call.interaction)
         if body.get("resourceType") == "Bundle":
             entries = [e.get("resource") for e in body.get("entry", []) if isinstance(e, dict)]
             await decider.read_consents([r for r in entries if isinstance(r, dict)])
             shown = self._public_urls(redact_bundle(body, decider.hidden_for))
-            return _Served(_json(shown, answer), decider.patients(), Effect.PERMIT, decider.reasons())
+            return Served(200, shown, self._headers(answer), decider.patients(), Effect.PERMIT, decider.reasons())
         await decider.read_consents([body])
         decision = decider.decide(body)
         if decision.effect is not Effect.PERMIT:
@@ -195,7 +266,85 @@ class Pipeline:
         redacted = redact(body, decision.redactions.hidden)
         if isinstance(redacted, Withheld):
             raise Forbidden("access denied: the resource carries a label you may not see", decision.reasons)
-        return _Served(_json(redacted, answer), decider.patients(), Effect.PERMIT, decision.reasons)
+        return Served(200, redacted, self._headers(answer), decider.patients(), Effect.PERMIT, decision.reasons)
+
+    async def _serve_bundle(self, context: _Context, kind: BundleKind, entries: list[BundleEntry | GatewayError]) -> Served:
+        if kind == "batch":
+            results = [await self._serve_entry(context, entry) for entry in entries]
+            bundle = {"resourceType": "Bundle", "type": "batch-response", "entry": [r.as_entry() for r in results]}
+            return Served(200, bundle, {}, context.patients(), Effect.PERMIT, context.reasons())
+        return await self._serve_transaction(context, entries)
+
+    async def _serve_entry(self, context: _Context, entry: BundleEntry | GatewayError) -> Served:
+        if isinstance(entry, GatewayError):
+            return Served.failed(entry)
+        try:
+            return await self._serve_one(context, entry.call, entry.given)
+        except GatewayError as error:
+            return Served.failed(entry_error(entry.position, error))
+
+    async def _serve_transaction(self, context: _Context, entries: list[BundleEntry | GatewayError]) -> Served:
+        """Decide every entry, then send them as one transaction; any refusal refuses all."""
+        decider = self._decider(context, Interaction.TRANSACTION)
+        prepared: list[tuple[BundleEntry, PreparedWrite]] = []
+        touched: set[str] = set()
+        for entry in entries:
+            if isinstance(entry, GatewayError):
+                raise entry
+            try:
+                if not entry.call.interaction.is_write:
+                    raise BadRequest("a transaction holds only writes (create, update, patch, delete); send reads in a batch")
+                self._pre_check(context.principal, entry.call)
+                assert entry.given is not None
+                write = await prepare_write(entry.call, entry.given, decider, self.upstream)
+                if write.method != "POST" and write.path in touched:
+                    raise BadRequest(f"{write.path} appears in more than one entry")
+            except GatewayError as error:
+                raise entry_error(entry.position, error) from None
+            touched.add(write.path)
+            prepared.append((entry, write))
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [self._store_entry(e, w) for e, w in prepared]}
+        headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Prefer": "return=minimal"}
+        answer = await self.upstream.send("POST", "", headers=headers, content=json.dumps(bundle, ensure_ascii=False).encode())
+        if answer.status == 409:
+            raise PreconditionFailed("a resource of the transaction was changed by someone else meanwhile; nothing was written")
+        if answer.status != 200:
+            return _passthrough(store_refusal(answer), decider.patients())
+        stored = answer.json()
+        responses = [e.get("response") for e in stored.get("entry", []) if isinstance(e, dict)] if isinstance(stored, dict) else []
+        result = {
+            "resourceType": "Bundle",
+            "type": "transaction-response",
+            "entry": [{"response": _entry_response(r)} for r in responses if isinstance(r, dict)],
+        }
+        return Served(200, result, {}, decider.patients(), Effect.PERMIT, decider.reasons())
+
+    def _store_entry(self, entry: BundleEntry, write: PreparedWrite) -> dict[str, Any]:
+        request: dict[str, Any] = {"method": write.method, "url": write.path}
+        if write.version is not None and write.method == "PUT":
+            request["ifMatch"] = f'W/"{write.version}"'
+        stored: dict[str, Any] = {"request": request}
+        if write.resource is not None:
+            stored["resource"] = write.resource
+            urn = entry.full_url if entry.full_url and entry.full_url.startswith("urn:uuid:") else None
+            stored["fullUrl"] = urn if write.method == "POST" and urn else f"{self.upstream.base_url}/{write.path}"
+        return stored
+
+    def _decider(self, context: _Context, interaction: Interaction) -> Decider:
+        """A decider for (part of) the request of `context`, remembered there for the audit."""
+        decider = Decider(
+            context.principal, self.role_policy, self.consent_policy, self.consent_client, self.upstream.base_url, interaction
+        )
+        context.deciders.append(decider)
+        return decider
+
+    def _headers(self, answer: UpstreamResponse) -> dict[str, str]:
+        """The store's headers a client may see, with the store's URLs made the gateway's."""
+        headers = {name: answer.headers[name] for name in ("etag", "last-modified") if name in answer.headers}
+        for name in ("location", "content-location"):
+            if name in answer.headers:
+                headers[name] = self._public_url(answer.headers[name])
+        return headers
 
     def _public_urls(self, bundle: dict[str, Any]) -> dict[str, Any]:
         """The bundle with the store's base replaced by the gateway's in links and fullUrls."""
@@ -214,74 +363,14 @@ class Pipeline:
         return url
 
 
-class _Decider:
-    """Decisions for the resources of one response; each client's consents read once, now."""
-
-    def __init__(self, pipeline: Pipeline, principal: Principal, interaction: Interaction) -> None:
-        self._pipeline = pipeline
-        self._principal = principal
-        self._interaction = interaction
-        self._on_file: dict[str, ConsentsRead] = {}
-        self._reasons: dict[Reason, None] = {}
-
-    async def read_consents(self, resources: list[dict[str, Any]]) -> None:
-        """Read the consents of every client these resources belong to (once per client)."""
-        pipeline = self._pipeline
-        for resource in resources:
-            patient = patient_of(resource)
-            if isinstance(patient, str) and patient not in self._on_file:
-                self._on_file[patient] = await read_consents(
-                    pipeline.consent_client, pipeline.upstream.base_url, patient
-                )
-
-    def decide(self, resource: Mapping[str, Any]) -> AccessDecision:
-        """Role policy and the client's consent, combined; the caller read consents first."""
-        patient = patient_of(resource)
-        rtype = resource.get("resourceType")
-        request = AccessRequest.of(
-            self._principal,
-            self._interaction,
-            rtype if isinstance(rtype, str) else None,
-            patient=patient if isinstance(patient, (str, UnknownPatient)) else UnknownPatient("no client"),
-            resource_id=resource.get("id") if isinstance(resource.get("id"), str) else None,
-            labels=resource_labels(resource),
-        )
-        role = self._pipeline.role_policy.check(request)
-        if isinstance(patient, NoClient):
-            decision = combine(role)
-        else:
-            on_file = self._on_file.get(patient) if isinstance(patient, str) else None
-            consent = self._pipeline.consent_policy.check(request, on_file or _UNREADABLE)
-            decision = combine(role, consent)
-        self._reasons.update(dict.fromkeys(decision.reasons))
-        return decision
-
-    def hidden_for(self, resource: Mapping[str, Any]) -> frozenset[Label] | Withheld:
-        decision = self.decide(resource)
-        if decision.effect is not Effect.PERMIT:
-            return Withheld(frozenset())
-        return decision.redactions.hidden
-
-    def patients(self) -> tuple[str, ...]:
-        return tuple(sorted(self._on_file))
-
-    def reasons(self) -> tuple[Reason, ...]:
-        return tuple(self._reasons)
-
-
-_UNREADABLE = ConsentUnreadable("the resource names no client whose consent could be read")
-
-
 async def _form_params(request: Request) -> tuple[tuple[str, str], ...]:
     """The parameters of a POST _search body (application/x-www-form-urlencoded, ≤ 64 KiB)."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/x-www-form-urlencoded":
+    if media_type(request.headers.get("content-type")) != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("a _search body must be application/x-www-form-urlencoded")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _MAX_SEARCH_BODY:
-            raise PayloadTooLarge(f"a _search body may hold at most {_MAX_SEARCH_BODY} bytes")
+    try:
+        body = await read_body(request, _MAX_SEARCH_BODY)
+    except PayloadTooLarge:
+        raise PayloadTooLarge(f"a _search body may hold at most {_MAX_SEARCH_BODY} bytes") from None
     try:
         return tuple(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)))
     except (UnicodeDecodeError, ValueError):
@@ -297,18 +386,18 @@ def _upstream_path(call: FhirCall) -> str:
     return path
 
 
-def _json(body: Mapping[str, Any], answer: UpstreamResponse) -> JSONResponse:
-    headers = {name: answer.headers[name] for name in ("etag", "last-modified") if name in answer.headers}
-    return JSONResponse(dict(body), 200, headers=headers, media_type=FHIR_JSON)
+def _entry_response(response: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction-response entry's response without the store's outcome (it names internals)."""
+    return {key: response[key] for key in ("status", "location", "etag", "lastModified") if key in response}
 
 
-def _passthrough(answer: UpstreamResponse) -> JSONResponse:
+def _passthrough(answer: UpstreamResponse, patients: tuple[str, ...] = ()) -> Served:
     """A 4xx of the store, passed on as a sanitized OperationOutcome."""
     try:
         body = answer.json()
     except GatewayError:
         body = {}
-    return JSONResponse(sanitize_outcome(body if isinstance(body, dict) else {}), answer.status, media_type=FHIR_JSON)
+    return Served(answer.status, sanitize_outcome(body if isinstance(body, dict) else {}), {}, patients)
 
 
 def _outcome(status: int) -> AuditOutcome:

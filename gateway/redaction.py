@@ -52,8 +52,10 @@ def redact(resource: Mapping[str, Any], hidden: frozenset[Label]) -> dict[str, A
     if shown.get("resourceType") == "CarePlan":
         for element in _PLAN_PARTS:
             parts = shown.get(element)
-            if not isinstance(parts, list):
+            if parts is None:
                 continue
+            if not isinstance(parts, list):  # one part not in a list: malformed, but judged all the same
+                parts = [parts]
             # a malformed part (not an object) is dropped too: it cannot be shown to be harmless
             kept = [p for p in parts if isinstance(p, Mapping) and not part_labels(p) & hidden]
             if kept:

@@ -80,6 +80,7 @@ def build_gateway(settings: Settings) -> FastAPI:
         capabilities=capability_statement(
             public_base, auth_config.token_endpoint, auth_config.introspection_endpoint, search_rules, store_statement
         ),
+        max_body=settings.gateway_max_body,
     )
     return create_app(pipeline, create_auth_router(auth_config), on_close=store.aclose)
 

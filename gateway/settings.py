@@ -41,6 +41,7 @@ class Settings:
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     gateway_public_url: str = ""
+    gateway_max_body: int = 1_048_576
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -59,6 +60,7 @@ class Settings:
             gateway_host=env.get("YHTEYS_GATEWAY_HOST", "127.0.0.1"),
             gateway_port=_int(env, "YHTEYS_GATEWAY_PORT", 8000),
             gateway_public_url=env.get("YHTEYS_GATEWAY_PUBLIC_URL", ""),
+            gateway_max_body=_int(env, "YHTEYS_GATEWAY_MAX_BODY", 1_048_576),
         )
 
     def with_changes(self, **changes: object) -> Settings:

@@ -6,121 +6,15 @@ are minted with the gateway's own issuer (the token endpoint is covered by tests
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from joserfc.jwk import KeySet
 
-from auth.claims import ActingClaims, PurposeOfUse
-from auth.keys import SigningKeys, generate_signing_key
-from auth.principal import TokenVerifier
-from auth.professionals import ProfessionalRole
-from auth.registry import ClientRegistration, Sector
-from auth.scopes import parse_scope
-from auth.tokens import TokenIssuer
-from fastapi import APIRouter
-from gateway.app import create_app
-from gateway.audit import JsonLinesSink
-from gateway.capabilities import capability_statement
-from gateway.consent import ConsentPolicy
-from gateway.demo import DemoLoad
-from gateway.pipeline import Pipeline
-from gateway.policy import load_policy
-from gateway.searchparams import load_search_rules
-from gateway.upstream import Upstream
 from gateway.outcomes import FHIR_JSON
-
-ISSUER = "http://gateway.test"
-PUBLIC_BASE = "http://gateway.test/fhir"
-KEYS = SigningKeys(generate_signing_key())
-READ_SCOPES = ("system/CarePlan.rs", "system/Goal.rs", "system/CareTeam.rs", "system/Patient.rs", "system/Condition.rs")
-
-
-@dataclass(frozen=True)
-class Member:
-    client_id: str
-    organization: str
-    sector: Sector
-    role: str
-    team_role: str
-
-
-YOUTH_WORKER = Member("youth-system", "Organization/demo-org-youth-services", Sector.MUNICIPAL_YOUTH_SERVICES, "PractitionerRole/demo-role-youth-worker", "youth-worker")
-PSYCH_NURSE = Member("psychiatry-ehr", "Organization/demo-org-psychiatry", Sector.HOSPITAL_PSYCHIATRY, "PractitionerRole/demo-role-psych-nurse", "psychiatric-nurse")
-CURATOR = Member("school-welfare-system", "Organization/demo-org-school-welfare", Sector.SCHOOL_WELFARE, "PractitionerRole/demo-role-curator", "school-curator")
-
-
-def _token(member: Member, scopes: tuple[str, ...] = READ_SCOPES) -> str:
-    issuer = TokenIssuer(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time)
-    client = ClientRegistration(
-        member.client_id, member.organization, "1.2.246.10.1", member.sector,
-        tuple(parse_scope(s) for s in scopes), KeySet([]),
-    )
-    professional = ProfessionalRole(member.role, member.organization, (member.team_role,), True)
-    acting = ActingClaims(member.role, PurposeOfUse.TREAT, "")
-    return issuer.issue(client, professional, acting, tuple(parse_scope(s) for s in scopes)).access_token
-
-
-@pytest.fixture(scope="module")
-def store_statement(fhir: httpx.Client) -> dict[str, Any]:
-    statement: dict[str, Any] = fhir.get("/metadata").json()
-    return statement
-
-
-@dataclass(frozen=True)
-class Gateway:
-    """The gateway in-process on the session's HAPI; `audit` is its trail."""
-
-    base_url: str
-    store_statement: dict[str, Any]
-    audit: JsonLinesSink
-
-    @property
-    def resource_types(self) -> frozenset[str]:
-        return frozenset(r["type"] for r in self.store_statement["rest"][0]["resource"])
-
-    def __call__(
-        self, method: str, path: str, token: str | None = None, body: bytes = b"", content_type: str = ""
-    ) -> httpx.Response:
-        return asyncio.run(self._request(method, path, token, body, content_type))
-
-    async def _request(
-        self, method: str, path: str, token: str | None, body: bytes, content_type: str
-    ) -> httpx.Response:
-        async with httpx.AsyncClient(timeout=60.0) as store:
-            pipeline = Pipeline(
-                verifier=TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time),
-                upstream=Upstream(self.base_url, store),
-                consent_client=store,
-                role_policy=load_policy(),
-                consent_policy=ConsentPolicy(),
-                search_rules=load_search_rules(),
-                resource_types=self.resource_types,
-                audit=self.audit,
-                public_base=PUBLIC_BASE,
-                capabilities=capability_statement(
-                    PUBLIC_BASE, f"{ISSUER}/auth/token", f"{ISSUER}/auth/introspect", load_search_rules(), self.store_statement
-                ),
-            )
-            transport = httpx.ASGITransport(app=create_app(pipeline, APIRouter()))
-            async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as gateway:
-                headers = {"Accept": FHIR_JSON}
-                if token:
-                    headers["Authorization"] = f"Bearer {token}"
-                if content_type:
-                    headers["Content-Type"] = content_type
-                return await gateway.request(method, path, headers=headers, content=body)
-
-
-@pytest.fixture
-def call(base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_path: Path) -> Gateway:
-    return Gateway(base_url, store_statement, JsonLinesSink(tmp_path / "audit.jsonl"))
+from tests.e2e.gateway_harness import CURATOR, ISSUER, PSYCH_NURSE, PUBLIC_BASE, YOUTH_WORKER, Gateway
+from tests.e2e.gateway_harness import token as _token
 
 
 def _sectors(plan: dict[str, Any]) -> set[str]:
@@ -191,10 +85,6 @@ def test_unsafe_or_invalid_requests_are_refused(call: Gateway, path: str, status
     response = call("GET", path, _token(CURATOR))
     assert response.status_code == status
     assert response.json()["resourceType"] == "OperationOutcome"
-
-
-def test_writes_are_refused_until_the_write_path_lands(call: Gateway) -> None:
-    assert call("DELETE", "/fhir/CarePlan/demo-plan", _token(PSYCH_NURSE)).status_code == 405
 
 
 def test_no_token_is_401_and_every_request_is_audited(call: Gateway) -> None:

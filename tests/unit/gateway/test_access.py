@@ -176,3 +176,23 @@ def test_label_constants() -> None:
     assert SOC == Label("https://yhteys.fi/fhir/CodeSystem/sensitivity", "SOC")
     assert PSY.system == ETH.system == "http://terminology.hl7.org/CodeSystem/v3-ActCode"
     assert R == Label("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R")
+
+
+@pytest.mark.parametrize(
+    ("token_roles", "personal_worker", "want_roles"),
+    [
+        (("youth-worker",), False, ("youth-worker",)),
+        (("youth-worker", "personal-worker"), False, ("youth-worker",)),
+        (("personal-worker",), False, ()),
+        (("youth-worker",), True, ("youth-worker", "personal-worker")),
+        (("personal-worker", "youth-worker", "personal-worker"), True, ("youth-worker", "personal-worker")),
+    ],
+)
+def test_personal_worker_comes_from_the_team_never_from_the_token(
+    token_roles: tuple[str, ...], personal_worker: bool, want_roles: tuple[str, ...]
+) -> None:
+    principal = replace(PRINCIPAL, team_roles=token_roles)
+    request = AccessRequest.of(principal, Interaction.UPDATE, "CarePlan", patient="Patient/demo-client",
+                               resource_id="demo-plan", personal_worker=personal_worker)
+    assert request.team_roles == want_roles
+    assert principal.team_roles == token_roles

@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from gateway.access import PSY, SOC, Label
 from gateway.demo import demo_bundle
 from gateway.redaction import Withheld, redact, redact_bundle
@@ -95,3 +97,13 @@ def test_entries_without_resource_survive_only_in_write_responses() -> None:
     assert "entry" not in redact_bundle(history, lambda resource: NOTHING)
     written = {"resourceType": "Bundle", "type": "transaction-response", "entry": [{"response": {"status": "201 Created"}}]}
     assert redact_bundle(written, lambda resource: NOTHING)["entry"] == written["entry"]
+
+
+@pytest.mark.parametrize("element", ["activity", "goal", "addresses"])
+def test_a_hidden_part_given_as_a_lone_object_is_removed_too(element: str) -> None:
+    """A plan element that is one object instead of a list still holds one part (as gateway.merge reads it)."""
+    plan = copy.deepcopy(PLAN)
+    plan[element] = next(part for part in PLAN[element] if "PSY" in json.dumps(part))
+    shown = redact(plan, frozenset({PSY}))
+    assert not isinstance(shown, Withheld)
+    assert "PSY" not in json.dumps(shown)

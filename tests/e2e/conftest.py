@@ -1,0 +1,26 @@
+"""Fixtures of the gateway e2e tests: the store's own statement and an in-process gateway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.audit import JsonLinesSink
+from gateway.demo import DemoLoad
+from tests.e2e.gateway_harness import Gateway
+
+
+@pytest.fixture(scope="session")
+def store_statement(fhir: httpx.Client) -> dict[str, Any]:
+    """HAPI's CapabilityStatement (the resource types and search parameters it serves)."""
+    statement: dict[str, Any] = fhir.get("/metadata").json()
+    return statement
+
+
+@pytest.fixture
+def call(base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_path: Path) -> Gateway:
+    """The gateway in-process on the session's HAPI with the demo loaded; its own audit trail."""
+    return Gateway(base_url, store_statement, JsonLinesSink(tmp_path / "audit.jsonl"))

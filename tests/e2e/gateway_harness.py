@@ -1,0 +1,129 @@
+"""The gateway in-process on the session's HAPI, and tokens for the demo team, for e2e tests.
+
+`Gateway` runs the real pipeline behind httpx's ASGI transport, forwarding to the session's
+HAPI; tokens are minted with the gateway's own issuer (the token endpoint is covered by
+tests/unit/auth and tests/e2e/test_gateway_served.py). The `call` fixture (tests/e2e/conftest.py)
+gives each test a Gateway with its own audit trail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import APIRouter
+from joserfc.jwk import KeySet
+
+from auth.claims import ActingClaims, PurposeOfUse
+from auth.keys import SigningKeys, generate_signing_key
+from auth.principal import TokenVerifier
+from auth.professionals import ProfessionalRole
+from auth.registry import ClientRegistration, Sector
+from auth.scopes import parse_scope
+from auth.tokens import TokenIssuer
+from gateway.app import create_app
+from gateway.audit import JsonLinesSink
+from gateway.capabilities import capability_statement
+from gateway.consent import ConsentPolicy
+from gateway.outcomes import FHIR_JSON
+from gateway.pipeline import Pipeline
+from gateway.policy import load_policy
+from gateway.searchparams import load_search_rules
+from gateway.upstream import Upstream
+
+ISSUER = "http://gateway.test"
+PUBLIC_BASE = "http://gateway.test/fhir"
+KEYS = SigningKeys(generate_signing_key())
+READ_SCOPES = ("system/CarePlan.rs", "system/Goal.rs", "system/CareTeam.rs", "system/Patient.rs", "system/Condition.rs")
+WRITE_SCOPES = ("system/CarePlan.cruds", "system/Goal.cruds", "system/CareTeam.cruds", "system/Patient.rs", "system/Condition.rs")
+
+
+@dataclass(frozen=True)
+class Member:
+    client_id: str
+    organization: str
+    sector: Sector
+    role: str
+    team_role: str
+
+
+YOUTH_WORKER = Member("youth-system", "Organization/demo-org-youth-services", Sector.MUNICIPAL_YOUTH_SERVICES, "PractitionerRole/demo-role-youth-worker", "youth-worker")
+PSYCH_NURSE = Member("psychiatry-ehr", "Organization/demo-org-psychiatry", Sector.HOSPITAL_PSYCHIATRY, "PractitionerRole/demo-role-psych-nurse", "psychiatric-nurse")
+CURATOR = Member("school-welfare-system", "Organization/demo-org-school-welfare", Sector.SCHOOL_WELFARE, "PractitionerRole/demo-role-curator", "school-curator")
+SOCIAL_WORKER = Member("social-welfare-system", "Organization/demo-org-social-welfare", Sector.CHILD_PROTECTION, "PractitionerRole/demo-role-social-worker", "aftercare-social-worker")
+PSYCHIATRIST = Member("psychiatry-ehr", "Organization/demo-org-psychiatry", Sector.HOSPITAL_PSYCHIATRY, "PractitionerRole/demo-role-psychiatrist", "consulting-psychiatrist")
+
+
+def token(member: Member, scopes: tuple[str, ...] = READ_SCOPES) -> str:
+    """An access token of `member`'s system acting as `member`, purpose TREAT."""
+    issuer = TokenIssuer(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time)
+    client = ClientRegistration(
+        member.client_id, member.organization, "1.2.246.10.1", member.sector,
+        tuple(parse_scope(s) for s in scopes), KeySet([]),
+    )
+    professional = ProfessionalRole(member.role, member.organization, (member.team_role,), True)
+    acting = ActingClaims(member.role, PurposeOfUse.TREAT, "")
+    return issuer.issue(client, professional, acting, tuple(parse_scope(s) for s in scopes)).access_token
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The gateway in-process on the session's HAPI; `audit` is its trail."""
+
+    base_url: str
+    store_statement: dict[str, Any]
+    audit: JsonLinesSink
+
+    @property
+    def resource_types(self) -> frozenset[str]:
+        return frozenset(r["type"] for r in self.store_statement["rest"][0]["resource"])
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        body: bytes = b"",
+        content_type: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request to the gateway (path starting /fhir), with `token` as the bearer."""
+        return asyncio.run(self.exchange([(method, path, token, body, content_type, headers or {})]))[0]
+
+    async def exchange(
+        self, requests: list[tuple[str, str, str | None, bytes, str, Mapping[str, str]]]
+    ) -> list[httpx.Response]:
+        """Send `requests` concurrently to one gateway instance; the answers in order."""
+        async with httpx.AsyncClient(timeout=60.0) as store:
+            pipeline = Pipeline(
+                verifier=TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time),
+                upstream=Upstream(self.base_url, store),
+                consent_client=store,
+                role_policy=load_policy(),
+                consent_policy=ConsentPolicy(),
+                search_rules=load_search_rules(),
+                resource_types=self.resource_types,
+                audit=self.audit,
+                public_base=PUBLIC_BASE,
+                capabilities=capability_statement(
+                    PUBLIC_BASE, f"{ISSUER}/auth/token", f"{ISSUER}/auth/introspect", load_search_rules(), self.store_statement
+                ),
+            )
+            transport = httpx.ASGITransport(app=create_app(pipeline, APIRouter()))
+            async with httpx.AsyncClient(transport=transport, base_url=ISSUER, timeout=60.0) as gateway:
+
+                async def send(
+                    method: str, path: str, token: str | None, body: bytes, content_type: str, extra: Mapping[str, str]
+                ) -> httpx.Response:
+                    headers = {"Accept": FHIR_JSON, **extra}
+                    if token:
+                        headers["Authorization"] = f"Bearer {token}"
+                    if content_type:
+                        headers["Content-Type"] = content_type
+                    return await gateway.request(method, path, headers=headers, content=body)
+
+                return list(await asyncio.gather(*(send(*request) for request in requests)))
