@@ -14,6 +14,7 @@ and, for access decisions, the decision's reasons.
     ├── Unauthenticated               401 login
     ├── Forbidden                     403 forbidden   (carries the decision's reasons)
     ├── NotFound                      404 not-found
+    │   └── Unseen                    404 not-found   (exists, but hidden from the caller)
     ├── MethodNotAllowed              405 not-supported
     ├── Conflict                      409 conflict    (breaks a rule across resources)
     ├── PreconditionFailed            412 conflict    (stale If-Match)
@@ -50,8 +51,10 @@ __all__ = [
     "UnsupportedMediaType",
     "Unprocessable",
     "UnsupportedParameter",
+    "Unseen",
     "UpstreamFailure",
     "UpstreamUnavailable",
+    "unknown",
 ]
 
 
@@ -60,6 +63,8 @@ class GatewayError(Exception):
 
     status_code = 500
     issue_code = "exception"
+    shows_reasons = True
+    """False: the reasons go to the audit only, never to the caller."""
 
     def __init__(self, message: str, reasons: tuple[Reason, ...] = ()) -> None:
         super().__init__(message)
@@ -101,6 +106,17 @@ class Forbidden(GatewayError):
 class NotFound(GatewayError):
     status_code = 404
     issue_code = "not-found"
+
+
+class Unseen(NotFound):
+    """A resource the caller may not know of (it carries a label hidden from it).
+
+    Answered exactly like a resource that does not exist, so that a refusal is no oracle
+    (a 403 would confirm, say, that psychiatric information about the client exists); the
+    reasons are kept for the audit.
+    """
+
+    shows_reasons = False
 
 
 class MethodNotAllowed(GatewayError):
@@ -154,3 +170,8 @@ class UpstreamUnavailable(ServiceUnavailable):
 
 class AuditUnavailable(ServiceUnavailable):
     pass
+
+
+def unknown(path: str) -> str:
+    """The message for a resource the caller cannot have: missing and hidden alike."""
+    return f"{path} is not known"

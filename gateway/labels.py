@@ -10,8 +10,8 @@ Fail-closed choices (a hidden part is never shown because it was spelt oddly):
 - v3-Confidentiality `R` and `V` read as `R`; `U`, `L`, `M`, `N` are no restriction; any other
   code of that system (or of our sensitivity system) is unknown and reads as `R`.
 - In `meta.security`, codings of other systems (e.g. TURVAKIELTO, obligations) and other
-  v3-ActCode codes are not sensitivity labels of ours and are ignored; the protection order
-  is enforced elsewhere.
+  v3-ActCode codes are not sensitivity labels of ours and are ignored here; the protection
+  order (`has_protection_order`) is enforced by `gateway.redaction`.
 - The plan-part extension carries nothing but sensitivity labels, so there an unreadable or
   unknown coding reads as `R`; so does a malformed `meta` / `meta.security` / coding.
 - An activity's owner is the one sector coded in `activity-owning-sector`; none, several,
@@ -26,11 +26,13 @@ from auth.registry import Sector
 from gateway.access import ETH, PSY, SOC, R, Label, UnknownSector
 
 __all__ = [
+    "PROTECTION_ORDER",
     "PLAN_SECURITY_LABEL",
     "OWNING_SECTOR",
     "SECTOR_SYSTEM",
     "part_labels",
     "activity_owner",
+    "has_protection_order",
     "label_of",
     "resource_labels",
 ]
@@ -38,6 +40,8 @@ __all__ = [
 PLAN_SECURITY_LABEL = "https://yhteys.fi/fhir/StructureDefinition/plan-security-label"
 OWNING_SECTOR = "https://yhteys.fi/fhir/StructureDefinition/activity-owning-sector"
 SECTOR_SYSTEM = "https://yhteys.fi/fhir/CodeSystem/sector"
+PROTECTION_ORDER = ("https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs", "TURVAKIELTO")
+"""HL7 Finland's security label for a protection order (turvakielto): the address is never released."""
 
 _ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 _CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
@@ -81,6 +85,17 @@ def resource_labels(resource: Mapping[str, object]) -> frozenset[Label]:
         if label is not None:
             found.add(label)
     return frozenset(found)
+
+
+def has_protection_order(resource: Mapping[str, object]) -> bool:
+    """True if `meta.security` carries TURVAKIELTO (or is malformed: read as carrying it)."""
+    meta = resource.get("meta")
+    if meta is None:
+        return False
+    security = meta.get("security") if isinstance(meta, Mapping) else None
+    if not isinstance(meta, Mapping) or not isinstance(security, (list, type(None))):
+        return True
+    return any(not isinstance(coding, Mapping) or _coding(coding) == PROTECTION_ORDER for coding in security or [])
 
 
 def part_labels(part: Mapping[str, object]) -> frozenset[Label]:

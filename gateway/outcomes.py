@@ -3,7 +3,8 @@
 `outcome(...)` makes the resource; `install_handlers(app)` makes every failure of the FastAPI
 application answer with one, as `application/fhir+json`:
 
-- `GatewayError` subclasses: their status, issue code, message and reasons;
+- `GatewayError` subclasses: their status, issue code, message and reasons (unless the error
+  keeps them for the audit only: `shows_reasons`);
 - FastAPI's `RequestValidationError`: 400 invalid (instead of FastAPI's 422 `{"detail": …}`);
 - Starlette's `HTTPException` (unknown path 404, wrong method 405, …): its status;
 - any other `Exception`: 500 exception, with a fixed message — the exception's text is logged,
@@ -51,7 +52,7 @@ def outcome(
 
 def error_response(error: GatewayError) -> JSONResponse:
     """The HTTP answer for `error`."""
-    body = outcome("error", error.issue_code, error.message, error.reasons)
+    body = outcome("error", error.issue_code, error.message, error.reasons if error.shows_reasons else ())
     return JSONResponse(body, status_code=error.status_code, media_type=FHIR_JSON)
 
 

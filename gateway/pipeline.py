@@ -49,12 +49,15 @@ from gateway.errors import (
     Forbidden,
     GatewayError,
     MethodNotAllowed,
+    NotFound,
     PayloadTooLarge,
     PreconditionFailed,
     Unauthenticated,
     UnsupportedMediaType,
     UnsupportedParameter,
+    Unseen,
     UpstreamFailure,
+    unknown,
 )
 from gateway.fhircall import FhirCall, parse_call
 from gateway.outcomes import FHIR_JSON, error_response, outcome
@@ -149,7 +152,7 @@ class Pipeline:
             effect=served.effect,
             reasons=served.reasons,
             status=served.status,
-            outcome=_outcome(served.status),
+            outcome=_outcome(served),
         )
         try:
             await self.audit.record(record)
@@ -247,7 +250,10 @@ class Pipeline:
             raise Forbidden("access denied", first.reasons)
 
     async def _serve_read(self, context: _Context, call: FhirCall) -> Served:
-        answer = await self.upstream.send("GET", _upstream_path(call), params=call.params, headers={"Accept": FHIR_JSON})
+        path = _upstream_path(call)
+        answer = await self.upstream.send("GET", path, params=call.params, headers={"Accept": FHIR_JSON})
+        if answer.status in (404, 410) and call.resource_id is not None:
+            raise NotFound(unknown(path))  # the gateway's own words: the same as for a hidden one
         if answer.status != 200:
             return _passthrough(answer)
         body = answer.json()
@@ -265,7 +271,7 @@ class Pipeline:
             raise Forbidden("access denied", decision.reasons)
         redacted = redact(body, decision.redactions.hidden)
         if isinstance(redacted, Withheld):
-            raise Forbidden("access denied: the resource carries a label you may not see", decision.reasons)
+            raise Unseen(unknown(path), decision.reasons)
         return Served(200, redacted, self._headers(answer), decider.patients(), Effect.PERMIT, decision.reasons)
 
     async def _serve_bundle(self, context: _Context, kind: BundleKind, entries: list[BundleEntry | GatewayError]) -> Served:
@@ -400,9 +406,10 @@ def _passthrough(answer: UpstreamResponse, patients: tuple[str, ...] = ()) -> Se
     return Served(answer.status, sanitize_outcome(body if isinstance(body, dict) else {}), {}, patients)
 
 
-def _outcome(status: int) -> AuditOutcome:
-    if status < 400:
+def _outcome(served: Served) -> AuditOutcome:
+    """Denied: no or bad token, or refused by a decision (also when answered 404); else by status."""
+    if served.status < 400:
         return AuditOutcome.SUCCESS
-    if status in (401, 403):
+    if served.status in (401, 403) or (served.effect is Effect.DENY and served.reasons):
         return AuditOutcome.DENIED
     return AuditOutcome.FAILED

@@ -2,6 +2,8 @@
 
 `redact(resource, hidden)` answers the resource as the caller may see it, or `Withheld`:
 - a resource carrying a hidden label in `meta.security` is withheld whole;
+- a Patient under a protection order (TURVAKIELTO) loses its address, and the addresses of
+  its contacts (they may give the client's away), for every caller;
 - a CarePlan keeps only the activities, goal references and addresses references without
   hidden labels (extension `plan-security-label`); what is removed leaves no stub (a
   reference to a hidden goal would reveal its id), and nothing else of the plan is touched;
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.access import Label
-from gateway.labels import part_labels, resource_labels
+from gateway.labels import has_protection_order, part_labels, resource_labels
 
 __all__ = ["HiddenFor", "Withheld", "redact", "redact_bundle"]
 
@@ -49,6 +51,11 @@ def redact(resource: Mapping[str, Any], hidden: frozenset[Label]) -> dict[str, A
     if carried:
         return Withheld(carried)
     shown = copy.deepcopy(dict(resource))
+    if shown.get("resourceType") == "Patient" and has_protection_order(shown):
+        shown.pop("address", None)
+        contacts = [{k: v for k, v in c.items() if k != "address"} for c in shown.pop("contact", None) or [] if isinstance(c, dict)]
+        if any(contacts):
+            shown["contact"] = [contact for contact in contacts if contact]
     if shown.get("resourceType") == "CarePlan":
         for element in _PLAN_PARTS:
             parts = shown.get(element)

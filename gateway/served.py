@@ -41,7 +41,7 @@ class Served:
     @classmethod
     def failed(cls, error: GatewayError, patients: tuple[str, ...] = ()) -> Served:
         """The refusal or failure `error`, as an OperationOutcome."""
-        body = outcome("error", error.issue_code, error.message, error.reasons)
+        body = outcome("error", error.issue_code, error.message, error.reasons if error.shows_reasons else ())
         return cls(error.status_code, body, {}, patients, Effect.DENY, error.reasons)
 
     def as_response(self) -> JSONResponse:

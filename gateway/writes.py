@@ -5,7 +5,8 @@ to send to the store — or raises a `gateway.errors` error, having written noth
 
 - create: the body is decided as a whole (`gateway.merge.describe_create`) for its client.
 - update, patch, delete: the current version is read from the store (404 if there is none:
-  an update never creates). The caller must be able to see it (a READ decision: nobody
+  an update never creates; one carrying a label hidden from the caller answers the same
+  404, `Unseen`). The caller must be able to read it (a READ decision: nobody
   writes what it may not read) and must have named that version in If-Match (412
   otherwise). A patch applies to the resource *as the caller sees it* (redacted), so its
   paths mean what the caller read. The result is merged with the parts of the current
@@ -34,7 +35,17 @@ import jsonpatch
 
 from gateway.access import AccessDecision, Effect, Interaction, Label
 from gateway.decider import Decider
-from gateway.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable, UpstreamFailure
+from gateway.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+    Unseen,
+    UpstreamFailure,
+    unknown,
+)
 from gateway.fhircall import FhirCall
 from gateway.merge import WriteEffect, describe_create, describe_delete, merge_update
 from gateway.outcomes import FHIR_JSON
@@ -44,6 +55,8 @@ from gateway.teamrules import competing_teams, handover_problems
 from gateway.upstream import Upstream, UpstreamResponse
 
 __all__ = ["PreparedWrite", "WriteInput", "prepare_write", "redacted_answer", "send_write", "store_refusal"]
+
+_UNKNOWN = "{path}; a write never creates by id (create with POST)"
 
 
 @dataclass(frozen=True)
@@ -84,9 +97,11 @@ async def prepare_write(call: FhirCall, given: WriteInput, decider: Decider, ups
     if isinstance(patient, str):
         await decider.read_teams(patient)
     view = decider.decide(current, Interaction.READ)
-    shown = redact(current, view.redactions.hidden) if view.effect is Effect.PERMIT else Withheld(frozenset())
+    if view.effect is not Effect.PERMIT:
+        raise Forbidden("access denied: you may not change what you may not read", view.reasons)
+    shown = redact(current, view.redactions.hidden)
     if isinstance(shown, Withheld):
-        raise Forbidden("access denied: you may not change what you may not see", view.reasons)
+        raise Unseen(_UNKNOWN.format(path=unknown(path)), view.reasons)
     if given.if_match != version:
         raise PreconditionFailed(
             f"the resource has changed since you read it (you named version {given.if_match}, "
@@ -179,7 +194,7 @@ async def _current(upstream: Upstream, path: str) -> tuple[dict[str, Any], str]:
     """The current version of `path` on the store and its version id; `NotFound` if none."""
     answer = await upstream.send("GET", path, headers={"Accept": FHIR_JSON, "Cache-Control": "no-cache"})
     if answer.status in (404, 410):
-        raise NotFound(f"{path} does not exist; an update never creates (use POST to create)")
+        raise NotFound(_UNKNOWN.format(path=unknown(path)))
     if answer.status != 200:
         raise UpstreamFailure(f"the FHIR store answered {answer.status} when {path} was read")
     body = answer.json()

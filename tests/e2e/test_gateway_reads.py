@@ -42,10 +42,18 @@ def test_youth_worker_sees_the_plan_without_its_psychiatric_parts(call: Gateway)
     assert "PSY" not in text and "demo-goal-wellbeing" not in text and "demo-need-anxiety" not in text
 
 
-def test_youth_worker_cannot_read_the_psychiatric_goal(call: Gateway) -> None:
-    response = call("GET", "/fhir/Goal/demo-goal-wellbeing", _token(YOUTH_WORKER))
-    assert response.status_code == 403
-    assert response.json()["resourceType"] == "OperationOutcome"
+def test_a_hidden_resource_is_answered_like_a_missing_one(call: Gateway) -> None:
+    hidden = call("GET", "/fhir/Goal/demo-goal-wellbeing", _token(YOUTH_WORKER))
+    missing = call("GET", "/fhir/Goal/demo-goal-nowhere", _token(YOUTH_WORKER))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == {
+        **missing.json(),
+        "issue": [{**missing.json()["issue"][0], "diagnostics": "Goal/demo-goal-wellbeing is not known"}],
+    }
+    assert "PSY" not in hidden.text and "label" not in hidden.text
+    records = [json.loads(line) for line in call.audit.path.read_text().splitlines()]
+    assert records[0]["outcome"] == "denied" and records[0]["reasons"]  # the audit knows why
+    assert records[1]["outcome"] == "failed" and not records[1]["reasons"]
 
 
 def test_curator_search_leaves_out_hidden_goals_and_the_total(call: Gateway) -> None:
@@ -92,7 +100,7 @@ def test_no_token_is_401_and_every_request_is_audited(call: Gateway) -> None:
     assert call("GET", "/fhir/CarePlan/demo-plan", "not-a-token").status_code == 401
     call("GET", "/fhir/Goal/demo-goal-wellbeing", _token(YOUTH_WORKER))
     records = [json.loads(line) for line in call.audit.path.read_text().splitlines()]
-    assert [r["status"] for r in records] == [401, 401, 403]
+    assert [r["status"] for r in records] == [401, 401, 404]
     assert [r["outcome"] for r in records] == ["denied", "denied", "denied"]
     assert records[2]["caller"]["practitioner_role"] == YOUTH_WORKER.role
     assert records[2]["reasons"]
@@ -163,3 +171,25 @@ def test_post_search_bodies_are_checked(call: Gateway, body: bytes, content_type
     response = call("POST", "/fhir/Goal/_search", _token(CURATOR), body, content_type)
     assert response.status_code == status
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_protection_order_keeps_the_clients_address_back(call: Gateway, fhir: httpx.Client) -> None:
+    client = fhir.get("/Patient/demo-client").json()
+    protected = {
+        **client,
+        "id": "demo-client-protected",
+        "meta": {
+            "profile": client["meta"]["profile"],
+            "security": [{"system": "https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs", "code": "TURVAKIELTO"}],
+        },
+    }
+    stored = fhir.put("/Patient/demo-client-protected", json=protected, headers={"Content-Type": FHIR_JSON})
+    assert stored.status_code in (200, 201), stored.text
+    assert fhir.get("/Patient/demo-client-protected").json()["address"]  # the store has it
+    for member in (CURATOR, PSYCH_NURSE):
+        read = call("GET", "/fhir/Patient/demo-client-protected", _token(member))
+        assert read.status_code == 200, read.text
+        assert "address" not in read.json() and "Esimerkkikatu" not in read.text
+        search = call("GET", "/fhir/Patient?_id=demo-client-protected", _token(member))
+        assert search.status_code == 200 and "Esimerkkikatu" not in search.text
+    assert "Esimerkkikatu" in call("GET", "/fhir/Patient/demo-client", _token(CURATOR)).text

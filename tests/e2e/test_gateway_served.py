@@ -7,18 +7,23 @@ assertions signed with the demo systems' own keys, exactly as `yhteys demo token
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from fhirpy import SyncFHIRClient
+from joserfc import jwt
+from joserfc.jwk import ECKey, OctKey
 
-from auth.config import TOKEN_PATH
+from auth.config import JWKS_PATH, TOKEN_PATH
+from auth.keys import load_signing_key
 from gateway.demo import DemoLoad
 from gateway.democlients import DemoClientError, demo_token, ensure_demo_clients
 from gateway.hapi import HapiServer
@@ -86,7 +91,7 @@ def test_every_request_lands_in_the_audit_trail(served: Settings) -> None:
     _read(served, "no-token", "CarePlan/demo-plan")
     _read(served, _token(served, "school-welfare-system"), "Goal/demo-goal-wellbeing")
     records = [json.loads(line) for line in trail.read_text().splitlines()[before:]]
-    assert [(r["status"], r["outcome"]) for r in records] == [(401, "denied"), (403, "denied")]
+    assert [(r["status"], r["outcome"]) for r in records] == [(401, "denied"), (404, "denied")]
     assert records[1]["caller"]["client_id"] == "school-welfare-system"
 
 
@@ -97,3 +102,42 @@ def test_an_unmodified_fhir_client_library_reads_and_pages_through_the_gateway(s
     assert sorted(goal.id for goal in goals) == ["demo-goal-home", "demo-goal-studies"]
     plan = client.reference("CarePlan", "demo-plan").to_resource()
     assert len(plan["activity"]) == 3
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims
+
+
+def test_forged_altered_and_stale_tokens_are_refused_at_the_fhir_endpoint(served: Settings) -> None:
+    good = _token(served, "youth-system")
+    header = json.loads(base64.urlsafe_b64decode(good.split(".")[0] + "=="))
+    claims = _claims(good)
+    real_key = load_signing_key(served.gateway_dir / "signing-key.pem")
+    public = httpx.get(f"{served.gateway_origin}{JWKS_PATH}", timeout=10).content
+    escalated = {**claims, "scope": "system/*.cruds", "team_roles": ["psychiatric-nurse", "personal-worker"]}
+    attacks = {
+        "alg none": f"{_b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{good.split('.')[1]}.",
+        "HS256 keyed with the public JWKS": jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(public), algorithms=["HS256"]),
+        "another key under the real kid": jwt.encode(
+            {"alg": "ES256", "kid": header["kid"]}, claims, ECKey.generate_key("P-256"), algorithms=["ES256"]
+        ),
+        "claims altered after signing": f"{good.split('.')[0]}.{_b64(json.dumps(escalated).encode())}.{good.split('.')[2]}",
+        "expired": jwt.encode(header, {**claims, "iat": claims["iat"] - 900, "exp": claims["exp"] - 900}, real_key, algorithms=["ES256"]),
+        "for another audience": jwt.encode(header, {**claims, "aud": "https://elsewhere.example/fhir"}, real_key, algorithms=["ES256"]),
+    }
+    trail = Path(served.gateway_dir / "audit.jsonl")
+    before = trail.read_text().count("\n") if trail.exists() else 0
+    for name, forged in attacks.items():
+        response = _read(served, forged, "CarePlan/demo-plan")
+        assert response.status_code == 401, name
+        assert response.json()["issue"][0]["code"] == "login", name
+        assert "activity" not in response.text, name
+    records = [json.loads(line) for line in trail.read_text().splitlines()[before:]]
+    assert [(r["status"], r["outcome"]) for r in records] == [(401, "denied")] * len(attacks)
+    assert _read(served, good, "CarePlan/demo-plan").status_code == 200  # the real one still works

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.access import PSY, SOC, Label
 from gateway.demo import demo_bundle
+from gateway.labels import PROTECTION_ORDER
 from gateway.redaction import Withheld, redact, redact_bundle
 
 DEMO = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
@@ -107,3 +108,33 @@ def test_a_hidden_part_given_as_a_lone_object_is_removed_too(element: str) -> No
     shown = redact(plan, frozenset({PSY}))
     assert not isinstance(shown, Withheld)
     assert "PSY" not in json.dumps(shown)
+
+
+PROTECTED = {
+    "resourceType": "Patient",
+    "id": "protected",
+    "meta": {"security": [{"system": PROTECTION_ORDER[0], "code": PROTECTION_ORDER[1]}]},
+    "name": [{"family": "Kallio"}],
+    "address": [{"city": "Oulu"}],
+    "contact": [{"name": {"family": "Kallio"}, "address": {"city": "Oulu"}}, {"address": {"city": "Kemi"}}],
+}
+
+
+def test_a_protection_order_keeps_every_address_back_whoever_asks() -> None:
+    shown = redact(PROTECTED, frozenset())
+    assert isinstance(shown, dict)
+    assert "address" not in shown and "Oulu" not in str(shown) and "Kemi" not in str(shown)
+    assert shown["contact"] == [{"name": {"family": "Kallio"}}]  # a contact with nothing left goes
+    assert shown["name"] == PROTECTED["name"] and PROTECTED["address"] == [{"city": "Oulu"}]
+
+
+def test_without_a_protection_order_the_address_is_shown() -> None:
+    plain = {**PROTECTED, "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "N"}]}}
+    shown = redact(plain, frozenset())
+    assert isinstance(shown, dict) and shown["address"] == [{"city": "Oulu"}]
+
+
+@pytest.mark.parametrize("meta", [{"security": "TURVAKIELTO"}, {"security": ["TURVAKIELTO"]}, "meta"])
+def test_a_malformed_security_label_is_read_as_a_protection_order(meta: object) -> None:
+    shown = redact({**PROTECTED, "meta": meta}, frozenset())
+    assert isinstance(shown, dict) and "address" not in shown
