@@ -10,7 +10,7 @@ import pytest
 
 from gateway.audit import JsonLinesSink
 from gateway.demo import DemoLoad
-from tests.e2e.gateway_harness import Gateway
+from tests.e2e.gateway_harness import Client, Gateway, copy_demo_client
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +24,9 @@ def store_statement(fhir: httpx.Client) -> dict[str, Any]:
 def call(base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_path: Path) -> Gateway:
     """The gateway in-process on the session's HAPI with the demo loaded; its own audit trail."""
     return Gateway(base_url, store_statement, JsonLinesSink(tmp_path / "audit.jsonl"))
+
+
+@pytest.fixture
+def client(fhir: httpx.Client, demo: DemoLoad) -> Client:
+    """A fresh copy of the demo client's data, so that a test's writes touch only its own."""
+    return copy_demo_client(fhir)

@@ -9,7 +9,10 @@ gives each test a Gateway with its own audit trail.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +32,7 @@ from gateway.app import create_app
 from gateway.audit import JsonLinesSink
 from gateway.capabilities import capability_statement
 from gateway.consent import ConsentPolicy
+from gateway.demo import demo_bundle
 from gateway.outcomes import FHIR_JSON
 from gateway.pipeline import Pipeline
 from gateway.policy import load_policy
@@ -127,3 +131,35 @@ class Gateway:
                     return await gateway.request(method, path, headers=headers, content=body)
 
                 return list(await asyncio.gather(*(send(*request) for request in requests)))
+
+
+@dataclass(frozen=True)
+class Client:
+    """A private copy of the demo client: ids are `<prefix>-plan`, `<prefix>-team`, ..."""
+
+    prefix: str
+
+    def ref(self, kind: str) -> str:
+        """`kind` is e.g. "plan" → "CarePlan/<prefix>-plan", "goal-home" → "Goal/<prefix>-goal-home"."""
+        rtype = {"plan": "CarePlan", "team": "CareTeam", "consent": "Consent", "client": "Patient"}.get(kind)
+        rtype = rtype or ("Goal" if kind.startswith("goal") else "Condition")
+        return f"{rtype}/{self.prefix}-{kind}"
+
+
+_CLIENT_IDS = re.compile(r"demo-(client|need-[a-z]+|goal-[a-z]+|team|plan|consent)\b")
+
+
+def copy_demo_client(fhir: httpx.Client) -> Client:
+    """A fresh copy of the demo client's data on HAPI (written directly, as one transaction)."""
+    prefix = "w" + uuid.uuid4().hex[:10]
+    entries = []
+    for resource in (entry["resource"] for entry in demo_bundle()["entry"]):
+        if not _CLIENT_IDS.fullmatch(resource["id"]):
+            continue
+        copied = json.loads(_CLIENT_IDS.sub(lambda m: f"{prefix}-{m.group(1)}", json.dumps(resource)))
+        path = f"{copied['resourceType']}/{copied['id']}"
+        entries.append({"fullUrl": f"{fhir.base_url}/{path}", "resource": copied, "request": {"method": "PUT", "url": path}})
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    answer = fhir.post("", json=bundle, headers={"Content-Type": FHIR_JSON})
+    assert answer.status_code == 200, answer.text
+    return Client(prefix)

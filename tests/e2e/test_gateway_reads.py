@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from gateway.outcomes import FHIR_JSON
-from tests.e2e.gateway_harness import CURATOR, ISSUER, PSYCH_NURSE, PUBLIC_BASE, YOUTH_WORKER, Gateway
+from tests.e2e.gateway_harness import CURATOR, ISSUER, PSYCH_NURSE, PUBLIC_BASE, YOUTH_WORKER, Client, Gateway
 from tests.e2e.gateway_harness import token as _token
 
 
@@ -193,3 +193,40 @@ def test_a_protection_order_keeps_the_clients_address_back(call: Gateway, fhir: 
         search = call("GET", "/fhir/Patient?_id=demo-client-protected", _token(member))
         assert search.status_code == 200 and "Esimerkkikatu" not in search.text
     assert "Esimerkkikatu" in call("GET", "/fhir/Patient/demo-client", _token(CURATOR)).text
+
+
+def _ids(bundle: dict[str, Any]) -> list[str]:
+    return sorted(f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle.get("entry", []))
+
+
+def test_included_resources_are_decided_one_by_one(call: Gateway, client: Client) -> None:
+    included = call("GET", f"/fhir/CarePlan?_id={client.prefix}-plan&_include=CarePlan:goal", _token(YOUTH_WORKER))
+    assert included.status_code == 200, included.text
+    assert _ids(included.json()) == sorted([client.ref("plan"), client.ref("goal-home"), client.ref("goal-studies")])
+    reverse = call("GET", f"/fhir/Patient?_id={client.prefix}-client&_revinclude=Goal:subject", _token(CURATOR))
+    assert reverse.status_code == 200, reverse.text
+    assert _ids(reverse.json()) == sorted([client.ref("client"), client.ref("goal-home"), client.ref("goal-studies")])
+    assert "wellbeing" not in included.text + reverse.text and "total" not in reverse.json()
+
+
+def test_history_is_redacted_version_by_version(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+    plan = fhir.get(f"/{client.ref('plan')}").json()
+    for activity in plan["activity"]:
+        activity["detail"]["description"] += " (päivitetty)"
+    assert fhir.put(f"/{client.ref('plan')}", json=plan, headers={"Content-Type": FHIR_JSON}).status_code == 200
+    history = call("GET", f"/fhir/{client.ref('plan')}/_history", _token(YOUTH_WORKER))
+    assert history.status_code == 200, history.text
+    versions = [e["resource"] for e in history.json()["entry"]]
+    assert sorted(v["meta"]["versionId"] for v in versions) == ["1", "2"]
+    assert all(len(v["activity"]) == 3 for v in versions) and "PSY" not in history.text
+    hidden = call("GET", f"/fhir/{client.ref('goal-wellbeing')}/_history", _token(YOUTH_WORKER))
+    assert hidden.status_code == 200 and "entry" not in hidden.json() and "total" not in hidden.json()
+    old = call("GET", f"/fhir/{client.ref('goal-wellbeing')}/_history/1", _token(YOUTH_WORKER))
+    assert old.status_code == 404
+
+
+def test_everything_and_other_operations_are_not_served(call: Gateway, client: Client) -> None:
+    for path in (f"/fhir/{client.ref('client')}/$everything", "/fhir/$graphql", "/fhir/CarePlan/$validate"):
+        response = call("GET", path, _token(PSYCH_NURSE))
+        assert response.status_code == 405, path
+        assert response.json()["issue"][0]["code"] == "not-supported"

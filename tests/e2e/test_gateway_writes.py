@@ -11,16 +11,11 @@ import asyncio
 import base64
 import copy
 import json
-import re
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
-from gateway.demo import DemoLoad, demo_bundle
 from gateway.outcomes import FHIR_JSON
 from tests.e2e.gateway_harness import (
     CURATOR,
@@ -29,45 +24,14 @@ from tests.e2e.gateway_harness import (
     SOCIAL_WORKER,
     WRITE_SCOPES,
     YOUTH_WORKER,
+    Client,
     Gateway,
     Member,
     token,
 )
 
 PATCH = "application/json-patch+json"
-_CLIENT_IDS = re.compile(r"demo-(client|need-[a-z]+|goal-[a-z]+|team|plan|consent)\b")
 _TEAM_ROLE = "https://yhteys.fi/fhir/CodeSystem/team-role"
-
-
-@dataclass(frozen=True)
-class Client:
-    """A private copy of the demo client: ids are `<prefix>-plan`, `<prefix>-team`, ..."""
-
-    prefix: str
-
-    def ref(self, kind: str) -> str:
-        """`kind` is e.g. "plan" → "CarePlan/<prefix>-plan"."""
-        rtype = {"plan": "CarePlan", "team": "CareTeam", "consent": "Consent", "client": "Patient"}.get(kind)
-        rtype = rtype or ("Goal" if kind.startswith("goal") else "Condition")
-        return f"{rtype}/{self.prefix}-{kind}"
-
-
-@pytest.fixture
-def client(fhir: httpx.Client, demo: DemoLoad) -> Client:
-    """A fresh copy of the demo client's data on HAPI (written directly, as a transaction)."""
-    prefix = "w" + uuid.uuid4().hex[:10]
-    entries = []
-    for resource in (entry["resource"] for entry in demo_bundle()["entry"]):
-        text = json.dumps(resource)
-        if not _CLIENT_IDS.search(f'"{resource["id"]}"'):
-            continue
-        copied = json.loads(_CLIENT_IDS.sub(lambda m: f"{prefix}-{m.group(1)}", text))
-        path = f"{copied['resourceType']}/{copied['id']}"
-        entries.append({"fullUrl": f"{fhir.base_url}/{path}", "resource": copied, "request": {"method": "PUT", "url": path}})
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-    answer = fhir.post("", json=bundle, headers={"Content-Type": FHIR_JSON})
-    assert answer.status_code == 200, answer.text
-    return Client(prefix)
 
 
 def _writer(member: Member) -> str:
