@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from gateway.access import Effect, Reason
 from gateway.errors import GatewayError
@@ -44,13 +44,10 @@ class Served:
         body = outcome("error", error.issue_code, error.message, error.reasons if error.shows_reasons else ())
         return cls(error.status_code, body, {}, patients, Effect.DENY, error.reasons)
 
-    def as_response(self) -> JSONResponse:
-        """The HTTP response (FHIR JSON)."""
+    def as_response(self) -> Response:
+        """The HTTP response (FHIR JSON, or no body at all)."""
         if self.body is None:
-            response = JSONResponse(None, self.status, headers=dict(self.headers))
-            response.body = b""
-            response.headers["content-length"] = "0"
-            return response
+            return Response(b"", status_code=self.status, headers=dict(self.headers))
         return JSONResponse(dict(self.body), self.status, headers=dict(self.headers), media_type=FHIR_JSON)
 
     def as_entry(self) -> dict[str, Any]:
