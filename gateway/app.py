@@ -1,8 +1,9 @@
 """The gateway application: the authorization server's endpoints and the FHIR request path.
 
-`create_app(pipeline, auth_router)` builds the stack in one place: OperationOutcome handlers
-for every failure, the auth endpoints (`/auth/*`, `/.well-known/smart-configuration`) and
-`/fhir/...`, every method of which goes through `Pipeline.handle`. The caller builds the
+`create_app(pipeline, *routers)` builds the stack in one place: OperationOutcome handlers
+for every failure, the given routers (the auth endpoints `/auth/*` and
+`/.well-known/smart-configuration`, the auditors' `/audit/...`) and `/fhir/...`, every
+method of which goes through `Pipeline.handle`. The caller builds the
 pipeline (and owns its HTTP clients; `on_close` can release them at shutdown).
 """
 
@@ -24,9 +25,10 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_app(
-    pipeline: Pipeline, auth_router: APIRouter, on_close: Callable[[], Awaitable[None]] | None = None
+    pipeline: Pipeline, *routers: APIRouter, on_close: Callable[[], Awaitable[None]] | None = None
 ) -> FastAPI:
-    """The gateway as an ASGI application; `on_close` runs when the server shuts down."""
+    """The gateway as an ASGI application with `routers` (auth, audit) beside `/fhir`;
+    `on_close` runs when the server shuts down."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,7 +38,8 @@ def create_app(
 
     app = FastAPI(title="Yhteys gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     install_handlers(app)
-    app.include_router(auth_router)
+    for router in routers:
+        app.include_router(router)
 
     async def fhir_base(request: Request) -> Response:
         return await pipeline.handle(request, "")

@@ -6,6 +6,8 @@
     yhteys package build        pack profiles/ and terminology/ as an NPM-style FHIR package
     yhteys demo load            load (again) the demo client, team and plan
     yhteys demo token SYSTEM    an access token for one of the four demo systems
+    yhteys audit verify         check the audit trail's chain and checkpoints (or an export)
+    yhteys audit export         write a range of the trail that an auditor can verify alone
 
 Every command reads `Settings.from_env()` once; failures print the reason and exit non-zero.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +28,9 @@ from rich.console import Console
 
 from auth.config import SMART_CONFIGURATION_PATH, TOKEN_PATH
 from gateway.demo import DemoError, load_demo
+from gateway.audit.setup import checkpoint_key, open_store
+from gateway.audit.store import StoreError
+from gateway.audit.verify import export_lines, verify, verify_export
 from gateway.democlients import DemoClientError, demo_token, ensure_demo_clients
 from gateway.fhirpackage import PackageError, build_package
 from gateway.hapi import HapiError, HapiServer, Tick
@@ -38,10 +44,12 @@ hapi_app = typer.Typer(help="Our HAPI FHIR store.", no_args_is_help=True)
 package_app = typer.Typer(help="The Yhteys FHIR package (profiles and terminology).", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data and demo systems.", no_args_is_help=True)
 gateway_app = typer.Typer(help="The gateway.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(hapi_app, name="hapi")
 app.add_typer(package_app, name="package")
 app.add_typer(demo_app, name="demo")
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 
@@ -231,6 +239,58 @@ def demo_token_command(
     print(token)
 
 
+@audit_app.command("verify")
+def audit_verify(
+    export: Annotated[Path | None, typer.Option(help="Verify this export file instead of the trail.")] = None,
+) -> None:
+    """Check every record's hash link and every signed checkpoint; name the first broken position."""
+    if export is not None:
+        try:
+            verdict = verify_export(export.read_text(encoding="utf-8").splitlines())
+        except (OSError, ValueError) as exc:
+            _fail(f"{export}: {exc}")
+    else:
+        settings = _settings()
+        try:
+            store = open_store(settings)
+            try:
+                verdict = verify(store.events(), store.checkpoints(), checkpoint_key(settings).public_key)
+            finally:
+                store.close()
+        except (StoreError, ValueError, OSError) as exc:
+            _fail(str(exc))
+    if not verdict.ok:
+        console.print(f"[red]BROKEN[/] at record {verdict.first_broken}: {verdict.problem}")
+        raise typer.Exit(1)
+    console.print(f"OK: {verdict.records} records, {verdict.checkpoints} signed checkpoints verified")
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="The JSON Lines file to write.")],
+    first: Annotated[int, typer.Option("--from", help="First record.")] = 1,
+    last: Annotated[int, typer.Option("--to", help="Last record (default: the newest).")] = 0,
+) -> None:
+    """Export records FROM..TO with their checkpoints (one is signed at TO if needed)."""
+    settings = _settings()
+    try:
+        store, key = open_store(settings), checkpoint_key(settings)
+        try:
+            head, _ = store.head()
+            last = last or head
+            if not 1 <= first <= last <= head:
+                _fail(f"the trail holds records 1..{head}; cannot export {first}..{last}")
+            if last not in {c.seq for c in store.checkpoints()}:
+                at = next(store.events(last, last))
+                store.add_checkpoint(key.sign(last, at.hash, datetime.now(UTC).isoformat()))
+            out.write_text("".join(line + "\n" for line in export_lines(store, key, first, last)), encoding="utf-8")
+        finally:
+            store.close()
+    except (StoreError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    console.print(f"Exported records {first}..{last} to {out}; check with: yhteys audit verify --export {out}")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM ends `yhteys run` the way Ctrl-C does: HAPI is stopped first."""
     raise KeyboardInterrupt
@@ -248,7 +308,7 @@ def _print_how_to_call(settings: Settings) -> None:
         f"                     curl -s -H \"Authorization: Bearer $TOKEN\" {gateway}/CarePlan/demo-plan\n"
         f"  the client's goals curl -s -H \"Authorization: Bearer $TOKEN\" '{gateway}/Goal?subject=Patient/demo-client'\n"
         "  other systems      school-welfare-system, social-welfare-system, psychiatry-ehr\n"
-        f"  audit trail        {settings.gateway_dir / 'audit.jsonl'}\n"
+        f"  audit trail        {settings.gateway_dir / 'audit.sqlite'} (check it: .venv/bin/yhteys audit verify)\n"
         f"\n[bold]FHIR store[/] (HAPI, loopback only, no access control): {settings.hapi_base_url}\n"
         "\nPress Ctrl-C to stop.",
         highlight=False,

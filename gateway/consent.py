@@ -66,6 +66,28 @@ class ConsentsOnFile:
         if not self.consents:
             raise ValueError("ConsentsOnFile needs at least one Consent; use NoConsentOnFile")
 
+    def terms_for(self, patient: object) -> list[ConsentTerms] | Mapping[str, object]:
+        """The terms of the consents that concern `patient`, or the first malformed one.
+
+        Parsed once per patient for this value (one request's reading), then remembered:
+        a response of many resources of one client does not parse its consents again.
+        """
+        remembered: dict[object, list[ConsentTerms] | Mapping[str, object]] = self.__dict__.setdefault("_terms", {})
+        if patient not in remembered:
+            remembered[patient] = _terms(self.consents, patient)
+        return remembered[patient]
+
+
+def _terms(resources: tuple[Mapping[str, object], ...], patient: object) -> list[ConsentTerms] | Mapping[str, object]:
+    consents: list[ConsentTerms] = []
+    for resource in resources:
+        try:
+            if concerns(resource, patient):
+                consents.append(terms_of(resource))
+        except MalformedConsent:
+            return resource
+    return consents
+
 
 @dataclass(frozen=True)
 class NoConsentOnFile:
@@ -165,13 +187,9 @@ def _decide(request: AccessRequest, on_file: ConsentsRead, now: datetime) -> Acc
         return AccessDecision.deny(_UNREADABLE)
     if isinstance(on_file, NoConsentOnFile):
         return AccessDecision(Effect.NOT_APPLICABLE, (_NO_CONSENT,))
-    consents: list[ConsentTerms] = []
-    for resource in on_file.consents:
-        try:
-            if concerns(resource, request.patient):
-                consents.append(terms_of(resource))
-        except MalformedConsent:
-            return AccessDecision.deny(_about(_rule(resource), "consent-malformed"))
+    consents = on_file.terms_for(request.patient)
+    if not isinstance(consents, list):
+        return AccessDecision.deny(_about(_rule(consents), "consent-malformed"))
     denials: list[Reason] = []
     permits: list[Reason] = []
     refusals: list[Reason] = []

@@ -14,6 +14,7 @@ alone; a client whose consents were not read is decided as unreadable (deny).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,10 +61,10 @@ class Decider:
 
     async def read_consents(self, resources: Sequence[Mapping[str, Any]]) -> None:
         """Read the consents of every client these resources belong to (once per client)."""
-        for resource in resources:
-            patient = patient_of(resource)
-            if isinstance(patient, str) and patient not in self._on_file:
-                self._on_file[patient] = await read_consents(self._store, self._store_base, patient)
+        patients = {patient_of(resource) for resource in resources}
+        wanted = sorted(p for p in patients if isinstance(p, str) and p not in self._on_file)
+        found = await asyncio.gather(*(read_consents(self._store, self._store_base, p) for p in wanted))
+        self._on_file.update(zip(wanted, found))
 
     async def read_teams(self, patient: str) -> tuple[Mapping[str, Any], ...]:
         """The active CareTeams of `patient`; `UpstreamUnavailable` if they cannot be read."""

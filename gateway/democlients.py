@@ -41,6 +41,8 @@ class DemoClient:
     organization_oid: str
     sector: str
     practitioner_role: str
+    scopes: tuple[str, ...] = tuple(f"system/{rtype}.cruds" for rtype in _READ_WRITE)
+    default_scope: str = "system/CarePlan.rs system/Goal.rs system/CareTeam.rs system/Condition.rs system/Patient.rs"
 
 
 DEMO_CLIENTS = (
@@ -48,6 +50,8 @@ DEMO_CLIENTS = (
     DemoClient("social-welfare-system", "Organization/demo-org-social-welfare", "1.2.246.10.99990002.10.0", "child-protection", "PractitionerRole/demo-role-social-worker"),
     DemoClient("psychiatry-ehr", "Organization/demo-org-psychiatry", "1.2.246.10.99990003.10.0", "hospital-psychiatry", "PractitionerRole/demo-role-psych-nurse"),
     DemoClient("youth-system", "Organization/demo-org-youth-services", "1.2.246.10.99990004.10.0", "municipal-youth-services", "PractitionerRole/demo-role-youth-worker"),
+    DemoClient("audit-console", "Organization/demo-org-social-welfare", "1.2.246.10.99990002.10.0", "social-welfare",
+               "PractitionerRole/demo-role-auditor", ("system/AuditEvent.rs",), "system/AuditEvent.rs"),
 )
 
 
@@ -63,7 +67,7 @@ def ensure_demo_clients(folder: Path) -> Path:
                 "organization": client.organization,
                 "organization_oid": client.organization_oid,
                 "sector": client.sector,
-                "allowed_scopes": [f"system/{rtype}.cruds" for rtype in _READ_WRITE],
+                "allowed_scopes": list(client.scopes),
                 "jwks": {"keys": [dict(key.as_dict(private=False))]},
             }
         )
@@ -77,7 +81,7 @@ def demo_token(
     token_endpoint: str,
     client_id: str,
     *,
-    scope: str = "system/CarePlan.rs system/Goal.rs system/CareTeam.rs system/Condition.rs system/Patient.rs",
+    scope: str = "",
     practitioner_role: str | None = None,
     purpose: str = "TREAT",
     btg_reason: str = "",
@@ -105,7 +109,7 @@ def demo_token(
         "grant_type": "client_credentials",
         "client_assertion_type": JWT_BEARER,
         "client_assertion": assertion,
-        "scope": scope,
+        "scope": scope or client.default_scope,
     }
     try:
         response = httpx.post(token_endpoint, data=form, timeout=30.0)

@@ -39,7 +39,7 @@ from starlette.responses import Response
 from auth.clock import Clock, system_clock
 from auth.principal import InvalidToken, Principal, TokenVerifier
 from gateway.access import AccessRequest, Effect, Interaction, Reason, UnknownPatient
-from gateway.audit import Anonymous, AuditOutcome, AuditRecord, AuditSink, Caller
+from gateway.audit import Anonymous, AuditOutcome, AuditRecord, AuditSink, Caller, Disclosed
 from gateway.bundles import BundleEntry, BundleKind, entry_error, parse_bundle
 from gateway.consent import ConsentPolicy
 from gateway.decider import Decider
@@ -66,6 +66,7 @@ from gateway.redaction import Withheld, redact, redact_bundle
 from gateway.requestbody import if_match_version, media_type, patch_of, read_body, resource_of
 from gateway.searchparams import SearchRules
 from gateway.served import Served
+from gateway.subjects import patient_of
 from gateway.upstream import Upstream, UpstreamResponse, sanitize_outcome
 from gateway.writes import PreparedWrite, WriteInput, prepare_write, redacted_answer, send_write, store_refusal
 
@@ -153,6 +154,9 @@ class Pipeline:
             reasons=served.reasons,
             status=served.status,
             outcome=_outcome(served),
+            resource_id=call.resource_id if call else None,
+            disclosed=_disclosed(served) if call and call.interaction is not Interaction.CAPABILITIES else (),
+            source_address=request.client.host if request.client else None,
         )
         try:
             await self.audit.record(record)
@@ -404,6 +408,23 @@ def _passthrough(answer: UpstreamResponse, patients: tuple[str, ...] = ()) -> Se
     except GatewayError:
         body = {}
     return Served(answer.status, sanitize_outcome(body if isinstance(body, dict) else {}), {}, patients)
+
+
+def _disclosed(served: Served) -> tuple[Disclosed, ...]:
+    """The resources a successful answer carries (a Bundle's entries, or the resource itself)."""
+    if served.status >= 400 or not isinstance(served.body, Mapping):
+        return ()
+    body = served.body
+    entries = body.get("entry") if body.get("resourceType") == "Bundle" else [{"resource": body}]
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if isinstance(resource, Mapping) and isinstance(resource.get("id"), str):
+            version = resource.get("meta", {}).get("versionId") if isinstance(resource.get("meta"), Mapping) else None
+            reference = f"{resource.get('resourceType')}/{resource['id']}" + (f"/_history/{version}" if version else "")
+            patient = patient_of(resource)
+            found.append(Disclosed(reference, patient if isinstance(patient, str) else None))
+    return tuple(found)
 
 
 def _outcome(served: Served) -> AuditOutcome:

@@ -22,7 +22,10 @@ from auth.professionals import FhirProfessionalDirectory
 from auth.registry import RegistryError, load_registry
 from auth.server import create_auth_router
 from gateway.app import create_app
-from gateway.audit import JsonLinesSink
+from gateway.audit.api import create_audit_router
+from gateway.audit.setup import checkpoint_key, open_store
+from gateway.audit.store import StoreError
+from gateway.audit.trail import AuditTrail
 from gateway.capabilities import capability_statement
 from gateway.consent import ConsentPolicy
 from gateway.pipeline import Pipeline
@@ -53,10 +56,13 @@ def build_gateway(settings: Settings) -> FastAPI:
     try:
         registry = load_registry(folder / "clients.yaml")
         keys = SigningKeys(load_signing_key(folder / "signing-key.pem"))
-    except (RegistryError, SigningKeyError) as exc:
+        audit_store = open_store(settings)
+        audit_key = checkpoint_key(settings)
+    except (RegistryError, SigningKeyError, StoreError, ValueError, OSError) as exc:
         raise GatewayStartError(str(exc)) from exc
     origin = settings.gateway_origin
     public_base = f"{origin}/fhir"
+    trail = AuditTrail(audit_store, audit_key, server=public_base)
     store = httpx.AsyncClient(timeout=60.0, limits=httpx.Limits(max_connections=50))
     auth_config = AuthConfig.at(
         origin,
@@ -75,14 +81,20 @@ def build_gateway(settings: Settings) -> FastAPI:
         consent_policy=ConsentPolicy(),
         search_rules=search_rules,
         resource_types=resource_types,
-        audit=JsonLinesSink(folder / "audit.jsonl"),
+        audit=trail,
         public_base=public_base,
         capabilities=capability_statement(
             public_base, auth_config.token_endpoint, auth_config.introspection_endpoint, search_rules, store_statement
         ),
         max_body=settings.gateway_max_body,
     )
-    return create_app(pipeline, create_auth_router(auth_config), on_close=store.aclose)
+
+    async def close() -> None:
+        await trail.close()
+        await store.aclose()
+
+    audit_router = create_audit_router(pipeline.verifier, pipeline.role_policy, trail)
+    return create_app(pipeline, create_auth_router(auth_config), audit_router, on_close=close)
 
 
 def serve(settings: Settings) -> None:

@@ -42,6 +42,7 @@ class Settings:
     gateway_port: int = 8000
     gateway_public_url: str = ""
     gateway_max_body: int = 1_048_576
+    audit_db_url: str = ""
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -61,6 +62,7 @@ class Settings:
             gateway_port=_int(env, "YHTEYS_GATEWAY_PORT", 8000),
             gateway_public_url=env.get("YHTEYS_GATEWAY_PUBLIC_URL", ""),
             gateway_max_body=_int(env, "YHTEYS_GATEWAY_MAX_BODY", 1_048_576),
+            audit_db_url=env.get("YHTEYS_AUDIT_DB_URL", ""),
         )
 
     def with_changes(self, **changes: object) -> Settings:

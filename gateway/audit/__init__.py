@@ -9,7 +9,7 @@ issue and plug in behind the same protocol.
 
 from __future__ import annotations
 
-from gateway.audit.record import AuditOutcome, AuditRecord, Caller, Anonymous
+from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, Disclosed
 from gateway.audit.sink import AuditSink, JsonLinesSink
 
-__all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "AuditSink", "Caller", "JsonLinesSink"]
+__all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "AuditSink", "Caller", "Disclosed", "JsonLinesSink"]

@@ -10,7 +10,7 @@ from typing import Any
 from auth.principal import Principal
 from gateway.access import Effect, Reason
 
-__all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "Caller"]
+__all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "Caller", "Disclosed"]
 
 
 class AuditOutcome(StrEnum):
@@ -31,6 +31,7 @@ class Caller:
     practitioner_role: str
     purpose_of_use: str
     token_jti: str
+    btg_reason: str = ""
 
     @classmethod
     def of(cls, principal: Principal) -> Caller:
@@ -41,6 +42,7 @@ class Caller:
             practitioner_role=principal.practitioner_role,
             purpose_of_use=str(principal.purpose_of_use),
             token_jti=principal.jti,
+            btg_reason=principal.btg_reason,
         )
 
 
@@ -52,12 +54,22 @@ class Anonymous:
 
 
 @dataclass(frozen=True)
+class Disclosed:
+    """A resource the response carried: its versioned reference and its client (None: no client)."""
+
+    reference: str
+    patient: str | None
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     """One request through the gateway.
 
     `patients` are the clients ("Patient/<id>") whose data the request touched or asked for;
     `effect` and `reasons` are the access decision's (`Effect.DENY` with the authentication
-    failure when there was no decision to make); `query` is the raw query string.
+    failure when there was no decision to make); `query` is the raw query string;
+    `resource_id` the id the URL names; `disclosed` every resource the response carried (after
+    redaction); `source_address` the caller's network address.
     """
 
     request_id: str
@@ -73,6 +85,9 @@ class AuditRecord:
     reasons: tuple[Reason, ...]
     status: int
     outcome: AuditOutcome
+    resource_id: str | None = None
+    disclosed: tuple[Disclosed, ...] = ()
+    source_address: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times in ISO 8601, reasons with their rule URIs)."""
@@ -95,4 +110,7 @@ class AuditRecord:
             "reasons": [{"code": r.code, "rule": r.rule} for r in self.reasons],
             "status": self.status,
             "outcome": str(self.outcome),
+            "resource_id": self.resource_id,
+            "disclosed": [{"reference": d.reference, "patient": d.patient} for d in self.disclosed],
+            "source_address": self.source_address,
         }

@@ -43,15 +43,15 @@ TEAM_ROLES = frozenset(
         "personal-worker", "school-curator", "school-psychologist", "aftercare-social-worker",
         "child-protection-social-worker", "adult-social-worker", "psychiatric-nurse",
         "consulting-psychiatrist", "youth-worker", "housing-counsellor", "rehabilitation-counsellor",
-        "family-centre-worker", "third-sector-worker", "nurse", "doctor", "client", "guardian",
+        "family-centre-worker", "third-sector-worker", "nurse", "doctor", "client", "guardian", "auditor",
     }
 )  # fmt: skip
 """The codes of https://yhteys.fi/fhir/CodeSystem/team-role (a test keeps them in step)."""
 
 AUDITOR = "auditor"
-"""A role known only to the policy: reviews the audit trail, has no clinical access."""
+"""Reviews the audit trail, has no clinical access, and is never a member of a client's team."""
 
-ROLES = TEAM_ROLES | {AUDITOR}
+ROLES = TEAM_ROLES
 
 LABELS: Mapping[str, Label] = {"PSY": PSY, "ETH": ETH, "SOC": SOC, "R": R}
 """Label codes as written in the policy file."""

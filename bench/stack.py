@@ -1,0 +1,124 @@
+"""The system under test, started as production runs it, in a temporary directory on free ports.
+
+`hapi_with_demo()` builds HAPI if needed (`gateway.hapi.HapiServer`), starts it with its own
+data directory and a free port, loads the demo (`gateway.demo.load_demo`) and yields the
+`Settings` (with a free gateway port too); on exit HAPI is stopped and the directory removed.
+
+`served_gateway(settings)` registers the demo systems as `yhteys run` does
+(`ensure_demo_clients`), then runs `yhteys gateway serve` as a child process with those
+settings in its environment — uvicorn serving `gateway.server.build_gateway`, as in
+production — and waits until `/fhir/metadata` answers 200; on exit the child is terminated.
+Either raises `StackError` with the log tail when something does not start.
+
+`token(settings, system, scope)` is an access token for a demo system from the gateway's
+token endpoint (a signed private_key_jwt assertion, exchanged, as `yhteys demo token`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from auth.config import TOKEN_PATH
+from gateway.demo import load_demo
+from gateway.democlients import demo_token, ensure_demo_clients
+from gateway.hapi import HapiServer
+from gateway.settings import Settings
+from tests.ports import free_port
+
+__all__ = ["StackError", "hapi_with_demo", "served_gateway", "token"]
+
+_GATEWAY_START_TIMEOUT = 60.0
+
+
+class StackError(RuntimeError):
+    """Part of the system under test did not start; the message carries its log tail."""
+
+
+@contextmanager
+def hapi_with_demo() -> Iterator[Settings]:
+    """HAPI on a free port with a private data directory and the demo loaded; see the module doc."""
+    data_dir = Path(tempfile.mkdtemp(prefix="yhteys-bench-"))
+    settings = Settings.from_env().with_changes(
+        data_dir=data_dir, hapi_port=free_port(), hapi_db_url="", gateway_port=free_port(), gateway_public_url=""
+    )
+    server = HapiServer(settings)
+    try:
+        server.build()
+        server.start()
+        with httpx.Client(timeout=120.0) as client:
+            load_demo(client, settings.hapi_base_url)
+        yield settings
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def served_gateway(settings: Settings) -> Iterator[Settings]:
+    """`yhteys gateway serve` for `settings`, running until the block ends; see the module doc."""
+    ensure_demo_clients(settings.gateway_dir)
+    command = Path(sys.executable).with_name("yhteys")
+    if not command.exists():
+        raise StackError(f"{command} does not exist: install the project into this venv (pip install -e .)")
+    env = {
+        **os.environ,
+        "YHTEYS_DATA_DIR": str(settings.data_dir),
+        "YHTEYS_HAPI_HOST": settings.hapi_host,
+        "YHTEYS_HAPI_PORT": str(settings.hapi_port),
+        "YHTEYS_GATEWAY_HOST": settings.gateway_host,
+        "YHTEYS_GATEWAY_PORT": str(settings.gateway_port),
+        "YHTEYS_GATEWAY_PUBLIC_URL": "",
+    }
+    log_file = settings.data_dir / "gateway.log"
+    with log_file.open("wb") as log:
+        child = subprocess.Popen(
+            [str(command), "gateway", "serve"], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_serving(child, f"{settings.gateway_origin}/fhir/metadata", log_file)
+        yield settings
+    finally:
+        child.terminate()
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _wait_until_serving(child: subprocess.Popen[bytes], url: str, log_file: Path) -> None:
+    deadline = time.monotonic() + _GATEWAY_START_TIMEOUT
+    with httpx.Client(timeout=5.0) as client:
+        while True:
+            if child.poll() is not None:
+                raise StackError(f"the gateway exited with {child.returncode}:\n{_tail(log_file)}")
+            try:
+                if client.get(url).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"the gateway did not answer 200 on {url}:\n{_tail(log_file)}")
+            time.sleep(0.2)
+
+
+def _tail(log_file: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def token(settings: Settings, system: str, scope: str) -> str:
+    """An access token (valid 300 s) for demo system `system` with `scope`, from the running gateway."""
+    return demo_token(settings.gateway_dir, f"{settings.gateway_origin}{TOKEN_PATH}", system, scope=scope)

@@ -1,0 +1,468 @@
+"""The BALP AuditEvents (FHIR R4 JSON) that record one `AuditRecord`; pure, no I/O.
+
+`events_of(record, server=...)` returns the events to store, in this order:
+
+1. REST events (IHE BALP, https://profiles.ihe.net/ITI/BALP): one per client (patient) whose
+   data the request touched, each carrying only that client's entities; exactly one, with no
+   patient entity, when there is none. The clients are `record.patients` followed by any
+   client a `Disclosed` names that `record.patients` lacks, so no disclosure goes unaudited.
+2. AuthZ events (BALP AuthZconsent), one per client likewise, when the record carries an
+   access decision: it has reasons, or the gateway refused an authenticated caller
+   (effect DENY and outcome DENIED). Plain failures (400, 404, 502, ...) carry effect DENY
+   too (`Served.failed`) but no decision, so they get no AuthZ event.
+
+`search_keys(event)` gives the values an auditor searches on; it requires an event made here.
+`server` is the gateway's FHIR base URL; `record.recorded_at` must be timezone-aware.
+
+Choices, with the BALP rules they follow (BALP FSH sources, input/fsh/*.fsh):
+- type `audit-event-type#rest`, subtype `restful-interaction`: search → search-type
+  (search-system for a follow-up page, which names no type), history → history-instance,
+  transaction → transaction, batch → batch, unknown → no subtype.
+- action: C create; R read, vread (BALP Read), history, capabilities; U update, patch (BALP
+  Update); D delete; E search (BALP Query fixes E), operation, transaction, batch, unknown.
+- outcome: 0 success, 4 denied, 8 failed below 500, 12 failed at 500 or above; `outcomeDesc`
+  names the HTTP status and the reason codes (or why authentication failed).
+- Client and server agents take BALP's role types per interaction, which differ from one
+  another: read/vread (and history, capabilities) client DCM#110152 Destination and gateway
+  DCM#110153 Source (BALP Read: the data flows to the client); search, create, update, patch
+  (and the rest) client 110153 Source, gateway 110152 Destination (BALP Query, Create,
+  Update); delete client DCM#110150 Application, gateway provenance-participant-type#custodian
+  (BALP Delete). The client is `who.identifier` (client-id system) with its IP address; the
+  gateway is `who` {identifier: `server` (urn:ietf:rfc:3986), display "Yhteys gateway"} with
+  `server` as its network address (type 5, URI, as in BALP's examples).
+- The user agent (requestor) is the PractitionerRole in `who.reference`, typed
+  v3-ParticipationType#IRCP for reads and queries and #AUT for create, update, patch, delete
+  and transaction (BALP's DataSources value set allows no IRCP there). Its `policy` is the
+  token's `urn:ietf:params:oauth:jti:<jti>` followed by every reason's rule URI (house style:
+  agent.policy holds the rule ids and the jti; R4 `policy` is searchable); its
+  `purposeOfUse` is the v3-ActReason code, with the break-the-glass reason as text. An
+  anonymous caller is a requestor with `who.display` "anonymous", no policy, no purpose.
+- The organisation is its own agent, as in BALP AuthZconsent's `userorg`: type
+  v3-RoleClass#PROV, `who.reference` the Organization, requestor false; so auditors find
+  events by organisation and by professional through the standard `agent` search.
+- source: observer = the gateway (as above), type security-source-type#4 Application Server;
+  AuthZ events add #6 Security Server (BALP's AuthZ examples), as the gateway decides too.
+- Entities of REST events: the patient (audit-entity-type#1, object-role#1); for search and
+  history the query (audit-entity-type#2, object-role#24, `query` = base64 of the raw path
+  "?" query string; a POST _search body is not part of it); the X-Request-Id (BALP
+  BasicAuditEntityType#XrequestId, `what.identifier`). Disclosed resources, role
+  object-role#4: for read, vread, create, update, patch and delete, typed
+  audit-entity-type#2 (BALP's `data` entity, versioned reference); for search, history and
+  the rest typed by their resource type (`resource-types`, in R4's entity-type value set),
+  because BALP Query slices entities by type alone and a #2 entity would be taken for its one
+  query. With nothing disclosed to an event, the resource the URL names (Type/id, or only the
+  type for a create) stands in. Disclosed resources of no client (directory data) go into
+  the first event only, so each disclosure is counted once.
+- AuthZ events: type DCM#110113 Security Alert, subtype BALP AuthZsubType#AuthZ-Consent
+  when any reason's rule is under `gateway.consent.RULE_BASE`, else AuthZ-Role; action E;
+  outcome 0 for PERMIT, 4 otherwise. Agents per AuthZconsent: client (DCM#110150
+  Application), user (IRCP), organisation (PROV), authorizer (extra-security-role-type
+  #authserver, who = source.observer as invariant val-audit-source demands). Entities follow
+  AuthZconsent's closed slicing: the patient, each Consent a reason cites
+  (`<RULE_BASE>Consent/<id>`, resource-types#Consent, object-role#13), the token (BALP
+  UserAgentTypes#UserOauthAgent, jti URN). The reasons themselves are the user agent's
+  `policy` (rule URIs) and the `outcomeDesc` (codes); the X-Request-Id has no place in that
+  closed list, so an AuthZ event pairs with its REST event by jti and `recorded`.
+- meta.profile names the BALP profile only when the event conforms to it: a successful read,
+  vread, search, create, update, patch or delete with the client's address known (BALP's
+  REST profiles fix outcome 0 and require the client's network), the Patient* variant when
+  the event has a patient; AuthZconsent only with a patient and at least one Consent. Other
+  events (failures, history, capabilities, operation, transaction) carry no profile.
+- No event has an id (the store assigns one). `recorded` is UTC ISO 8601.
+
+Known limits of the record: reasons are not tied to clients, so each client's events carry
+all of the request's reasons (and Consents); the record holds one effect for a whole
+request, so a batch with some entries refused records PERMIT; the team roles of the caller
+are not in `Caller`, so the user agent has no `role`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from gateway.access import Effect, Interaction
+from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller
+from gateway.consent import RULE_BASE
+
+__all__ = ["CLIENT_ID_SYSTEM", "REQUEST_ID_SYSTEM", "events_of", "search_keys"]
+
+CLIENT_ID_SYSTEM = "https://yhteys.fi/fhir/sid/client-id"
+"""The identifier system of OAuth client ids (the client agent's `who.identifier`)."""
+REQUEST_ID_SYSTEM = "https://yhteys.fi/fhir/sid/request-id"
+"""The identifier system of X-Request-Id values (the transaction entity's `what.identifier`)."""
+
+_BALP = "https://profiles.ihe.net/ITI/BALP"
+_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+_THO = "http://terminology.hl7.org/CodeSystem"
+_INTERACTION = "http://hl7.org/fhir/restful-interaction"
+_RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
+_JTI = "urn:ietf:params:oauth:jti:"
+_GATEWAY = "Yhteys gateway"
+
+_Coding = dict[str, str]
+
+
+def _coding(system: str, code: str, display: str) -> _Coding:
+    return {"system": system, "code": code, "display": display}
+
+
+_REST = _coding(f"{_THO}/audit-event-type", "rest", "Restful Operation")
+_SECURITY_ALERT = _coding(_DCM, "110113", "Security Alert")
+_SOURCE_ROLE = _coding(_DCM, "110153", "Source Role ID")
+_DESTINATION_ROLE = _coding(_DCM, "110152", "Destination Role ID")
+_APPLICATION = _coding(_DCM, "110150", "Application")
+_CUSTODIAN = _coding(f"{_THO}/provenance-participant-type", "custodian", "Custodian")
+_RECIPIENT = _coding(f"{_THO}/v3-ParticipationType", "IRCP", "information recipient")
+_AUTHOR = _coding(f"{_THO}/v3-ParticipationType", "AUT", "author (originator)")
+_PROVIDER = _coding(f"{_THO}/v3-RoleClass", "PROV", "healthcare provider")
+_AUTHORIZER = _coding(f"{_THO}/extra-security-role-type", "authserver", "authorization server")
+_APPLICATION_SERVER = _coding(f"{_THO}/security-source-type", "4", "Application Server")
+_SECURITY_SERVER = _coding(f"{_THO}/security-source-type", "6", "Security Server")
+_PERSON = _coding(f"{_THO}/audit-entity-type", "1", "Person")
+_SYSTEM_OBJECT = _coding(f"{_THO}/audit-entity-type", "2", "System Object")
+_PATIENT_ROLE = _coding(f"{_THO}/object-role", "1", "Patient")
+_DOMAIN_RESOURCE = _coding(f"{_THO}/object-role", "4", "Domain Resource")
+_SECURITY_RESOURCE = _coding(f"{_THO}/object-role", "13", "Security Resource")
+_QUERY_ROLE = _coding(f"{_THO}/object-role", "24", "Query")
+_REQUEST_ID = _coding(f"{_BALP}/CodeSystem/BasicAuditEntityType", "XrequestId", "X-Request-Id")
+_OAUTH_TOKEN = _coding(f"{_BALP}/CodeSystem/UserAgentTypes", "UserOauthAgent", "User OAuth Agent participant")
+_AUTHZ_CONSENT = _coding(
+    f"{_BALP}/CodeSystem/AuthZsubType", "AuthZ-Consent", "Authorization Decision using Roles and Consent"
+)
+_AUTHZ_ROLE = _coding(f"{_BALP}/CodeSystem/AuthZsubType", "AuthZ-Role", "Authorization Decision using only Roles")
+_PURPOSES = {"TREAT": "treatment", "CAREMGT": "care management", "BTG": "break the glass"}
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """How BALP records one interaction: subtype, action, agent types and profile."""
+
+    subtype: str | None
+    action: str
+    client: _Coding
+    server: _Coding
+    user: _Coding
+    profile: str | None  # the BALP profile's name without "Patient"; None: BALP has none
+
+
+def _to_client(subtype: str | None, action: str, profile: str | None = None) -> _Pattern:
+    """Data flows to the client (BALP Read): client Destination, gateway Source."""
+    return _Pattern(subtype, action, _DESTINATION_ROLE, _SOURCE_ROLE, _RECIPIENT, profile)
+
+
+def _to_server(subtype: str | None, action: str, profile: str | None = None, user: _Coding = _RECIPIENT) -> _Pattern:
+    """The request flows to the gateway (BALP Query, Create, Update): client Source, gateway Destination."""
+    return _Pattern(subtype, action, _SOURCE_ROLE, _DESTINATION_ROLE, user, profile)
+
+
+_PATTERNS: dict[str, _Pattern] = {
+    Interaction.READ: _to_client("read", "R", "Read"),
+    Interaction.VREAD: _to_client("vread", "R", "Read"),
+    Interaction.SEARCH: _to_server("search-type", "E", "Query"),
+    Interaction.HISTORY: _to_client("history-instance", "R"),
+    Interaction.CREATE: _to_server("create", "C", "Create", _AUTHOR),
+    Interaction.UPDATE: _to_server("update", "U", "Update", _AUTHOR),
+    Interaction.PATCH: _to_server("patch", "U", "Update", _AUTHOR),
+    Interaction.DELETE: _Pattern("delete", "D", _APPLICATION, _CUSTODIAN, _AUTHOR, "Delete"),
+    Interaction.CAPABILITIES: _to_client("capabilities", "R"),
+    Interaction.OPERATION: _to_server("operation", "E"),
+    Interaction.TRANSACTION: _to_server("transaction", "E", None, _AUTHOR),
+    Interaction.BATCH: _to_server("batch", "E"),
+}
+_UNKNOWN = _to_server(None, "E")
+_ONE_RESOURCE = frozenset({"read", "vread", "create", "update", "patch", "delete"})
+_QUERIES = frozenset({"search", "history"})
+_SUBJECT_ROLES = (_DOMAIN_RESOURCE, _SECURITY_RESOURCE)
+
+
+def events_of(record: AuditRecord, *, server: str) -> list[dict[str, Any]]:
+    """The AuditEvents recording `record`: its REST events, then its AuthZ events (if any).
+
+    Requires `record.recorded_at` to be timezone-aware (ValueError otherwise). The events are
+    new dicts the caller owns.
+    """
+    if record.recorded_at.tzinfo is None:
+        raise ValueError("recorded_at must be timezone-aware")
+    patients = _patients(record)
+    slots: Sequence[str | None] = patients or (None,)
+    events = [_rest_event(record, server, patient, first=i == 0) for i, patient in enumerate(slots)]
+    if _has_decision(record):
+        events += [_authz_event(record, server, patient) for patient in slots]
+    return copy.deepcopy(events)  # the codings are shared constants; callers may change events
+
+
+def search_keys(event: Mapping[str, Any]) -> dict[str, str | None]:
+    """What an auditor searches on: date, patient, agent (the professional), organization,
+    client_id, entity, type, subtype, outcome, purpose; None where the event has none.
+
+    Requires an event made by `events_of` (it finds agents and entities by the shapes used here).
+    """
+    agents: list[dict[str, Any]] = event["agent"]
+    entities: list[dict[str, Any]] = event["entity"]
+    user = _first(agents, lambda a: a["requestor"])
+    organization = _first(agents, lambda a: _PROVIDER in a["type"]["coding"])
+    client = _first(agents, lambda a: a["who"].get("identifier", {}).get("system") == CLIENT_ID_SYSTEM)
+    patient = _first(entities, lambda e: e["type"] == _PERSON)
+    subject = _first(entities, lambda e: e.get("role") in _SUBJECT_ROLES and "reference" in e["what"])
+    subtypes = event.get("subtype", [])
+    purposes = event.get("purposeOfEvent", [])
+    return {
+        "date": event["recorded"],
+        "patient": patient.get("what", {}).get("reference"),
+        "agent": user.get("who", {}).get("reference"),
+        "organization": organization.get("who", {}).get("reference"),
+        "client_id": client.get("who", {}).get("identifier", {}).get("value"),
+        "entity": subject.get("what", {}).get("reference"),
+        "type": event["type"]["code"],
+        "subtype": subtypes[0]["code"] if subtypes else None,
+        "outcome": event["outcome"],
+        "purpose": purposes[0]["coding"][0]["code"] if purposes else None,
+    }
+
+
+def _first(items: list[dict[str, Any]], wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The first item that is `wanted`, or {}."""
+    return next((item for item in items if wanted(item)), {})
+
+
+# -- the two kinds of event --------------------------------------------------------------
+
+
+def _rest_event(record: AuditRecord, server: str, patient: str | None, *, first: bool) -> dict[str, Any]:
+    pattern = _PATTERNS.get(record.interaction, _UNKNOWN)
+    request_id = {"what": {"identifier": {"system": REQUEST_ID_SYSTEM, "value": record.request_id}}, "type": _REQUEST_ID}
+    return _event(
+        record,
+        profile=_rest_profile(record, pattern, patient),
+        kind=_REST,
+        subtypes=_rest_subtype(record, pattern),
+        action=pattern.action,
+        outcome=_rest_outcome(record),
+        description=_rest_description(record),
+        agents=[
+            _user_agent(record, pattern.user),
+            *_organization_agent(record.caller),
+            _client_agent(record, pattern.client),
+            _server_agent(server, pattern.server),
+        ],
+        source=_source(server, _APPLICATION_SERVER),
+        entities=[
+            *_patient_entity(patient),
+            *_query_entity(record),
+            *_data_entities(record, patient, first=first),
+            request_id,
+        ],
+    )
+
+
+def _authz_event(record: AuditRecord, server: str, patient: str | None) -> dict[str, Any]:
+    rules = _rules(record)
+    consents = list(dict.fromkeys(r[len(RULE_BASE) :] for r in rules if r.startswith(RULE_BASE + "Consent/")))
+    conforms = patient is not None and bool(consents) and record.source_address is not None
+    permitted = record.effect is Effect.PERMIT
+    return _event(
+        record,
+        profile=f"{_BALP}/StructureDefinition/IHE.BasicAudit.AuthZconsent" if conforms else None,
+        kind=_SECURITY_ALERT,
+        subtypes=[_AUTHZ_CONSENT if any(rule.startswith(RULE_BASE) for rule in rules) else _AUTHZ_ROLE],
+        action="E",
+        outcome="0" if permitted else "4",
+        description=("permit" if permitted else "deny") + _reason_text(record),
+        agents=[
+            _client_agent(record, _APPLICATION),
+            _user_agent(record, _RECIPIENT),
+            *_organization_agent(record.caller),
+            {"type": {"coding": [_AUTHORIZER]}, "who": _gateway(server), "requestor": False},
+        ],
+        source=_source(server, _APPLICATION_SERVER, _SECURITY_SERVER),
+        entities=[
+            *_patient_entity(patient),
+            *({"what": {"reference": c}, "type": _resource_type(c), "role": _SECURITY_RESOURCE} for c in consents),
+            *_token_entity(record.caller),
+        ],
+    )
+
+
+def _event(
+    record: AuditRecord,
+    *,
+    profile: str | None,
+    kind: _Coding,
+    subtypes: list[_Coding],
+    action: str,
+    outcome: str,
+    description: str,
+    agents: list[dict[str, Any]],
+    source: dict[str, Any],
+    entities: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One AuditEvent in the element order of the R4 resource; no id (the store assigns it)."""
+    event: dict[str, Any] = {"resourceType": "AuditEvent"}
+    if profile is not None:
+        event["meta"] = {"profile": [profile]}
+    event["type"] = kind
+    if subtypes:
+        event["subtype"] = subtypes
+    recorded = record.recorded_at.astimezone(UTC).isoformat()
+    event.update(action=action, recorded=recorded, outcome=outcome, outcomeDesc=description)
+    if isinstance(record.caller, Caller):
+        event["purposeOfEvent"] = [{"coding": [_purpose(record.caller.purpose_of_use)]}]
+    event.update(agent=agents, source=source, entity=entities)
+    return event
+
+
+# -- REST details -------------------------------------------------------------------------
+
+
+def _patients(record: AuditRecord) -> tuple[str, ...]:
+    named = {d.patient for d in record.disclosed if d.patient is not None}
+    return record.patients + tuple(sorted(named - set(record.patients)))
+
+
+def _has_decision(record: AuditRecord) -> bool:
+    refused = record.effect is Effect.DENY and record.outcome is AuditOutcome.DENIED
+    return bool(record.reasons) or (refused and isinstance(record.caller, Caller))
+
+
+def _rest_subtype(record: AuditRecord, pattern: _Pattern) -> list[_Coding]:
+    code = pattern.subtype
+    if record.interaction == Interaction.SEARCH and record.resource_type is None:
+        code = "search-system"
+    return [_coding(_INTERACTION, code, code)] if code else []
+
+
+def _rest_outcome(record: AuditRecord) -> str:
+    if record.outcome is AuditOutcome.SUCCESS:
+        return "0"
+    if record.outcome is AuditOutcome.DENIED:
+        return "4"
+    return "8" if record.status < 500 else "12"
+
+
+def _rest_description(record: AuditRecord) -> str:
+    text = f"HTTP {record.status}"
+    if isinstance(record.caller, Anonymous):
+        text += f"; not authenticated: {record.caller.reason}"
+    return text + _reason_text(record)
+
+
+def _reason_text(record: AuditRecord) -> str:
+    codes = list(dict.fromkeys(reason.code for reason in record.reasons))
+    return f"; reasons: {', '.join(codes)}" if codes else ""
+
+
+def _rest_profile(record: AuditRecord, pattern: _Pattern, patient: str | None) -> str | None:
+    if pattern.profile is None or record.outcome is not AuditOutcome.SUCCESS or record.source_address is None:
+        return None
+    return f"{_BALP}/StructureDefinition/IHE.BasicAudit.{'Patient' if patient else ''}{pattern.profile}"
+
+
+# -- agents and source ----------------------------------------------------------------------
+
+
+def _rules(record: AuditRecord) -> list[str]:
+    return list(dict.fromkeys(reason.rule for reason in record.reasons))
+
+
+def _user_agent(record: AuditRecord, kind: _Coding) -> dict[str, Any]:
+    caller = record.caller
+    if isinstance(caller, Anonymous):
+        return {"type": {"coding": [kind]}, "who": {"display": "anonymous"}, "requestor": True}
+    purpose: dict[str, Any] = {"coding": [_purpose(caller.purpose_of_use)]}
+    if caller.btg_reason:
+        purpose["text"] = caller.btg_reason
+    return {
+        "type": {"coding": [kind]},
+        "who": {"reference": caller.practitioner_role},
+        "requestor": True,
+        "policy": [_JTI + caller.token_jti, *_rules(record)],
+        "purposeOfUse": [purpose],
+    }
+
+
+def _purpose(code: str) -> _Coding:
+    coding = {"system": f"{_THO}/v3-ActReason", "code": code}
+    if code in _PURPOSES:
+        coding["display"] = _PURPOSES[code]
+    return coding
+
+
+def _organization_agent(caller: Caller | Anonymous) -> list[dict[str, Any]]:
+    if isinstance(caller, Anonymous):
+        return []
+    return [{"type": {"coding": [_PROVIDER]}, "who": {"reference": caller.organization}, "requestor": False}]
+
+
+def _client_agent(record: AuditRecord, kind: _Coding) -> dict[str, Any]:
+    who: dict[str, Any] = {"display": "unidentified client"}
+    if isinstance(record.caller, Caller):
+        who = {"identifier": {"system": CLIENT_ID_SYSTEM, "value": record.caller.client_id}}
+    agent: dict[str, Any] = {"type": {"coding": [kind]}, "who": who, "requestor": False}
+    if record.source_address:
+        agent["network"] = {"address": record.source_address, "type": "2"}
+    return agent
+
+
+def _server_agent(server: str, kind: _Coding) -> dict[str, Any]:
+    network = {"address": server, "type": "5"}
+    return {"type": {"coding": [kind]}, "who": _gateway(server), "requestor": False, "network": network}
+
+
+def _gateway(server: str) -> dict[str, Any]:
+    return {"identifier": {"system": "urn:ietf:rfc:3986", "value": server}, "display": _GATEWAY}
+
+
+def _source(server: str, *kinds: _Coding) -> dict[str, Any]:
+    return {"observer": _gateway(server), "type": list(kinds)}
+
+
+# -- entities -------------------------------------------------------------------------------
+
+
+def _patient_entity(patient: str | None) -> list[dict[str, Any]]:
+    return [] if patient is None else [{"what": {"reference": patient}, "type": _PERSON, "role": _PATIENT_ROLE}]
+
+
+def _token_entity(caller: Caller | Anonymous) -> list[dict[str, Any]]:
+    if isinstance(caller, Anonymous):
+        return []
+    return [{"what": {"identifier": {"value": _JTI + caller.token_jti}}, "type": _OAUTH_TOKEN}]
+
+
+def _query_entity(record: AuditRecord) -> list[dict[str, Any]]:
+    if record.interaction not in _QUERIES:
+        return []
+    raw = record.path + (f"?{record.query}" if record.query else "")
+    return [{"type": _SYSTEM_OBJECT, "role": _QUERY_ROLE, "query": base64.b64encode(raw.encode()).decode("ascii")}]
+
+
+def _data_entities(record: AuditRecord, patient: str | None, *, first: bool) -> list[dict[str, Any]]:
+    """What the event's client had disclosed (directory data in the first event only), else
+    the resource the URL names."""
+    shown = [d for d in record.disclosed if d.patient == patient or (first and d.patient is None)]
+    if record.interaction in _ONE_RESOURCE:
+        return [_data(d.reference, _SYSTEM_OBJECT) for d in shown] or _named(record)
+    return [_data(d.reference, _resource_type(d.reference)) for d in shown] or _named(record)
+
+
+def _named(record: AuditRecord) -> list[dict[str, Any]]:
+    if record.resource_type is None or record.interaction == Interaction.SEARCH:
+        return []
+    if record.resource_id is None:
+        return [{"what": {"type": record.resource_type}, "type": _SYSTEM_OBJECT, "role": _DOMAIN_RESOURCE}]
+    return [_data(f"{record.resource_type}/{record.resource_id}", _SYSTEM_OBJECT)]
+
+
+def _data(reference: str, kind: _Coding) -> dict[str, Any]:
+    return {"what": {"reference": reference}, "type": kind, "role": _DOMAIN_RESOURCE}
+
+
+def _resource_type(reference: str) -> _Coding:
+    name = reference.split("/", 1)[0]
+    return _coding(_RESOURCE_TYPES, name, name)
+

@@ -1,0 +1,329 @@
+"""The audit store: append-only tables of chained events and signed checkpoints.
+
+One schema on two databases: embedded SQLite by default (`AuditStore.sqlite(path)`, WAL,
+synchronous=FULL: a commit is on disk when it returns) and PostgreSQL by configuration
+(`AuditStore.postgresql(url)`). Triggers refuse every UPDATE and DELETE (and, on PostgreSQL,
+TRUNCATE) of both tables, so no interface of ours, nor a careless SQL client, can change the
+trail; someone who drops the triggers is caught by the hash chain (`gateway.audit.verify`).
+
+`append(events)` stores a batch in one transaction: each event gets the next `seq` (gapless
+from 1), its id, and its chain hash (`gateway.audit.chain.link`); it returns the stored rows
+only after the commit. One process appends at a time (the gateway); `append` and
+`add_checkpoint` are serialised by a lock. Searching (`search`) reads the columns BALP events
+are indexed by (`gateway.audit.balp.search_keys`). Methods are blocking: run them off the
+event loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from gateway.audit.balp import search_keys
+from gateway.audit.chain import GENESIS, Checkpoint, canonical, link
+
+__all__ = ["AuditQuery", "AuditStore", "StoredEvent", "StoreError"]
+
+_COLUMNS = ("date", "patient", "agent", "organization", "client_id", "entity", "type", "subtype", "outcome", "purpose")
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS audit_event (
+        seq BIGINT PRIMARY KEY,
+        date TEXT NOT NULL,
+        patient TEXT, agent TEXT, organization TEXT, client_id TEXT, entity TEXT,
+        type TEXT, subtype TEXT, outcome TEXT, purpose TEXT,
+        event TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit_checkpoint (
+        seq BIGINT PRIMARY KEY, hash TEXT NOT NULL, signed_at TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_event_patient ON audit_event (patient, date)",
+    "CREATE INDEX IF NOT EXISTS audit_event_date ON audit_event (date)",
+    "CREATE INDEX IF NOT EXISTS audit_event_agent ON audit_event (agent)",
+]
+_SQLITE_GUARDS = [
+    f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb.upper()} ON {table}
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"""
+    for table in ("audit_event", "audit_checkpoint")
+    for verb in ("update", "delete")
+]
+_POSTGRES_GUARDS = [
+    """CREATE OR REPLACE FUNCTION yhteys_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$""",
+    *(
+        f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{table}_append_only') THEN
+                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                    FOR EACH ROW EXECUTE FUNCTION yhteys_audit_append_only();
+                CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                    FOR EACH STATEMENT EXECUTE FUNCTION yhteys_audit_append_only();
+            END IF;
+        END $$"""
+        for table in ("audit_event", "audit_checkpoint")
+    ),
+]
+
+
+class StoreError(Exception):
+    """The store cannot be opened, read or written (the message says why)."""
+
+
+class _Connection(Protocol):
+    def begin(self) -> None: ...
+    def cursor(self) -> Any: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One stored record: its position, event (as stored, canonical JSON text) and hashes."""
+
+    seq: int
+    event: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """An auditor's search: every given field must match (dates as ISO prefixes/bounds)."""
+
+    patient: str | None = None
+    agent: str | None = None
+    organization: str | None = None
+    client_id: str | None = None
+    entity: str | None = None
+    type: str | None = None
+    subtype: str | None = None
+    outcome: str | None = None
+    purpose: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class AuditStore:
+    """The audit tables on one connection; build with `sqlite` or `postgresql`."""
+
+    def __init__(self, connection: _Connection, placeholder: str, description: str) -> None:
+        self._connection = connection
+        self._placeholder = placeholder
+        self.description = description
+        self._lock = threading.RLock()
+        self._last: tuple[int, str] | None = None
+
+    @classmethod
+    def sqlite(cls, path: Path, busy_timeout: float = 5.0) -> AuditStore:
+        """The store in the SQLite file `path` (created with its schema if new)."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            store = cls(_SqliteConnection(connection), "?", f"SQLite {path}")
+            store._create(_SQLITE_GUARDS)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"the audit store {path} cannot be opened: {exc}") from exc
+        return store
+
+    @classmethod
+    def postgresql(cls, url: str) -> AuditStore:
+        """The store in the PostgreSQL database at `url` (schema created if missing)."""
+        import psycopg
+
+        try:
+            store = cls(_PostgresConnection(psycopg.connect(url)), "%s", "PostgreSQL")
+            store._create(_POSTGRES_GUARDS)
+        except psycopg.Error as exc:
+            raise StoreError(f"the PostgreSQL audit store cannot be opened: {exc}") from exc
+        return store
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._connection.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(self, events: Sequence[Mapping[str, Any]]) -> list[StoredEvent]:
+        """Store `events` in order, in one transaction; the rows, once committed."""
+        with self._lock:
+            seq, previous = self._last_link()
+            rows, stored = [], []
+            for event in events:
+                seq += 1
+                body = canonical({**event, "id": str(seq)})
+                digest = link(previous, body)
+                keys = search_keys({**event, "id": str(seq)})
+                rows.append((seq, *(keys.get(c) or ("" if c == "date" else None) for c in _COLUMNS), body.decode(), previous, digest))
+                stored.append(StoredEvent(seq, body.decode(), previous, digest))
+                previous = digest
+            columns = ("seq", *_COLUMNS, "event", "prev_hash", "hash")
+            self._write(f"INSERT INTO audit_event ({', '.join(columns)}) VALUES ({self._marks(len(columns))})", rows)
+            self._last = (seq, previous)
+            return stored
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Store a signed checkpoint."""
+        with self._lock:
+            row = (checkpoint.seq, checkpoint.hash, checkpoint.signed_at, checkpoint.key_id, checkpoint.signature)
+            self._write(f"INSERT INTO audit_checkpoint VALUES ({self._marks(5)})", [row])
+
+    def head(self) -> tuple[int, str]:
+        """The last record's seq and hash ((0, GENESIS) for an empty trail)."""
+        with self._lock:
+            return self._last_link()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def events(self, first: int = 1, last: int | None = None, batch: int = 1000) -> Iterator[StoredEvent]:
+        """The records from `first` to `last` (inclusive) in seq order, as stored."""
+        at = first
+        while last is None or at <= last:
+            upper = at + batch - 1 if last is None else min(at + batch - 1, last)
+            rows = self._read(
+                f"SELECT seq, event, prev_hash, hash FROM audit_event WHERE seq >= {self._placeholder} "
+                f"AND seq <= {self._placeholder} ORDER BY seq",
+                (at, upper),
+            )
+            yield from (StoredEvent(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows)
+            if last is None and upper >= self.head()[0]:
+                return
+            at = upper + 1
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every checkpoint, in seq order."""
+        rows = self._read("SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoint ORDER BY seq", ())
+        return [Checkpoint(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
+
+    def search(self, query: AuditQuery) -> list[StoredEvent]:
+        """The records matching `query`, newest first."""
+        where, values = [], []
+        for column in ("patient", "agent", "organization", "client_id", "entity", "type", "subtype", "outcome", "purpose"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = {self._placeholder}")
+                values.append(value)
+        if query.date_from:
+            where.append(f"date >= {self._placeholder}")
+            values.append(query.date_from)
+        if query.date_to:
+            where.append(f"date <= {self._placeholder}")
+            values.append(query.date_to)
+        sql = "SELECT seq, event, prev_hash, hash FROM audit_event"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY seq DESC LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
+        return [StoredEvent(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in self._read(sql, tuple(values))]
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _create(self, guards: list[str]) -> None:
+        self._connection.begin()
+        cursor = self._connection.cursor()
+        try:
+            for statement in (*_SCHEMA, *guards):
+                cursor.execute(statement)
+            self._connection.commit()
+        finally:
+            cursor.close()
+
+    def _last_link(self) -> tuple[int, str]:
+        if self._last is None:
+            rows = self._read("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1", ())
+            self._last = (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS)
+        return self._last
+
+    def _marks(self, count: int) -> str:
+        return ", ".join([self._placeholder] * count)
+
+    def _write(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        try:
+            self._connection.begin()
+            cursor = self._connection.cursor()
+        except Exception as exc:
+            raise StoreError(f"the audit store cannot be written: {exc}") from exc
+        try:
+            cursor.executemany(sql, rows)
+            self._connection.commit()
+        except Exception as exc:
+            self._last = None  # read the head again: the batch may or may not be in
+            try:
+                self._connection.rollback()
+            except Exception:
+                pass
+            raise StoreError(f"the audit store refused the write: {exc}") from exc
+        finally:
+            cursor.close()
+
+    def _read(self, sql: str, values: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                cursor = self._connection.cursor()
+                try:
+                    cursor.execute(sql, values)
+                    rows: list[tuple[Any, ...]] = cursor.fetchall()
+                finally:
+                    cursor.close()
+                self._connection.commit()
+                return rows
+            except Exception as exc:
+                raise StoreError(f"the audit store cannot be read: {exc}") from exc
+
+
+class _SqliteConnection:
+    """sqlite3 in autocommit mode; writes in explicit transactions (BEGIN IMMEDIATE … COMMIT)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._open = False
+
+    def begin(self) -> None:
+        self._connection.execute("BEGIN IMMEDIATE")
+        self._open = True
+
+    def cursor(self) -> Any:
+        return self._connection.cursor()
+
+    def commit(self) -> None:
+        if self._open:
+            self._open = False
+            self._connection.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._open:
+            self._open = False
+            self._connection.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class _PostgresConnection:
+    """A psycopg connection: a transaction begins with the first statement."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    def begin(self) -> None:
+        """Nothing to do: psycopg opens the transaction itself."""
+
+    def cursor(self) -> Any:
+        return self._connection.cursor()
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+    def close(self) -> None:
+        self._connection.close()
