@@ -80,12 +80,14 @@ _MAX_SEARCH_BODY = 65_536
 _log = logging.getLogger("gateway.pipeline")
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
-    """One request's authenticated caller and the deciders it used (whose clients it touched)."""
+    """One request's authenticated caller, the deciders it used (whose clients it touched),
+    and, for a Bundle, its kind (batch or transaction) for the audit."""
 
     principal: Principal
     deciders: list[Decider] = field(default_factory=list)
+    bundle_kind: str | None = None
 
     def patients(self) -> tuple[str, ...]:
         return tuple(sorted({patient for decider in self.deciders for patient in decider.patients()}))
@@ -147,7 +149,7 @@ class Pipeline:
             method=request.method,
             path=request.url.path,
             query=request.url.query,
-            interaction=str(call.interaction) if call else "unknown",
+            interaction=(context and context.bundle_kind) or (str(call.interaction) if call else "unknown"),
             resource_type=call.resource_type if call else None,
             patients=served.patients,
             effect=served.effect,
@@ -199,6 +201,7 @@ class Pipeline:
         if call.interaction is Interaction.TRANSACTION:
             body = await read_body(request, self.max_body)
             kind, entries = parse_bundle(body, request.headers.get("content-type", ""), self.resource_types)
+            context.bundle_kind = kind
             return await self._serve_bundle(context, kind, entries)
         if call.interaction.is_write:
             return await self._serve_one(context, call, await self._write_input(request, call))

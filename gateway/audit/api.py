@@ -14,7 +14,7 @@ itself recorded in it, allowed or denied, before the answer leaves (503 if it ca
 Search parameters (FHIR AuditEvent search, as auditors use them): `date` (repeatable, with
 prefixes ge/le/gt/lt/eq on an ISO date or instant), `patient`, `agent` (the professional's
 PractitionerRole reference), `entity`, `type`, `subtype`, `outcome`, `purpose`, plus
-`organization` and `client` for the console's filters, `_count` (≤ 500) and `_offset`.
+`organization`, `sector` and `client` for the console's filters, `_count` (≤ 500) and `_offset`.
 Anything else is refused with 400, as on the FHIR path.
 """
 
@@ -47,7 +47,7 @@ from gateway.policy import RolePolicy
 __all__ = ["LANGUAGES", "create_audit_router", "query_of"]
 
 LANGUAGES = ("fi", "sv", "en")
-_FIELDS = {"patient", "agent", "entity", "type", "subtype", "outcome", "purpose", "organization", "client"}
+_FIELDS = {"patient", "agent", "entity", "type", "subtype", "outcome", "purpose", "organization", "sector", "client"}
 _PAGING = {"_count", "_offset", "_format", "lang"}
 _MAX_COUNT = 500
 

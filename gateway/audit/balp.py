@@ -38,13 +38,14 @@ Choices, with the BALP rules they follow (BALP FSH sources, input/fsh/*.fsh):
   `purposeOfUse` is the v3-ActReason code, with the break-the-glass reason as text. An
   anonymous caller is a requestor with `who.display` "anonymous", no policy, no purpose.
 - The organisation is its own agent, as in BALP AuthZconsent's `userorg`: type
-  v3-RoleClass#PROV, `who.reference` the Organization, requestor false; so auditors find
-  events by organisation and by professional through the standard `agent` search.
+  v3-RoleClass#PROV, `who.reference` the Organization, `role` its sector (CodeSystem/sector),
+  requestor false; so auditors find events by organisation, sector and professional. The
+  user agent's `role` holds the professional's team roles (CodeSystem/team-role).
 - source: observer = the gateway (as above), type security-source-type#4 Application Server;
   AuthZ events add #6 Security Server (BALP's AuthZ examples), as the gateway decides too.
 - Entities of REST events: the patient (audit-entity-type#1, object-role#1); for search and
-  history the query (audit-entity-type#2, object-role#24, `query` = base64 of the raw path
-  "?" query string; a POST _search body is not part of it); the X-Request-Id (BALP
+  history the query (audit-entity-type#2, object-role#24, `query` = base64 of `record.path`,
+  "?" and `record.query`; a POST _search body is not part of it); the X-Request-Id (BALP
   BasicAuditEntityType#XrequestId, `what.identifier`). Disclosed resources, role
   object-role#4: for read, vread, create, update, patch and delete, typed
   audit-entity-type#2 (BALP's `data` entity, versioned reference); for search, history and
@@ -68,12 +69,13 @@ Choices, with the BALP rules they follow (BALP FSH sources, input/fsh/*.fsh):
   REST profiles fix outcome 0 and require the client's network), the Patient* variant when
   the event has a patient; AuthZconsent only with a patient and at least one Consent. Other
   events (failures, history, capabilities, operation, transaction) carry no profile.
-- No event has an id (the store assigns one). `recorded` is UTC ISO 8601.
+- No event has an id (the store assigns one). `recorded` is ISO 8601 in UTC with microseconds,
+  fixed width, so that recorded times sort as text in time order.
 
 Known limits of the record: reasons are not tied to clients, so each client's events carry
 all of the request's reasons (and Consents); the record holds one effect for a whole
 request, so a batch with some entries refused records PERMIT; the team roles of the caller
-are not in `Caller`, so the user agent has no `role`.
+are the token's (the personal-worker relation, derived per client, is not among them).
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ _THO = "http://terminology.hl7.org/CodeSystem"
 _INTERACTION = "http://hl7.org/fhir/restful-interaction"
 _RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
 _JTI = "urn:ietf:params:oauth:jti:"
+_TEAM_ROLE = "https://yhteys.fi/fhir/CodeSystem/team-role"
+_SECTOR = "https://yhteys.fi/fhir/CodeSystem/sector"
 _GATEWAY = "Yhteys gateway"
 
 _Coding = dict[str, str]
@@ -198,7 +202,7 @@ def events_of(record: AuditRecord, *, server: str) -> list[dict[str, Any]]:
 
 def search_keys(event: Mapping[str, Any]) -> dict[str, str | None]:
     """What an auditor searches on: date, patient, agent (the professional), organization,
-    client_id, entity, type, subtype, outcome, purpose; None where the event has none.
+    sector, client_id, entity, type, subtype, outcome, purpose; None where the event has none.
 
     Requires an event made by `events_of` (it finds agents and entities by the shapes used here).
     """
@@ -216,6 +220,7 @@ def search_keys(event: Mapping[str, Any]) -> dict[str, str | None]:
         "patient": patient.get("what", {}).get("reference"),
         "agent": user.get("who", {}).get("reference"),
         "organization": organization.get("who", {}).get("reference"),
+        "sector": next((r["coding"][0]["code"] for r in organization.get("role", [])), None),
         "client_id": client.get("who", {}).get("identifier", {}).get("value"),
         "entity": subject.get("what", {}).get("reference"),
         "type": event["type"]["code"],
@@ -235,7 +240,6 @@ def _first(items: list[dict[str, Any]], wanted: Callable[[dict[str, Any]], bool]
 
 def _rest_event(record: AuditRecord, server: str, patient: str | None, *, first: bool) -> dict[str, Any]:
     pattern = _PATTERNS.get(record.interaction, _UNKNOWN)
-    request_id = {"what": {"identifier": {"system": REQUEST_ID_SYSTEM, "value": record.request_id}}, "type": _REQUEST_ID}
     return _event(
         record,
         profile=_rest_profile(record, pattern, patient),
@@ -255,7 +259,7 @@ def _rest_event(record: AuditRecord, server: str, patient: str | None, *, first:
             *_patient_entity(patient),
             *_query_entity(record),
             *_data_entities(record, patient, first=first),
-            request_id,
+            _request_id_entity(record),
         ],
     )
 
@@ -308,7 +312,7 @@ def _event(
     event["type"] = kind
     if subtypes:
         event["subtype"] = subtypes
-    recorded = record.recorded_at.astimezone(UTC).isoformat()
+    recorded = record.recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
     event.update(action=action, recorded=recorded, outcome=outcome, outcomeDesc=description)
     if isinstance(record.caller, Caller):
         event["purposeOfEvent"] = [{"coding": [_purpose(record.caller.purpose_of_use)]}]
@@ -376,13 +380,10 @@ def _user_agent(record: AuditRecord, kind: _Coding) -> dict[str, Any]:
     purpose: dict[str, Any] = {"coding": [_purpose(caller.purpose_of_use)]}
     if caller.btg_reason:
         purpose["text"] = caller.btg_reason
-    return {
-        "type": {"coding": [kind]},
-        "who": {"reference": caller.practitioner_role},
-        "requestor": True,
-        "policy": [_JTI + caller.token_jti, *_rules(record)],
-        "purposeOfUse": [purpose],
-    }
+    agent: dict[str, Any] = {"type": {"coding": [kind]}, "who": {"reference": caller.practitioner_role}}
+    if caller.team_roles:
+        agent["role"] = [{"coding": [{"system": _TEAM_ROLE, "code": role}]} for role in caller.team_roles]
+    return {**agent, "requestor": True, "policy": [_JTI + caller.token_jti, *_rules(record)], "purposeOfUse": [purpose]}
 
 
 def _purpose(code: str) -> _Coding:
@@ -395,7 +396,8 @@ def _purpose(code: str) -> _Coding:
 def _organization_agent(caller: Caller | Anonymous) -> list[dict[str, Any]]:
     if isinstance(caller, Anonymous):
         return []
-    return [{"type": {"coding": [_PROVIDER]}, "who": {"reference": caller.organization}, "requestor": False}]
+    sector = {"coding": [{"system": _SECTOR, "code": caller.sector}]}
+    return [{"type": {"coding": [_PROVIDER]}, "who": {"reference": caller.organization}, "role": [sector], "requestor": False}]
 
 
 def _client_agent(record: AuditRecord, kind: _Coding) -> dict[str, Any]:
@@ -426,6 +428,10 @@ def _source(server: str, *kinds: _Coding) -> dict[str, Any]:
 
 def _patient_entity(patient: str | None) -> list[dict[str, Any]]:
     return [] if patient is None else [{"what": {"reference": patient}, "type": _PERSON, "role": _PATIENT_ROLE}]
+
+
+def _request_id_entity(record: AuditRecord) -> dict[str, Any]:
+    return {"what": {"identifier": {"system": REQUEST_ID_SYSTEM, "value": record.request_id}}, "type": _REQUEST_ID}
 
 
 def _token_entity(caller: Caller | Anonymous) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ class Caller:
     purpose_of_use: str
     token_jti: str
     btg_reason: str = ""
+    team_roles: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, principal: Principal) -> Caller:
@@ -43,6 +44,7 @@ class Caller:
             purpose_of_use=str(principal.purpose_of_use),
             token_jti=principal.jti,
             btg_reason=principal.btg_reason,
+            team_roles=principal.team_roles,
         )
 
 

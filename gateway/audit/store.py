@@ -28,13 +28,13 @@ from gateway.audit.chain import GENESIS, Checkpoint, canonical, link
 
 __all__ = ["AuditQuery", "AuditStore", "StoredEvent", "StoreError"]
 
-_COLUMNS = ("date", "patient", "agent", "organization", "client_id", "entity", "type", "subtype", "outcome", "purpose")
+_COLUMNS = ("date", "patient", "agent", "organization", "sector", "client_id", "entity", "type", "subtype", "outcome", "purpose")
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS audit_event (
         seq BIGINT PRIMARY KEY,
         date TEXT NOT NULL,
-        patient TEXT, agent TEXT, organization TEXT, client_id TEXT, entity TEXT,
+        patient TEXT, agent TEXT, organization TEXT, sector TEXT, client_id TEXT, entity TEXT,
         type TEXT, subtype TEXT, outcome TEXT, purpose TEXT,
         event TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
@@ -99,6 +99,7 @@ class AuditQuery:
     patient: str | None = None
     agent: str | None = None
     organization: str | None = None
+    sector: str | None = None
     client_id: str | None = None
     entity: str | None = None
     type: str | None = None
@@ -207,7 +208,7 @@ class AuditStore:
     def search(self, query: AuditQuery) -> list[StoredEvent]:
         """The records matching `query`, newest first."""
         where, values = [], []
-        for column in ("patient", "agent", "organization", "client_id", "entity", "type", "subtype", "outcome", "purpose"):
+        for column in _COLUMNS[1:]:
             value = getattr(query, column)
             if value is not None:
                 where.append(f"{column} = {self._placeholder}")

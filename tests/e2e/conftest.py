@@ -8,9 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.audit import JsonLinesSink
+from gateway.audit.chain import CheckpointKey
+from gateway.audit.store import AuditStore
+from gateway.audit.trail import AuditTrail
 from gateway.demo import DemoLoad
-from tests.e2e.gateway_harness import Client, Gateway, copy_demo_client
+from tests.e2e.gateway_harness import PUBLIC_BASE, Client, Gateway, copy_demo_client
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +25,8 @@ def store_statement(fhir: httpx.Client) -> dict[str, Any]:
 @pytest.fixture
 def call(base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_path: Path) -> Gateway:
     """The gateway in-process on the session's HAPI with the demo loaded; its own audit trail."""
-    return Gateway(base_url, store_statement, JsonLinesSink(tmp_path / "audit.jsonl"))
+    trail = AuditTrail(AuditStore.sqlite(tmp_path / "audit.sqlite"), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE)
+    return Gateway(base_url, store_statement, trail)
 
 
 @pytest.fixture

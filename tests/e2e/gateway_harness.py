@@ -29,7 +29,8 @@ from auth.registry import ClientRegistration, Sector
 from auth.scopes import parse_scope
 from auth.tokens import TokenIssuer
 from gateway.app import create_app
-from gateway.audit import JsonLinesSink
+from gateway.audit.balp import search_keys
+from gateway.audit.trail import AuditTrail
 from gateway.capabilities import capability_statement
 from gateway.consent import ConsentPolicy
 from gateway.demo import demo_bundle
@@ -80,11 +81,16 @@ class Gateway:
 
     base_url: str
     store_statement: dict[str, Any]
-    audit: JsonLinesSink
+    audit: AuditTrail
 
     @property
     def resource_types(self) -> frozenset[str]:
         return frozenset(r["type"] for r in self.store_statement["rest"][0]["resource"])
+
+    def rest_events(self) -> list[dict[str, Any]]:
+        """The BALP REST events in the trail, oldest first, each with its `search_keys` as `_keys`."""
+        events = [json.loads(stored.event) for stored in self.audit.store.events()]
+        return [{**event, "_keys": search_keys(event)} for event in events if event["type"]["code"] == "rest"]
 
     def __call__(
         self,

@@ -51,9 +51,9 @@ def test_a_hidden_resource_is_answered_like_a_missing_one(call: Gateway) -> None
         "issue": [{**missing.json()["issue"][0], "diagnostics": "Goal/demo-goal-wellbeing is not known"}],
     }
     assert "PSY" not in hidden.text and "label" not in hidden.text
-    records = [json.loads(line) for line in call.audit.path.read_text().splitlines()]
-    assert records[0]["outcome"] == "denied" and records[0]["reasons"]  # the audit knows why
-    assert records[1]["outcome"] == "failed" and not records[1]["reasons"]
+    hidden_event, missing_event = call.rest_events()
+    assert hidden_event["outcome"] == "4" and "psy-hidden-by-default" in hidden_event["outcomeDesc"]  # the audit knows why
+    assert missing_event["outcome"] == "8" and "psy" not in missing_event["outcomeDesc"].lower()
 
 
 def test_curator_search_leaves_out_hidden_goals_and_the_total(call: Gateway) -> None:
@@ -99,11 +99,11 @@ def test_no_token_is_401_and_every_request_is_audited(call: Gateway) -> None:
     assert call("GET", "/fhir/CarePlan/demo-plan").status_code == 401
     assert call("GET", "/fhir/CarePlan/demo-plan", "not-a-token").status_code == 401
     call("GET", "/fhir/Goal/demo-goal-wellbeing", _token(YOUTH_WORKER))
-    records = [json.loads(line) for line in call.audit.path.read_text().splitlines()]
-    assert [r["status"] for r in records] == [401, 401, 404]
-    assert [r["outcome"] for r in records] == ["denied", "denied", "denied"]
-    assert records[2]["caller"]["practitioner_role"] == YOUTH_WORKER.role
-    assert records[2]["reasons"]
+    events = call.rest_events()
+    assert [e["outcome"] for e in events] == ["4", "4", "4"]  # all three refused, all three recorded
+    assert ["401" in e["outcomeDesc"] for e in events] == [True, True, False]
+    assert events[2]["_keys"]["agent"] == YOUTH_WORKER.role
+    assert events[2]["_keys"]["patient"] == "Patient/demo-client"  # the audit knows whose data it refused
 
 
 def _set_consent_status(fhir: httpx.Client, status: str) -> None:

@@ -12,7 +12,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +23,8 @@ from joserfc.jwk import ECKey, OctKey
 
 from auth.config import JWKS_PATH, TOKEN_PATH
 from auth.keys import load_signing_key
+from gateway.audit.balp import search_keys
+from gateway.audit.setup import open_store
 from gateway.demo import DemoLoad
 from gateway.democlients import DemoClientError, demo_token, ensure_demo_clients
 from gateway.hapi import HapiServer
@@ -85,14 +86,32 @@ def test_smart_discovery_names_the_token_endpoint(served: Settings) -> None:
     assert "permission-v2" in config["capabilities"]
 
 
+def _trail_head(settings: Settings) -> int:
+    store = open_store(settings)
+    try:
+        return store.head()[0]
+    finally:
+        store.close()
+
+
+def _rest_events_after(settings: Settings, seq: int) -> list[dict[str, Any]]:
+    """The BALP REST events stored after record `seq`, each with its search keys as `_keys`."""
+    store = open_store(settings)
+    try:
+        events = [json.loads(stored.event) for stored in store.events(seq + 1)]
+    finally:
+        store.close()
+    return [{**e, "_keys": search_keys(e)} for e in events if e["type"]["code"] == "rest"]
+
+
 def test_every_request_lands_in_the_audit_trail(served: Settings) -> None:
-    trail = Path(served.gateway_dir / "audit.jsonl")
-    before = trail.read_text().count("\n") if trail.exists() else 0
+    before = _trail_head(served)
     _read(served, "no-token", "CarePlan/demo-plan")
     _read(served, _token(served, "school-welfare-system"), "Goal/demo-goal-wellbeing")
-    records = [json.loads(line) for line in trail.read_text().splitlines()[before:]]
-    assert [(r["status"], r["outcome"]) for r in records] == [(401, "denied"), (404, "denied")]
-    assert records[1]["caller"]["client_id"] == "school-welfare-system"
+    events = _rest_events_after(served, before)
+    assert [e["outcome"] for e in events] == ["4", "4"]
+    assert "401" in events[0]["outcomeDesc"] and "404" in events[1]["outcomeDesc"]
+    assert events[1]["_keys"]["client_id"] == "school-welfare-system"
 
 
 def test_an_unmodified_fhir_client_library_reads_and_pages_through_the_gateway(served: Settings) -> None:
@@ -131,13 +150,12 @@ def test_forged_altered_and_stale_tokens_are_refused_at_the_fhir_endpoint(served
         "expired": jwt.encode(header, {**claims, "iat": claims["iat"] - 900, "exp": claims["exp"] - 900}, real_key, algorithms=["ES256"]),
         "for another audience": jwt.encode(header, {**claims, "aud": "https://elsewhere.example/fhir"}, real_key, algorithms=["ES256"]),
     }
-    trail = Path(served.gateway_dir / "audit.jsonl")
-    before = trail.read_text().count("\n") if trail.exists() else 0
+    before = _trail_head(served)
     for name, forged in attacks.items():
         response = _read(served, forged, "CarePlan/demo-plan")
         assert response.status_code == 401, name
         assert response.json()["issue"][0]["code"] == "login", name
         assert "activity" not in response.text, name
-    records = [json.loads(line) for line in trail.read_text().splitlines()[before:]]
-    assert [(r["status"], r["outcome"]) for r in records] == [(401, "denied")] * len(attacks)
+    events = _rest_events_after(served, before)
+    assert [(e["outcome"], "401" in e["outcomeDesc"]) for e in events] == [("4", True)] * len(attacks)
     assert _read(served, good, "CarePlan/demo-plan").status_code == 200  # the real one still works

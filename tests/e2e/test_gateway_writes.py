@@ -411,8 +411,7 @@ def test_denied_writes_are_audited_with_their_reasons(call: Gateway, client: Cli
     plan, etag = _read(call, CURATOR, client.ref("plan"))
     _activity(plan, "child-protection")["detail"]["status"] = "cancelled"
     assert _put(call, CURATOR, plan, etag).status_code == 403
-    records = [json.loads(line) for line in call.audit.path.read_text().splitlines()]
-    denied = records[-1]
-    assert denied["method"] == "PUT" and denied["outcome"] == "denied" and denied["interaction"] == "update"
-    assert denied["patients"] == [client.ref("client")]
-    assert any(r["code"] == "write-outside-own-sector" for r in denied["reasons"])
+    denied = call.rest_events()[-1]
+    assert denied["outcome"] == "4" and denied["action"] == "U" and denied["subtype"][0]["code"] == "update"
+    assert denied["_keys"]["patient"] == client.ref("client")
+    assert "write-outside-own-sector" in denied["outcomeDesc"]

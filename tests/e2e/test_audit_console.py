@@ -1,0 +1,271 @@
+"""The audit pages in a real browser: the auditor's console and the client's report in headless
+Chromium, served by the running gateway in front of the session's HAPI.
+
+The gateway (`gateway.server.build_gateway`) listens on a free loopback port; the demo systems
+get their tokens from its token endpoint; a few FHIR requests through it fill the audit trail
+(an allowed read, a hidden goal refused, a break-the-glass read); then Chromium opens the pages
+with the auditor's bearer token and the test reads them as a person would: the elements, their
+computed colours, and a full-page screenshot decoded with the standard library.
+
+Needs Debian's Chromium at /usr/bin/chromium (`apt-get install -y chromium`) and the Python
+`playwright` package (the `test` extra); no browser is downloaded. The flags keep Chromium
+off the network: this machine has none but loopback.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from auth.config import TOKEN_PATH
+from gateway.demo import DemoLoad
+from gateway.democlients import demo_token, ensure_demo_clients
+from gateway.hapi import HapiServer
+from gateway.server import build_gateway
+from gateway.settings import Settings
+from tests.ports import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+CLIENT = "Patient/demo-client"
+BTG_REASON = "Pupil in acute crisis at school; the psychiatric goal is needed now."
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DENIED_BACKGROUND = (0xFD, 0xE0, 0xE0)  # tr.denied td, the console's CSS
+BTG_BACKGROUND = (0xFF, 0xF0, 0xC2)  # tr.btg td
+
+
+@pytest.fixture(scope="module")
+def served(hapi: HapiServer, demo: DemoLoad, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of a gateway serving on loopback in front of the session's HAPI."""
+    settings = hapi.settings.with_changes(data_dir=tmp_path_factory.mktemp("audit-console"), gateway_port=free_port())
+    ensure_demo_clients(settings.gateway_dir)
+    server = uvicorn.Server(
+        uvicorn.Config(build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.05)
+    yield settings
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def trail(served: Settings) -> Settings:
+    """The gateway after the requests the console must show: allowed, refused, break-the-glass."""
+    youth = token(served, "youth-system")
+    assert fhir_get(served, youth, "CarePlan/demo-plan").status_code == 200
+    assert fhir_get(served, youth, "Goal/demo-goal-wellbeing").status_code == 404  # hidden: refused, audited as denied
+    btg = token(served, "school-welfare-system", purpose="BTG", btg_reason=BTG_REASON)
+    assert fhir_get(served, btg, "Goal/demo-goal-wellbeing").status_code == 200
+    return served
+
+
+def token(settings: Settings, system: str, **kwargs: str) -> str:
+    return demo_token(settings.gateway_dir, f"{settings.gateway_origin}{TOKEN_PATH}", system, **kwargs)
+
+
+def fhir_get(settings: Settings, bearer: str, path: str) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {bearer}", "Accept": "application/fhir+json"}
+    return httpx.get(f"{settings.gateway_origin}/fhir/{path}", headers=headers, timeout=60.0)
+
+
+def open_page(browser: Browser, settings: Settings, bearer: str, path: str, **params: str) -> tuple[Page, int]:
+    """A page at `path` opened with `bearer`, and the HTTP status it was answered with."""
+    context = browser.new_context(
+        extra_http_headers={"Authorization": f"Bearer {bearer}"}, viewport={"width": 1280, "height": 800}
+    )
+    page = context.new_page()
+    response = page.goto(f"{settings.gateway_origin}{path}?{urlencode(params)}")
+    assert response is not None
+    return page, response.status
+
+
+def background(page: Page, selector: str) -> tuple[int, int, int]:
+    """The computed background colour (RGB) of the first element `selector` matches."""
+    css = page.locator(selector).first.evaluate("element => getComputedStyle(element).backgroundColor")
+    match = re.fullmatch(r"rgba?\((\d+), (\d+), (\d+)(?:, [\d.]+)?\)", str(css))
+    assert match, css
+    red, green, blue = (int(part) for part in match.groups())
+    return red, green, blue
+
+
+# -- a PNG read with the standard library -----------------------------------------------------------
+
+
+def png_pixels(data: bytes) -> tuple[int, int, int, bytes]:
+    """Width, height, channels and the unfiltered pixel bytes of an 8-bit RGB(A) PNG."""
+    assert data[:8] == PNG_SIGNATURE, "not a PNG"
+    at, header, idat = 8, b"", []
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        body = data[at + 8 : at + 8 + length]
+        (crc,) = struct.unpack(">I", data[at + 8 + length : at + 12 + length])
+        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        at += 12 + length
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
+    channels = 3 if colour == 2 else 4
+    raw = zlib.decompress(b"".join(idat))
+    stride = width * channels
+    assert len(raw) == height * (stride + 1)
+    pixels, previous = bytearray(), bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride if kind else 0):
+            left = line[i - channels] if i >= channels else 0
+            up, corner = previous[i], previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + ((left + up) >> 1)) & 0xFF
+            else:
+                estimate = left + up - corner
+                pa, pb, pc = abs(estimate - left), abs(estimate - up), abs(estimate - corner)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+        pixels += line
+        previous = line
+    return width, height, channels, bytes(pixels)
+
+
+def colours(data: bytes) -> set[tuple[int, int, int]]:
+    """The distinct RGB colours of a PNG screenshot."""
+    _, _, channels, pixels = png_pixels(data)
+    return {(pixels[i], pixels[i + 1], pixels[i + 2]) for i in range(0, len(pixels), channels)}
+
+
+def near(colour: tuple[int, int, int], palette: set[tuple[int, int, int]], tolerance: int = 3) -> bool:
+    return any(all(abs(a - b) <= tolerance for a, b in zip(colour, other)) for other in palette)
+
+
+# -- the tests ---------------------------------------------------------------------------------------
+
+
+def test_the_console_shows_the_verified_chain_refusals_and_break_the_glass(
+    trail: Settings, browser: Browser, tmp_path: Path
+) -> None:
+    auditor = token(trail, "audit-console")
+    page, status = open_page(browser, trail, auditor, "/audit/console", patient=CLIENT, lang="en")
+    assert status == 200
+    assert page.locator("html").get_attribute("lang") == "en"
+    banner = page.locator(".chain-ok").inner_text()
+    match = re.fullmatch(r"Chain verified: (\d+) records, (\d+) checkpoints", banner.strip())
+    assert match and int(match[1]) >= 4, banner
+    assert page.locator(".chain-broken").count() == 0
+
+    hidden = page.locator("tr.denied", has_text="Goal/demo-goal-wellbeing")  # the REST event of the refusal
+    assert hidden.count() == 1
+    assert "youth-system" in hidden.inner_text() and "HTTP 404" in hidden.inner_text()
+    assert page.locator("tr.denied", has_text="AuthZ").count() >= 1  # and its access decision
+    btg = page.locator("tr.btg", has_text="Goal/demo-goal-wellbeing")
+    assert btg.count() == 1
+    assert BTG_REASON in btg.inner_text() and "school-welfare-system" in btg.inner_text()
+    allowed = page.locator("tr:not(.denied):not(.btg)", has_text="CarePlan/demo-plan")
+    assert allowed.count() >= 1
+    assert background(page, "tr.denied td") == DENIED_BACKGROUND  # visibly red-tinted, as rendered
+    assert background(page, "tr.btg:not(.denied) td") == BTG_BACKGROUND  # visibly amber
+
+    shot = tmp_path / "console.png"
+    shot.write_bytes(page.screenshot(full_page=True))
+    data = shot.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    width, height = struct.unpack(">II", data[16:24])  # IHDR, the first chunk
+    assert data[12:16] == b"IHDR" and width == 1280 and 400 <= height <= 20000, (width, height)
+    palette = colours(data)
+    assert len(palette) > 20, "the screenshot is (nearly) blank"
+    assert near(DENIED_BACKGROUND, palette) and near(BTG_BACKGROUND, palette)
+    page.context.close()
+
+
+def test_the_client_report_in_finnish_names_who_accessed_the_plan(trail: Settings, browser: Browser, tmp_path: Path) -> None:
+    auditor = token(trail, "audit-console")
+    page, status = open_page(browser, trail, auditor, "/audit/report/Patient/demo-client", _format="html", lang="fi")
+    assert status == 200
+    assert page.locator("html").get_attribute("lang") == "fi"
+    assert page.title() == "Tietojesi käsittelyloki"
+    text = page.locator("body").inner_text()
+    assert "Sinulla on oikeus saada nämä tiedot" in text
+    youth = page.locator("tbody tr", has_text="Organization/demo-org-youth-services")
+    assert youth.count() >= 2  # the plan read, and the refused goal
+    assert "CarePlan/demo-plan" in text
+    refused = page.locator("tbody tr.denied", has_text="Organization/demo-org-youth-services")
+    assert "ESTETTY" in refused.first.inner_text()
+    glass = page.locator("tbody tr.btg").first.inner_text()
+    assert "HÄTÄKÄYTTÖ" in glass and BTG_REASON in glass and "Organization/demo-org-school-welfare" in glass
+    shot = tmp_path / "report.png"
+    shot.write_bytes(page.screenshot(full_page=True))
+    assert len(colours(shot.read_bytes())) > 20
+    page.context.close()
+
+
+def test_a_clinician_is_refused_the_console_and_the_refusal_is_in_the_trail(trail: Settings, browser: Browser) -> None:
+    youth = token(trail, "youth-system")
+    page, status = open_page(browser, trail, youth, "/audit/console", patient=CLIENT)
+    assert status == 403
+    assert "forbidden" in page.locator("body").inner_text()  # the OperationOutcome, not the console
+    assert page.locator("tr").count() == 0 and "demo-goal" not in page.content()
+    page.context.close()
+
+    auditor = token(trail, "audit-console")
+    page, status = open_page(browser, trail, auditor, "/audit/console", client="youth-system", outcome="4", lang="en")
+    assert status == 200
+    refusal = page.locator("tr.denied", has_text="/audit/console")
+    assert refusal.count() >= 1
+    row = refusal.first.inner_text()
+    assert "PractitionerRole/demo-role-youth-worker" in row and "HTTP 403" in row
+    page.context.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="api.py refuses the form's own submission: empty fields (date=, patient=…) and the sector "
+    "parameter are not accepted by query_of; remove this mark when the API ignores empty values",
+)
+def test_the_filter_form_submits_without_javascript(trail: Settings, browser: Browser) -> None:
+    auditor = token(trail, "audit-console")
+    page, status = open_page(browser, trail, auditor, "/audit/console", patient=CLIENT, lang="en")
+    assert status == 200
+    page.select_option("select[name=outcome]", "4")
+    with page.expect_navigation() as navigation:
+        page.click("button[type=submit]")
+    response = navigation.value
+    assert response is not None and response.status == 200, response and response.text()[:300]
+    rows = page.locator("tbody tr")
+    assert rows.count() >= 1 and rows.count() == page.locator("tbody tr.denied").count()
+    assert page.locator("input[name=patient]").input_value() == CLIENT
+    page.context.close()
