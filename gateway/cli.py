@@ -218,7 +218,7 @@ def gateway_serve() -> None:
 
 @demo_app.command("token")
 def demo_token_command(
-    system: Annotated[str, typer.Argument(help="school-welfare-system, social-welfare-system, psychiatry-ehr or youth-system")],
+    system: Annotated[str, typer.Argument(help="school-welfare-system, social-welfare-system, psychiatry-ehr, youth-system or audit-console")],
     purpose: Annotated[str, typer.Option(help="TREAT, CAREMGT or BTG")] = "TREAT",
     reason: Annotated[str, typer.Option(help="Break-the-glass reason (with --purpose BTG)")] = "",
     as_role: Annotated[str, typer.Option("--as", help="Acting PractitionerRole (default: the system's demo professional)")] = "",
@@ -308,6 +308,11 @@ def _print_how_to_call(settings: Settings) -> None:
         f"                     curl -s -H \"Authorization: Bearer $TOKEN\" {gateway}/CarePlan/demo-plan\n"
         f"  the client's goals curl -s -H \"Authorization: Bearer $TOKEN\" '{gateway}/Goal?subject=Patient/demo-client'\n"
         "  other systems      school-welfare-system, social-welfare-system, psychiatry-ehr\n"
+        "  the audit trail, as the demo auditor (role auditor, no clinical access):\n"
+        "                     AUDIT=$(.venv/bin/yhteys demo token audit-console)\n"
+        f"                     curl -s -H \"Authorization: Bearer $AUDIT\" '{settings.gateway_origin}/audit/AuditEvent?patient=Patient/demo-client'\n"
+        f"  the client's access report in Finnish (a page): {settings.gateway_origin}/audit/report/Patient/demo-client?_format=html&lang=fi\n"
+        f"  the auditor's console: {settings.gateway_origin}/audit/console (send the same Authorization header)\n"
         f"  audit trail        {settings.gateway_dir / 'audit.sqlite'} (check it: .venv/bin/yhteys audit verify)\n"
         f"\n[bold]FHIR store[/] (HAPI, loopback only, no access control): {settings.hapi_base_url}\n"
         "\nPress Ctrl-C to stop.",

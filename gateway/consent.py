@@ -21,6 +21,7 @@ refusal. A consent is in force while its base provision.period covers now.
 | in force, a nested deny without securityLabel applies | DENY (consent-denies) |
 | in force, a nested deny with securityLabel applies | its labels hidden; nothing lifts them (consent-refuses-labels) |
 | in force, a nested permit applies | PERMIT on CONSENT (consent-permits), lifting its labels (consent-permits-labels) |
+| … a label crossing registers (SOC to health care; PSY, ETH to social welfare) without that direction in category | that label is not lifted (consent-lacks-direction) |
 | consents on file, no permit applies | NOT_APPLICABLE (no-consent-permits), refused labels still hidden |
 | NoConsentOnFile | NOT_APPLICABLE (no-consent-on-file) |
 
@@ -42,7 +43,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from auth.clock import Clock, system_clock
-from gateway.access import AccessDecision, AccessRequest, Basis, Effect, Label, Reason, Redaction
+from auth.registry import Sector
+from gateway.access import ETH, PSY, SOC, AccessDecision, AccessRequest, Basis, Effect, Label, Reason, Redaction
 from gateway.consentterms import ConsentTerms, MalformedConsent, Provision, concerns, terms_of
 
 __all__ = [
@@ -105,6 +107,12 @@ ConsentsRead = ConsentsOnFile | NoConsentOnFile | ConsentUnreadable
 """What a consent read yields, never None: the decider's second argument."""
 
 
+_LABEL_REGISTER = {SOC: "social", PSY: "health", ETH: "health"}
+_SECTOR_REGISTER = {
+    Sector.HOSPITAL_PSYCHIATRY: "health", Sector.PRIMARY_HEALTH_CARE: "health",
+    Sector.SOCIAL_WELFARE: "social", Sector.CHILD_PROTECTION: "social",
+}  # fmt: skip
+
 _UNREADABLE = Reason(
     "consent-unreadable", RULE_BASE + "consent-unreadable",
     "Asiakkaan suostumuksia ei voitu lukea, joten pääsy estetään.",
@@ -154,6 +162,10 @@ _TEXTS = {
         "Asiakkaan suostumus sallii tietojen luovuttamisen organisaatiollesi tai roolillesi tähän tarkoitukseen.",
         "Klientens samtycke tillåter utlämnande av uppgifterna till din organisation eller roll för detta ändamål.",
         "The client's consent permits disclosure to your organisation or role for this purpose."),
+    "consent-lacks-direction": (
+        "Suostumus ei salli tietojen ({}) luovuttamista sosiaali- ja terveydenhuollon rekisterien välillä tähän suuntaan; ne piilotetaan.",
+        "Samtycket tillåter inte utlämnande av uppgifterna ({}) mellan social- och hälsovårdens register i denna riktning; de döljs.",
+        "The consent does not permit disclosing this information ({}) between the social welfare and health registers in this direction; it is hidden."),
     "consent-permits-labels": (
         "Asiakkaan suostumus sallii sinulle myös suojatut tiedot ({}).",
         "Klientens samtycke tillåter dig även skyddade uppgifter ({}).",
@@ -213,16 +225,35 @@ def _decide(request: AccessRequest, on_file: ConsentsRead, now: datetime) -> Acc
                 hidden |= provision.labels
                 refusals.append(_about(rule, "consent-refuses-labels", provision.labels))
             else:
-                lifts |= provision.labels
+                unlifted = _crossing(provision.labels, request.sector, consent.directions)
+                lifts |= provision.labels - unlifted
                 permits.append(_about(rule, "consent-permits"))
-                if provision.labels:
-                    permits.append(_about(rule, "consent-permits-labels", provision.labels))
+                if provision.labels - unlifted:
+                    permits.append(_about(rule, "consent-permits-labels", provision.labels - unlifted))
+                if unlifted:
+                    refusals.append(_about(rule, "consent-lacks-direction", unlifted))
     if denials:
         return AccessDecision.deny(*dict.fromkeys(denials))
     reasons = tuple(dict.fromkeys(permits + refusals))
     if permits:
         return AccessDecision.permit(Basis.CONSENT, *reasons, hidden=frozenset(hidden), lifts=frozenset(lifts - hidden))
     return AccessDecision(Effect.NOT_APPLICABLE, (*reasons, _NO_PERMIT), Redaction(frozenset(hidden)))
+
+
+def _crossing(labels: frozenset[Label], sector: Sector, directions: frozenset[str]) -> frozenset[Label]:
+    """The labels whose disclosure to `sector` crosses registers in a direction not permitted.
+
+    Finland keeps social welfare and health client data in separate registers; a consent
+    lifts SOC for a health care professional, or PSY and ETH for a social welfare
+    professional, only if its category names that direction (`DIRECTION_SYSTEM`).
+    """
+    to = _SECTOR_REGISTER.get(sector)
+    if to is None:
+        return frozenset()
+    return frozenset(
+        label for label in labels
+        if (source := _LABEL_REGISTER.get(label)) not in (None, to) and f"{source}-to-{to}" not in directions
+    )  # fmt: skip
 
 
 def _applies(provision: Provision, base: Provision, request: AccessRequest, now: datetime) -> bool:

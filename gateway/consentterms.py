@@ -33,7 +33,7 @@ from gateway.access import Label
 from gateway.labels import label_of
 
 __all__ = [
-    "RESTRICTION_PARENT", "RESTRICTION_PARENT_SYSTEM", "ConsentTerms", "MalformedConsent", "Period",
+    "DIRECTION_SYSTEM", "RESTRICTION_PARENT", "RESTRICTION_PARENT_SYSTEM", "ConsentTerms", "MalformedConsent", "Period",
     "Provision", "concerns", "terms_of",
 ]  # fmt: skip
 
@@ -47,6 +47,8 @@ _ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 _RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
 _PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 _SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+DIRECTION_SYSTEM = "https://yhteys.fi/fhir/CodeSystem/disclosure-direction"
+_DIRECTIONS = frozenset({"social-to-health", "health-to-social"})
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _ACTOR = re.compile(r"(?:Organization|PractitionerRole)/[A-Za-z0-9\-.]{1,64}")
 _DATE_TIME = re.compile(r"(\d{4})(?:-(\d\d)(?:-(\d\d)(?:T(\d\d):(\d\d):(\d\d)(?:\.\d{1,9})?(Z|[+-]\d\d:\d\d))?)?)?")
@@ -91,6 +93,8 @@ class ConsentTerms:
     bars_guardians: bool
     base: Provision
     nested: tuple[Provision, ...]
+    directions: frozenset[str] = frozenset()
+    """Codes of `DIRECTION_SYSTEM` in Consent.category: the register crossings it permits."""
 
 
 def concerns(resource: object, patient: object) -> bool:
@@ -119,7 +123,15 @@ def terms_of(resource: Mapping[str, object]) -> ConsentTerms:
         if _map(extension).get("url") == RESTRICTION_PARENT:
             coding = _map(_map(extension).get("valueCoding"))
             bars |= coding.get("system") != RESTRICTION_PARENT_SYSTEM or coding.get("code") not in _GUARDIANS_ALLOWED
-    return ConsentTerms(consent_id, bars, _provision(base, _BASE_KEYS), nested)
+    directions: frozenset[str] = frozenset().union(
+        *(
+            _codes(_map(category).get("coding") or [], DIRECTION_SYSTEM, any_system=True)
+            for category in _list(resource.get("category"), optional=True)
+        )
+    )
+    if not directions <= _DIRECTIONS:
+        raise MalformedConsent("category: unknown disclosure direction")
+    return ConsentTerms(consent_id, bars, _provision(base, _BASE_KEYS), nested, directions)
 
 
 def _provision(element: Mapping[str, object], allowed: frozenset[str]) -> Provision:

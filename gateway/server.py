@@ -5,6 +5,10 @@ serving), the client registry and the token signing key from `settings.gateway_d
 returns the ASGI application: the authorization server at the gateway's origin and the FHIR
 request path at `<origin>/fhir`, in front of HAPI. `serve(settings)` runs it with uvicorn
 in the foreground. Any fault in the files raises `GatewayStartError` before anything listens.
+
+For benchmarks and tests, `build_gateway(settings, audit=sink)` hands the FHIR path's audit
+records to `sink` instead of the trail; the trail is opened all the same, and the /audit
+endpoints still read it and record their own use in it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from auth.server import create_auth_router
 from gateway.app import create_app
 from gateway.audit.api import create_audit_router
 from gateway.audit.setup import checkpoint_key, open_store
+from gateway.audit.sink import AuditSink
 from gateway.audit.store import StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.capabilities import capability_statement
@@ -41,8 +46,12 @@ class GatewayStartError(RuntimeError):
     """The gateway cannot start; the message says why."""
 
 
-def build_gateway(settings: Settings) -> FastAPI:
-    """The gateway application for `settings`; see the module doc."""
+def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> FastAPI:
+    """The gateway application for `settings`; see the module doc.
+
+    `audit` (for benchmarks and tests) receives the FHIR path's audit records in place of the
+    trail; None, as in production, means the trail.
+    """
     store_base = settings.hapi_base_url
     try:
         answer = httpx.get(f"{store_base}/metadata", headers={"Accept": "application/fhir+json"}, timeout=30.0)
@@ -81,7 +90,7 @@ def build_gateway(settings: Settings) -> FastAPI:
         consent_policy=ConsentPolicy(),
         search_rules=search_rules,
         resource_types=resource_types,
-        audit=trail,
+        audit=trail if audit is None else audit,
         public_base=public_base,
         capabilities=capability_statement(
             public_base, auth_config.token_endpoint, auth_config.introspection_endpoint, search_rules, store_statement

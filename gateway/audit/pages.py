@@ -204,6 +204,7 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
 }
 
 _OUTCOMES = ("0", "4", "8", "12")
+_UPPER_BOUNDS = ("le", "lt")  # date prefixes of the "to" input; any other value goes to "from"
 _PURPOSES = ("TREAT", "CAREMGT", "BTG")
 
 
@@ -277,12 +278,24 @@ def render_report(patient: str, events: Sequence[Mapping[str, Any]], lang: str) 
     )
 
 
-def render_console(events: Sequence[Mapping[str, Any]], filters: Mapping[str, str], verdict: Verdict, lang: str) -> str:
+def render_console(
+    events: Sequence[Mapping[str, Any]],
+    filters: Mapping[str, str] | Sequence[tuple[str, str]],
+    verdict: Verdict,
+    lang: str,
+) -> str:
     """The auditor's console in `lang`: the filter form filled from `filters` (the request's query
-    parameters, as given), the chain status of `verdict`, and `events` as rows in the order given."""
+    parameters, as given), the chain status of `verdict`, and `events` as rows in the order given.
+
+    `filters` may be the parameters' (name, value) pairs: only then can both `date` bounds be
+    shown again (a dict keeps one of them)."""
     texts = _texts(lang)
     rows = [_row_of(event, texts, lang) for event in events]
-    date_from, date_to = _dates(filters.get("date", ""))
+    pairs = list(filters.items()) if isinstance(filters, Mapping) else list(filters)
+    chosen = dict(pairs)  # the last value of each
+    dates = [value for name, value in pairs if name == "date"]
+    date_from = next((value for value in dates if value[:2] not in _UPPER_BOUNDS), "")
+    date_to = next((value for value in dates if value[:2] in _UPPER_BOUNDS), "")
     if verdict.ok:
         banner = texts["chain_ok"].format(records=verdict.records, checkpoints=verdict.checkpoints)
     else:
@@ -294,12 +307,12 @@ def render_console(events: Sequence[Mapping[str, Any]], filters: Mapping[str, st
         chain_ok=verdict.ok,
         banner=banner,
         shown=texts["shown"].format(n=len(rows)),
-        value={name: filters.get(name, "") for name in ("patient", "agent", "organization", "client", "sector")},
+        value={name: chosen.get(name, "") for name in ("patient", "agent", "organization", "client", "sector")},
         date_from=date_from,
         date_to=date_to,
-        sectors=[_Option(str(sector), texts[f"sector.{sector}"], False) for sector in Sector],
-        outcomes=_options(_OUTCOMES, filters.get("outcome", ""), lambda code: f"{code} — {texts['outcome.' + code]}", texts),
-        purposes=_options(_PURPOSES, filters.get("purpose", ""), lambda code: f"{code} — {texts['purpose.' + code]}", texts),
+        sectors=[_Option(str(sector), texts.get(f"sector.{sector}", str(sector)), False) for sector in Sector],
+        outcomes=_options(_OUTCOMES, chosen.get("outcome", ""), lambda code: f"{code} — {texts['outcome.' + code]}", texts),
+        purposes=_options(_PURPOSES, chosen.get("purpose", ""), lambda code: f"{code} — {texts['purpose.' + code]}", texts),
         languages=[_Option(code, _LANGUAGE_NAMES[code], code == lang) for code in LANGUAGES],
     )
 
@@ -316,13 +329,6 @@ def _texts(lang: str) -> dict[str, str]:
 
 def _options(codes: Sequence[str], chosen: str, label: Callable[[str], str], texts: Mapping[str, str]) -> list[_Option]:
     return [_Option("", texts["any"], chosen == ""), *(_Option(code, label(code), code == chosen) for code in codes)]
-
-
-def _dates(value: str) -> tuple[str, str]:
-    """The from/to inputs' values for the `date` filter (a lower bound, or an upper one)."""
-    if value[:2] in ("le", "lt"):
-        return "", value
-    return value, ""
 
 
 # -- reading an event -------------------------------------------------------------------------

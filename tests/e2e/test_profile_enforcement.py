@@ -140,3 +140,25 @@ def test_consent_actor_must_be_an_organisation_or_role(fhir: httpx.Client, demo:
     consent["provision"]["provision"][1]["actor"][0]["reference"] = {"reference": "Patient/demo-client"}
     problems = _refused(fhir, consent)
     assert any("yht-consent-2" in p for p in problems), problems
+
+
+def test_a_consent_names_its_register_crossing_in_category(fhir: httpx.Client, demo: DemoLoad) -> None:
+    consent = _demo("Consent/demo-consent")
+    consent["category"].append(
+        {"coding": [{"system": "https://yhteys.fi/fhir/CodeSystem/disclosure-direction", "code": "social-to-health"}]}
+    )
+    marker = _mark(consent)
+    stored = fhir.post("/Consent", json=consent, headers=FHIR_JSON)
+    assert stored.status_code == 201, stored.text
+    consent["category"][-1]["coding"][0]["code"] = "sideways"
+    problems = _refused(fhir, consent)
+    assert any("yht-consent-3" in p for p in problems), problems
+    assert search_total(fhir, "/Consent", identifier=f"urn:yhteys:test|{marker}") == 1
+
+
+def test_an_auditor_role_is_a_professional_role_but_never_a_team_role(fhir: httpx.Client, demo: DemoLoad) -> None:
+    team = _demo("CareTeam/demo-team")
+    team["participant"][-1]["role"][0]["coding"][0]["code"] = "auditor"
+    problems = _refused(fhir, team)
+    assert any("auditor" in p for p in problems), problems
+    assert fhir.get("/PractitionerRole/demo-role-auditor").status_code == 200  # loaded with the demo

@@ -302,10 +302,18 @@ def test_the_console_form_is_a_get_form_filled_with_the_current_filters() -> Non
     ]  # fmt: skip
     sectors = {o.attrs["value"]: o.text for o in page.find("datalist").find_all("option")}
     assert sectors["school-welfare"] == "elevhälsa" and set(sectors) == {str(s) for s in Sector}
+    assert all(label and label != code for code, label in sectors.items())  # every sector translated
     chosen = {s.attrs["name"]: [o.attrs["value"] for o in s.find_all("option") if "selected" in o.attrs] for s in form.find_all("select")}
     assert chosen == {"outcome": ["4"], "purpose": ["BTG"], "lang": ["sv"]}
     lower = parse(render_console(EVENTS, {"date": "ge2026-11-01"}, Verdict(1, 0), "en")).find("form")
     assert [i.attrs["value"] for i in lower.find_all("input") if i.attrs["name"] == "date"] == ["ge2026-11-01", ""]
+
+
+def test_given_the_query_pairs_the_console_shows_both_date_bounds() -> None:
+    pairs = [("date", "le2026-11-30"), ("patient", CLIENT), ("date", "ge2026-11-01")]
+    form = parse(render_console(EVENTS, pairs, Verdict(1, 0), "fi")).find("form")
+    assert [i.attrs["value"] for i in form.find_all("input") if i.attrs["name"] == "date"] == ["ge2026-11-01", "le2026-11-30"]
+    assert form.find_all("input")[0].attrs["value"] == CLIENT
 
 
 def test_nothing_from_events_or_filters_becomes_markup() -> None:

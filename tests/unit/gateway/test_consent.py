@@ -32,6 +32,7 @@ from auth.scopes import parse_scope
 from gateway.access import (
     ETH,
     PSY,
+    SOC,
     AccessDecision,
     AccessRequest,
     Basis,
@@ -49,7 +50,7 @@ from gateway.consent import (
     ConsentUnreadable,
     NoConsentOnFile,
 )
-from gateway.consentterms import RESTRICTION_PARENT, RESTRICTION_PARENT_SYSTEM
+from gateway.consentterms import DIRECTION_SYSTEM, RESTRICTION_PARENT, RESTRICTION_PARENT_SYSTEM
 from gateway.demo import demo_bundle
 from gateway.policy import load_policy
 
@@ -367,3 +368,48 @@ def test_combined_consent_is_required_only_outside_the_county(
 ) -> None:
     assert _combined(YOUTH_READS, consents).effect is want_youth
     assert _combined(_request(CURATOR), consents).effect is want_curator
+
+
+PSYCH_NURSE = Caller("Organization/demo-org-psychiatry", Sector.HOSPITAL_PSYCHIATRY,
+                     "PractitionerRole/demo-role-psych-nurse", ("psychiatric-nurse",))
+SOCIAL_WORKER = Caller("Organization/demo-org-social-welfare", Sector.CHILD_PROTECTION,
+                       "PractitionerRole/demo-role-social-worker", ("aftercare-social-worker",))  # fmt: skip
+SOC_CODING = {"system": "https://yhteys.fi/fhir/CodeSystem/sensitivity", "code": "SOC"}
+
+
+def _direction(code: str | None) -> Callable[[Consent], object]:
+    def change(consent: Consent) -> None:
+        if code:
+            consent["category"].append({"coding": [{"system": DIRECTION_SYSTEM, "code": code}]})
+
+    return change
+
+
+def _crossing_consent(actor: str, label: dict[str, str], direction: str | None) -> Consent:
+    consent = _variant(_provisions(_nested("permit", actor, labels=[label])), f"direction-{direction}")
+    _direction(direction)(consent)
+    return consent
+
+
+@pytest.mark.parametrize(
+    ("caller", "label", "coding", "direction", "lifted"),
+    [
+        (PSYCH_NURSE, SOC, SOC_CODING, None, False),  # social → health needs that direction (check 6)
+        (PSYCH_NURSE, SOC, SOC_CODING, "health-to-social", False),  # the other direction is not enough
+        (PSYCH_NURSE, SOC, SOC_CODING, "social-to-health", True),
+        (SOCIAL_WORKER, PSY, PSY_CODING, None, False),  # health → social likewise
+        (SOCIAL_WORKER, PSY, PSY_CODING, "health-to-social", True),
+        (CURATOR, PSY, PSY_CODING, None, True),  # school welfare is outside both registers' rule
+    ],
+    ids=["soc-to-nurse-no-direction", "soc-to-nurse-wrong-direction", "soc-to-nurse-social-to-health",
+         "psy-to-social-worker-no-direction", "psy-to-social-worker-health-to-social", "psy-to-curator"],
+)  # fmt: skip
+def test_a_disclosure_between_the_registers_needs_a_consent_in_that_direction(
+    caller: Caller, label: Label, coding: dict[str, str], direction: str | None, lifted: bool
+) -> None:
+    consent = _crossing_consent(caller.organization, coding, direction)
+    decision = _combined(_request(caller), _on_file(consent))
+    assert decision.effect is Effect.PERMIT  # the role still reads the plan; only the label is at stake
+    assert (label not in decision.redactions.hidden) is lifted
+    codes = {reason.code for reason in decision.reasons}
+    assert ("consent-lacks-direction" in codes) is (not lifted and caller is not CURATOR)
