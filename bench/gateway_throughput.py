@@ -46,18 +46,18 @@ from bench.stack import hapi_with_demo, served_gateway, token
 from gateway.labels import OWNING_SECTOR
 from gateway.settings import Settings
 
-__all__ = ["INTERACTIONS", "TARGETS", "main", "measure_gateway"]
+__all__ = ["INTERACTIONS", "MAX_PHASE", "TARGETS", "Target", "call_for", "main", "measure_gateway", "target_of"]
 
 FHIR_JSON = "application/fhir+json"
 INTERACTIONS = ("read", "search", "update")
 TARGETS = ("direct", "gateway")
 _SCOPE = "system/CarePlan.rus system/Goal.rs system/CareTeam.rs system/Condition.rs system/Patient.rs"
-_MAX_PHASE = 240.0  # a token lives 300 s; each run gets a fresh one
+MAX_PHASE = 240.0  # a token lives 300 s; each run gets a fresh one
 _STAMPS = itertools.count(1)  # unique across runs: an update must change the plan, or no version is made
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
     """Where requests go: a FHIR base and the headers every request carries."""
 
     name: str
@@ -78,7 +78,7 @@ def _detail(response: httpx.Response) -> str:
     return response.text[:200]
 
 
-def _get_call(client: httpx.AsyncClient, target: _Target, path: str, params: Mapping[str, str]) -> Call:
+def _get_call(client: httpx.AsyncClient, target: Target, path: str, params: Mapping[str, str]) -> Call:
     url = f"{target.base}/{path}"
 
     async def call(worker: int) -> Attempt:
@@ -102,7 +102,7 @@ def _touch_psychiatry_activity(plan: dict[str, Any], stamp: int) -> None:
     raise ValueError("the plan as read shows no activity owned by hospital-psychiatry")
 
 
-def _update_call(client: httpx.AsyncClient, target: _Target) -> Call:
+def _update_call(client: httpx.AsyncClient, target: Target) -> Call:
     async def call(worker: int) -> Attempt:
         url = f"{target.base}/CarePlan/bench-plan-{worker}"
         read = await client.get(url, headers=dict(target.headers))
@@ -142,7 +142,8 @@ def _private_plans(hapi_base: str, count: int) -> None:
                 raise RuntimeError(f"HAPI refused the private plan copy ({answer.status_code}): {_detail(answer)}")
 
 
-def _call_for(interaction: str, client: httpx.AsyncClient, target: _Target) -> Call:
+def call_for(interaction: str, client: httpx.AsyncClient, target: Target) -> Call:
+    """The measured call of `interaction` (one of `INTERACTIONS`) against `target`, as described above."""
     if interaction == "read":
         return _get_call(client, target, "CarePlan/demo-plan", {})
     if interaction == "search":
@@ -172,25 +173,25 @@ async def measure_gateway(
         if prime > 0:
             for interaction in INTERACTIONS:
                 for name in TARGETS:
-                    call = _call_for(interaction, client, await _target(settings, name, system))
+                    call = call_for(interaction, client, await target_of(settings, name, system))
                     await run_load(call, concurrency=concurrency, duration=prime / 6, warmup=0)
         for interaction in INTERACTIONS:
             pooled: dict[str, LoadResult] = {}
             for round_number in range(rounds):
                 for name in TARGETS if round_number % 2 == 0 else TARGETS[::-1]:
-                    call = _call_for(interaction, client, await _target(settings, name, system))
+                    call = call_for(interaction, client, await target_of(settings, name, system))
                     result = await run_load(call, concurrency=concurrency, duration=duration, warmup=warmup)
                     pooled[name] = together(pooled.get(name), result)
             results[interaction] = pooled
     return results
 
 
-async def _target(settings: Settings, name: str, system: str) -> _Target:
-    """HAPI itself, or the gateway with a fresh token of `system` (tokens live 300 s)."""
+async def target_of(settings: Settings, name: str, system: str) -> Target:
+    """HAPI itself (`name` "direct"), or the gateway with a fresh token of `system` (tokens live 300 s)."""
     if name == "direct":
-        return _Target("direct", settings.hapi_base_url, {"Accept": FHIR_JSON})
+        return Target("direct", settings.hapi_base_url, {"Accept": FHIR_JSON})
     bearer = await asyncio.to_thread(token, settings, system, _SCOPE)
-    return _Target("gateway", f"{settings.gateway_origin}/fhir", {"Accept": FHIR_JSON, "Authorization": f"Bearer {bearer}"})
+    return Target("gateway", f"{settings.gateway_origin}/fhir", {"Accept": FHIR_JSON, "Authorization": f"Bearer {bearer}"})
 
 
 def _ms(seconds: float) -> str:
@@ -224,8 +225,8 @@ def main() -> None:
     parser.add_argument("--system", default="psychiatry-ehr", help="the demo system calling the gateway")
     parser.add_argument("--write", action="store_true", help="write the results into BENCHMARKS.md")
     args = parser.parse_args()
-    if args.duration + args.warmup > _MAX_PHASE or args.prime / 6 > _MAX_PHASE:
-        parser.error(f"--duration + --warmup and --prime / 6 must stay within {_MAX_PHASE:g} s (a token lives 300 s)")
+    if args.duration + args.warmup > MAX_PHASE or args.prime / 6 > MAX_PHASE:
+        parser.error(f"--duration + --warmup and --prime / 6 must stay within {MAX_PHASE:g} s (a token lives 300 s)")
     with hapi_with_demo() as settings, served_gateway(settings):
         _private_plans(settings.hapi_base_url, args.concurrency)
         results = asyncio.run(

@@ -8,6 +8,8 @@ data directory and a free port, loads the demo (`gateway.demo.load_demo`) and yi
 (`ensure_demo_clients`), then runs `yhteys gateway serve` as a child process with those
 settings in its environment — uvicorn serving `gateway.server.build_gateway`, as in
 production — and waits until `/fhir/metadata` answers 200; on exit the child is terminated.
+`served_gateway(settings, command)` runs `command` instead, which must serve the gateway for
+the settings it finds in its environment (as `bench.audited_gateway` does).
 Either raises `StackError` with the log tail when something does not start.
 
 `token(settings, system, scope)` is an access token for a demo system from the gateway's
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,12 +66,14 @@ def hapi_with_demo() -> Iterator[Settings]:
 
 
 @contextmanager
-def served_gateway(settings: Settings) -> Iterator[Settings]:
-    """`yhteys gateway serve` for `settings`, running until the block ends; see the module doc."""
+def served_gateway(settings: Settings, command: Sequence[str] | None = None) -> Iterator[Settings]:
+    """`yhteys gateway serve` (or `command`) for `settings`, running until the block ends; see the module doc."""
     ensure_demo_clients(settings.gateway_dir)
-    command = Path(sys.executable).with_name("yhteys")
-    if not command.exists():
-        raise StackError(f"{command} does not exist: install the project into this venv (pip install -e .)")
+    if command is None:
+        yhteys = Path(sys.executable).with_name("yhteys")
+        if not yhteys.exists():
+            raise StackError(f"{yhteys} does not exist: install the project into this venv (pip install -e .)")
+        command = [str(yhteys), "gateway", "serve"]
     env = {
         **os.environ,
         "YHTEYS_DATA_DIR": str(settings.data_dir),
@@ -82,7 +86,7 @@ def served_gateway(settings: Settings) -> Iterator[Settings]:
     log_file = settings.data_dir / "gateway.log"
     with log_file.open("wb") as log:
         child = subprocess.Popen(
-            [str(command), "gateway", "serve"], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            list(command), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
     try:
         _wait_until_serving(child, f"{settings.gateway_origin}/fhir/metadata", log_file)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from auth.clock import Clock, system_clock
 from auth.principal import InvalidToken, Principal, TokenVerifier
 from gateway.access import AccessRequest, Effect, Interaction, Reason, UnknownPatient
 from gateway.audit import Anonymous, AuditOutcome, AuditRecord, AuditSink, Caller, Disclosed
+from gateway.audit.record import request_id_of
 from gateway.bundles import BundleEntry, BundleKind, entry_error, parse_bundle
 from gateway.consent import ConsentPolicy
 from gateway.decider import Decider
@@ -121,7 +121,7 @@ class Pipeline:
 
     async def handle(self, request: Request, path: str) -> Response:
         """Serve `request` on FHIR path `path` (relative to the base) and audit it."""
-        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        request_id = request_id_of(request.headers.get("x-request-id"))
         caller: Caller | Anonymous = Anonymous("no bearer token")
         call: FhirCall | None = None
         context: _Context | None = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -35,8 +35,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from auth.clock import Clock, system_clock
 from auth.principal import InvalidToken, Principal, TokenVerifier
 from gateway.access import AccessRequest, Effect, Interaction, UnknownPatient
-from gateway.audit.pages import render_console, render_report
-from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller
+from gateway.audit.pages import LANGUAGES, render_console, render_report
+from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, request_id_of
 from gateway.audit.store import AuditQuery, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import Verdict, verify
@@ -46,10 +46,16 @@ from gateway.policy import RolePolicy
 
 __all__ = ["LANGUAGES", "create_audit_router", "query_of"]
 
-LANGUAGES = ("fi", "sv", "en")
 _FIELDS = {"patient", "agent", "entity", "type", "subtype", "outcome", "purpose", "organization", "sector", "client"}
 _PAGING = {"_count", "_offset", "_format", "lang"}
 _MAX_COUNT = 500
+_PATIENT = re.compile(r"Patient/[A-Za-z0-9\-.]{1,64}")
+_PRIVATE = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
+"""Headers of every audit answer: personal data, never cached, never scripted."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,13 @@ def query_of(params: list[tuple[str, str]]) -> AuditQuery:
     """The store query for these search parameters; `BadRequest` for anything not allowed."""
     query = AuditQuery()
     for name, value in params:
+        value = value.strip()
+        if not value and name not in _PAGING:
+            continue  # an empty form field filters nothing
         if name == "date":
             query = _with_date(query, value)
         elif name in _FIELDS:
-            field: dict[str, Any] = {"client_id" if name == "client" else name: value.strip()}
+            field: dict[str, Any] = {"client_id" if name == "client" else name: value}
             query = replace(query, **field)
         elif name == "_count":
             query = replace(query, limit=_number(name, value, 1, _MAX_COUNT))
@@ -82,9 +91,10 @@ def create_audit_router(
     """The /audit endpoints over `trail`, for callers `verifier` and `role_policy` let in."""
     router = APIRouter()
 
-    async def serve(request: Request, answer: Callable[[Principal], Awaitable[_Answer]]) -> Response:
+    async def serve(
+        request: Request, answer: Callable[[Principal], Awaitable[_Answer]], patients: tuple[str, ...] = ()
+    ) -> Response:
         caller: Caller | Anonymous = Anonymous("no bearer token")
-        patients: tuple[str, ...] = ()
         try:
             principal = _authenticate(verifier, request)
             caller = Caller.of(principal)
@@ -100,7 +110,7 @@ def create_audit_router(
             if isinstance(error, Unauthenticated):
                 caller = Anonymous(error.message)
         record = AuditRecord(
-            request_id=request.headers.get("x-request-id") or str(uuid.uuid4()),
+            request_id=request_id_of(request.headers.get("x-request-id")),
             recorded_at=datetime.fromtimestamp(clock(), UTC),
             caller=caller, method=request.method, path=request.url.path, query=request.url.query,
             interaction="search", resource_type="AuditEvent", patients=patients, effect=effect, reasons=reasons,
@@ -111,6 +121,7 @@ def create_audit_router(
             await trail.record(record)
         except AuditUnavailable as error:
             return error_response(error)
+        response.headers.update(_PRIVATE)
         return response
 
     async def search(request: Request) -> Response:
@@ -120,7 +131,7 @@ def create_audit_router(
             bundle = _bundle("searchset", events, str(request.url))
             return _Answer(JSONResponse(bundle, media_type=FHIR_JSON), _patient_list(query.patient))
 
-        return await serve(request, answer)
+        return await serve(request, answer, _named_patient(request))
 
     async def report(request: Request, patient_id: str) -> Response:
         async def answer(principal: Principal) -> _Answer:
@@ -131,22 +142,28 @@ def create_audit_router(
                 return _Answer(HTMLResponse(render_report(patient, [_json(e) for e in events], lang)), (patient,))
             return _Answer(JSONResponse(_bundle("collection", events, None), media_type=FHIR_JSON), (patient,))
 
-        return await serve(request, answer)
+        return await serve(request, answer, (f"Patient/{patient_id}",))
 
     async def console(request: Request) -> Response:
         async def answer(principal: Principal) -> _Answer:
             params = _params(request)
-            query = query_of(params)
+            query, lang = query_of(params), _language(request)
             events, verdict = await asyncio.gather(_search(trail, query), _verify(trail))
-            page = render_console([_json(e) for e in events], dict(params), verdict, _language(request))
+            page = render_console([_json(e) for e in events], params, verdict, lang)
             return _Answer(HTMLResponse(page), _patient_list(query.patient))
 
-        return await serve(request, answer)
+        return await serve(request, answer, _named_patient(request))
 
     router.add_api_route("/audit/AuditEvent", search, methods=["GET"])
     router.add_api_route("/audit/report/Patient/{patient_id}", report, methods=["GET"])
     router.add_api_route("/audit/console", console, methods=["GET"])
     return router
+
+
+def _named_patient(request: Request) -> tuple[str, ...]:
+    """The client a search names (recorded even when the search is refused)."""
+    patient = request.query_params.get("patient", "").strip()
+    return (patient,) if _PATIENT.fullmatch(patient) else ()
 
 
 def _authenticate(verifier: TokenVerifier, request: Request) -> Principal:

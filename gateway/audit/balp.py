@@ -81,7 +81,6 @@ are the token's (the personal-worker relation, derived per client, is not among 
 from __future__ import annotations
 
 import base64
-import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -187,8 +186,8 @@ _SUBJECT_ROLES = (_DOMAIN_RESOURCE, _SECURITY_RESOURCE)
 def events_of(record: AuditRecord, *, server: str) -> list[dict[str, Any]]:
     """The AuditEvents recording `record`: its REST events, then its AuthZ events (if any).
 
-    Requires `record.recorded_at` to be timezone-aware (ValueError otherwise). The events are
-    new dicts the caller owns.
+    Requires `record.recorded_at` to be timezone-aware (ValueError otherwise). The events share
+    constant codings with each other: treat them as read-only.
     """
     if record.recorded_at.tzinfo is None:
         raise ValueError("recorded_at must be timezone-aware")
@@ -197,7 +196,7 @@ def events_of(record: AuditRecord, *, server: str) -> list[dict[str, Any]]:
     events = [_rest_event(record, server, patient, first=i == 0) for i, patient in enumerate(slots)]
     if _has_decision(record):
         events += [_authz_event(record, server, patient) for patient in slots]
-    return copy.deepcopy(events)  # the codings are shared constants; callers may change events
+    return events  # shares constant codings between events: read-only (the store copies what it changes)
 
 
 def search_keys(event: Mapping[str, Any]) -> dict[str, str | None]:

@@ -1,6 +1,7 @@
 """The hash chain and the signed checkpoints that make the audit trail tamper-evident.
 
-Every stored event is canonical JSON (RFC 8785, `canonical`) and every record's hash covers the
+Every stored event is canonical JSON (RFC 8785, `canonical`; `library_canonical` is the
+reference the verifier uses) and every record's hash covers the
 previous record's hash and its own canonical bytes: `link(prev, event) = SHA-256(prev || event)`
 in hex, starting from `GENESIS`. Changing, deleting, inserting or reordering a record breaks
 every hash after it. A checkpoint signs (Ed25519) the position and hash of the chain at a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +28,55 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-__all__ = ["GENESIS", "Checkpoint", "CheckpointKey", "canonical", "link", "public_key_of_jwk"]
+__all__ = ["GENESIS", "Checkpoint", "CheckpointKey", "canonical", "library_canonical", "link", "public_key_of_jwk"]
 
 GENESIS = "0" * 64
 """The hash before the first record."""
 
 
 def canonical(value: Any) -> bytes:
-    """`value` as RFC 8785 canonical JSON (UTF-8)."""
+    """`value` as RFC 8785 canonical JSON (UTF-8), as the `rfc8785` library writes it.
+
+    For JSON made only of objects with ASCII keys, arrays, strings, booleans, null and integers
+    below 2**53 in magnitude, RFC 8785's output is exactly what `json.dumps` writes with sorted
+    keys, no spaces and no ASCII escaping (same string escapes, same key order, no floats to
+    format). `json.dumps` writes it; reading it back (`json.loads`, in C, with hooks that object
+    to floats, large integers and non-ASCII keys) proves the value lies in that subset, and
+    anything else goes to the library. `verify` always recomputes with the library, so a
+    difference could never pass unnoticed.
+    """
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        json.loads(text, parse_float=_not_plain, parse_int=_safe_int, object_pairs_hook=None if text.isascii() else _ascii_keys)
+        return text.encode("utf-8")
+    except (_NotPlain, TypeError, ValueError):  # ValueError: also lone surrogates, NaN
+        return library_canonical(value)
+
+
+def library_canonical(value: Any) -> bytes:
+    """`value` as RFC 8785 canonical JSON, always by the `rfc8785` library (the reference)."""
     return rfc8785.dumps(value)
+
+
+class _NotPlain(Exception):
+    """The value is outside the subset where `json.dumps` is RFC 8785."""
+
+
+def _not_plain(text: str) -> Any:
+    raise _NotPlain(text)
+
+
+def _safe_int(text: str) -> int:
+    number = int(text)
+    if not -(2**53) < number < 2**53:  # beyond, the library refuses (not an IEEE double's safe integer)
+        raise _NotPlain(text)
+    return number
+
+
+def _ascii_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if not all(key.isascii() for key, _ in pairs):
+        raise _NotPlain("a key that is not ASCII")
+    return dict(pairs)
 
 
 def link(previous: str, event: bytes) -> str:

@@ -57,7 +57,7 @@ _environment = Environment(
 )
 
 # Every text in fi, sv, en. Keys with a dot name a coded value: outcome.<code>, purpose.<code>,
-# interaction.<subtype code>, type.<resource type>.
+# interaction.<subtype code>, sector.<sector code>, type.<resource type>.
 _TEXTS: dict[str, tuple[str, str, str]] = {
     "time_note": (
         "Ajat ovat Suomen aikaa.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -10,7 +12,16 @@ from typing import Any
 from auth.principal import Principal
 from gateway.access import Effect, Reason
 
-__all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "Caller", "Disclosed"]
+__all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "Caller", "Disclosed", "request_id_of"]
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
+def request_id_of(header: str | None) -> str:
+    """The caller's X-Request-Id if it is a plain token of at most 128 characters, else a new UUID."""
+    if header is not None and _REQUEST_ID.fullmatch(header):
+        return header
+    return str(uuid.uuid4())
 
 
 class AuditOutcome(StrEnum):

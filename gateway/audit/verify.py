@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gateway.audit.chain import GENESIS, Checkpoint, CheckpointKey, canonical, link, public_key_of_jwk
+from gateway.audit.chain import GENESIS, Checkpoint, CheckpointKey, library_canonical, link, public_key_of_jwk
 from gateway.audit.store import AuditStore, StoredEvent
 
 __all__ = ["EXPORT_FORMAT", "Verdict", "export_lines", "verify", "verify_export"]
@@ -91,7 +91,7 @@ def _record_problem(event: StoredEvent, expected: int, previous: str) -> str | N
         parsed = json.loads(body)
     except ValueError:
         return f"record {event.seq} is not JSON"
-    if canonical(parsed) != body or not isinstance(parsed, dict) or parsed.get("id") != str(event.seq):
+    if library_canonical(parsed) != body or not isinstance(parsed, dict) or parsed.get("id") != str(event.seq):
         return f"record {event.seq} is not the canonical event stored at this position"
     if link(previous, body) != event.hash:
         return f"record {event.seq} does not match its hash"

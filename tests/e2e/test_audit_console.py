@@ -251,11 +251,6 @@ def test_a_clinician_is_refused_the_console_and_the_refusal_is_in_the_trail(trai
     page.context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway.audit.api.query_of does not skip empty values, and a GET form submits every input: "
-    "date= is refused (400) and agent= etc. would match nothing; remove this mark when it skips them",
-)
 def test_the_filter_form_submits_without_javascript(trail: Settings, browser: Browser) -> None:
     auditor = token(trail, "audit-console")
     page, status = open_page(browser, trail, auditor, "/audit/console", patient=CLIENT, lang="en")

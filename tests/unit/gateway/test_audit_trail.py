@@ -20,7 +20,7 @@ import pytest
 from gateway.access import Effect
 from gateway.audit import AuditOutcome, AuditRecord, Caller, Disclosed
 from gateway.audit.balp import events_of
-from gateway.audit.chain import CheckpointKey
+from gateway.audit.chain import CheckpointKey, canonical, library_canonical
 from gateway.audit.store import AuditQuery, AuditStore, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import Verdict, export_lines, verify, verify_export
@@ -233,3 +233,28 @@ def test_a_store_that_cannot_be_written_makes_the_request_fail_closed(path: Path
     (path.parent / "a-file").write_text("")
     with pytest.raises(StoreError):
         AuditStore.sqlite(path.parent / "a-file" / "audit.sqlite")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": [1, True, None, "ä\u2028\n\t\"\\\x01"], "a": {"z": -(2**53 - 1), "y": "𝄞"}},
+        {"float": 1.5}, {"big": 2**60}, {"ключ": "non-ASCII key"}, {"\U0001d11e": 1, "\ue000": 2},
+    ],
+    ids=["plain", "float", "big-int", "non-ascii-key", "astral-keys"],
+)  # fmt: skip
+def test_canonical_json_is_rfc8785_whichever_path_it_takes(value: object) -> None:
+    try:
+        expected = library_canonical(value)
+    except ValueError as refused:  # integers beyond 2**53: refused on both paths
+        with pytest.raises(type(refused)):
+            canonical(value)
+        return
+    assert canonical(value) == expected
+
+
+def test_every_stored_event_is_the_librarys_canonical_form(path: Path, key: CheckpointKey) -> None:
+    store = _fill(path, key, count=5)
+    for stored in store.events():
+        assert library_canonical(json.loads(stored.event)) == stored.event.encode()
+    store.close()

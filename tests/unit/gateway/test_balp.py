@@ -4,8 +4,10 @@ and the search keys an auditor uses."""
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,13 @@ from pydantic import ValidationError
 
 from gateway.access import Effect, Reason
 from gateway.audit import Anonymous, AuditOutcome, AuditRecord, Caller, Disclosed
-from gateway.audit.balp import CLIENT_ID_SYSTEM, REQUEST_ID_SYSTEM, events_of, search_keys
+from gateway.audit.balp import (
+    CLIENT_ID_SYSTEM,
+    REQUEST_ID_SYSTEM,
+    events_of,
+    search_keys,
+)
+from gateway.audit.store import AuditStore
 from gateway.consent import RULE_BASE
 
 SERVER = "http://127.0.0.1:8000/fhir"
@@ -388,12 +396,16 @@ def test_recorded_is_utc_of_fixed_width_and_must_be_aware() -> None:
         events_of(replace(READ, recorded_at=AT.replace(tzinfo=None)), server=SERVER)
 
 
-def test_events_are_the_callers_to_change() -> None:
-    first = events_of(READ, server=SERVER)
-    first[0]["type"]["code"] = "changed"
-    first[0]["agent"][0]["type"]["coding"][0]["code"] = "changed"
-    assert events_of(READ, server=SERVER) == _events(READ)
-    assert events_of(READ, server=SERVER)[0]["type"]["code"] == "rest"
+def test_storing_events_leaves_them_as_they_were(tmp_path: Path) -> None:
+    """Events share constant codings (read-only); the store adds its id to a copy."""
+    events = events_of(READ, server=SERVER)
+    before = json.dumps(events, sort_keys=True)
+    store = AuditStore.sqlite(tmp_path / "audit.sqlite")
+    stored = store.append(events)
+    store.close()
+    assert json.dumps(events, sort_keys=True) == before and "id" not in events[0]
+    assert json.loads(stored[0].event)["id"] == "1"
+    assert events_of(READ, server=SERVER) == events
 
 
 def test_no_client_address_no_profile_claim() -> None:
