@@ -1,18 +1,28 @@
-"""Fixtures of the gateway e2e tests: the store's own statement and an in-process gateway."""
+"""Fixtures of the gateway e2e tests: the store's own statement, an in-process gateway, a copy
+of the demo client, and the gateway served over real HTTP."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from gateway.audit.chain import CheckpointKey
 from gateway.audit.store import AuditStore
 from gateway.audit.trail import AuditTrail
 from gateway.demo import DemoLoad
+from gateway.democlients import ensure_demo_clients
+from gateway.hapi import HapiServer
+from gateway.server import build_gateway
+from gateway.settings import Settings
 from tests.e2e.gateway_harness import PUBLIC_BASE, Client, Gateway, copy_demo_client
+from tests.ports import free_port
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +43,23 @@ def call(base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_pat
 def client(fhir: httpx.Client, demo: DemoLoad) -> Client:
     """A fresh copy of the demo client's data, so that a test's writes touch only its own."""
     return copy_demo_client(fhir)
+
+
+@pytest.fixture(scope="module")
+def served(hapi: HapiServer, demo: DemoLoad, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of a gateway served by uvicorn on loopback in front of the session's HAPI, with
+    the demo systems registered and its own data directory (trail, keys) for this module."""
+    settings = hapi.settings.with_changes(data_dir=tmp_path_factory.mktemp("gateway-data"), gateway_port=free_port())
+    ensure_demo_clients(settings.gateway_dir)
+    server = uvicorn.Server(
+        uvicorn.Config(build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.05)
+    yield settings
+    server.should_exit = True
+    thread.join(timeout=30)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import re
 import struct
-import threading
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,16 +23,11 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from auth.config import TOKEN_PATH
-from gateway.demo import DemoLoad
-from gateway.democlients import demo_token, ensure_demo_clients
-from gateway.hapi import HapiServer
-from gateway.server import build_gateway
+from gateway.democlients import demo_token
 from gateway.settings import Settings
-from tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,25 +39,6 @@ BTG_REASON = "Pupil in acute crisis at school; the psychiatric goal is needed no
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DENIED_BACKGROUND = (0xFD, 0xE0, 0xE0)  # tr.denied td, the console's CSS
 BTG_BACKGROUND = (0xFF, 0xF0, 0xC2)  # tr.btg td
-
-
-@pytest.fixture(scope="module")
-def served(hapi: HapiServer, demo: DemoLoad, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Settings of a gateway serving on loopback in front of the session's HAPI."""
-    settings = hapi.settings.with_changes(data_dir=tmp_path_factory.mktemp("audit-console"), gateway_port=free_port())
-    ensure_demo_clients(settings.gateway_dir)
-    server = uvicorn.Server(
-        uvicorn.Config(build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    yield settings
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fhirpy import SyncFHIRClient
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
@@ -25,34 +21,9 @@ from auth.config import JWKS_PATH, TOKEN_PATH
 from auth.keys import load_signing_key
 from gateway.audit.balp import search_keys
 from gateway.audit.setup import open_store
-from gateway.demo import DemoLoad
-from gateway.democlients import DemoClientError, demo_token, ensure_demo_clients
-from gateway.hapi import HapiServer
-from gateway.server import build_gateway
+from gateway.democlients import DemoClientError, demo_token
 from gateway.settings import Settings
-from tests.ports import free_port
 
-
-
-@pytest.fixture(scope="module")
-def served(hapi: HapiServer, demo: DemoLoad, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Settings of a gateway serving on loopback in front of the session's HAPI."""
-    settings = hapi.settings.with_changes(
-        data_dir=tmp_path_factory.mktemp("gateway-data"), gateway_port=free_port()
-    )
-    ensure_demo_clients(settings.gateway_dir)
-    server = uvicorn.Server(
-        uvicorn.Config(build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    yield settings
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 def _token(settings: Settings, system: str, **kwargs: str) -> str:
