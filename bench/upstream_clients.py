@@ -8,7 +8,7 @@ concurrency, runs the same closed loop (`bench.load.run_load`) with each client,
 the other (their order alternating), in this one process. Both clients are set up as the
 gateway sets up its own: one pool of up to 50 kept-alive connections, a 60 s timeout, the
 same Accept and Accept-Encoding headers; each request reads the whole body (parsing it
-would be the same work for both, so it is left out). Needs aiohttp: `pip install -e '.[bench]'`.
+would be the same work for both, so it is left out). aiohttp is a dependency of the gateway (its upstream client).
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """Reading a client's consents from the FHIR store, afresh on every call.
 
-`read_consents(client, base_url, patient)` searches
-`GET {base_url}/Consent?patient=<Patient/id>&status=active` with `gateway.storesearch` (every
+`read_consents(upstream, patient)` searches
+`GET <store>/Consent?patient=<Patient/id>&status=active` with `gateway.storesearch` (every
 page, at most `MAX_PAGES` of `PAGE_SIZE`). It returns `ConsentsOnFile` (every Consent
 found), `NoConsentOnFile` (an answer with none) or `ConsentUnreadable` for any failure
 (`SearchFailed`: network, status, body, links). It never raises (except for cancellation).
 
 There is no cache, on purpose: a withdrawn or newly refusing consent must apply to the very
 next request (existing gateways kept consents for hours after revocation). The caller's duty:
-give `client` a timeout, call this for every request that concerns a client, and deny when
+call this for every request that concerns a client, and deny when
 the answer is `ConsentUnreadable` (`gateway.consent.ConsentPolicy` does).
 
 The minor's RestrictionParent is read from the Consent resources themselves (see
@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from gateway.consent import ConsentsOnFile, ConsentsRead, ConsentUnreadable, NoConsentOnFile
 from gateway.storesearch import MAX_PAGES, PAGE_SIZE, SearchFailed, search_all
+from gateway.upstream import Upstream
 
 __all__ = ["MAX_PAGES", "PAGE_SIZE", "read_consents"]
 
@@ -31,19 +30,18 @@ _PATIENT = re.compile(r"Patient/[A-Za-z0-9\-.]{1,64}")
 
 
 async def read_consents(
-    client: httpx.AsyncClient,
-    base_url: str,
+    upstream: Upstream,
     patient: str,
     *,
     page_size: int = PAGE_SIZE,
     max_pages: int = MAX_PAGES,
 ) -> ConsentsRead:
-    """The active Consents of `patient` ("Patient/<id>") on the store at `base_url`; never cached."""
+    """The active Consents of `patient` ("Patient/<id>") on the store; never cached."""
     if not _PATIENT.fullmatch(patient):
         return ConsentUnreadable("patient is not 'Patient/<id>'")
     params = {"patient": patient, "status": "active"}
     try:
-        found = await search_all(client, base_url, "Consent", params, page_size=page_size, max_pages=max_pages)
+        found = await search_all(upstream, "Consent", params, page_size=page_size, max_pages=max_pages)
     except SearchFailed as exc:
         return ConsentUnreadable(str(exc))
     return ConsentsOnFile(tuple(found)) if found else NoConsentOnFile()

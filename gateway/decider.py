@@ -18,8 +18,6 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from auth.principal import Principal
 from gateway.access import AccessDecision, AccessRequest, Effect, Interaction, Label, Reason, UnknownPatient, combine
 from gateway.consent import ConsentPolicy, ConsentsRead, ConsentUnreadable
@@ -31,6 +29,7 @@ from gateway.policy import RolePolicy
 from gateway.redaction import Withheld
 from gateway.storesearch import SearchFailed, search_all
 from gateway.subjects import NoClient, patient_of, personal_worker_of
+from gateway.upstream import Upstream
 
 __all__ = ["Decider"]
 
@@ -45,8 +44,7 @@ class Decider:
         principal: Principal,
         role_policy: RolePolicy,
         consent_policy: ConsentPolicy,
-        store: httpx.AsyncClient,
-        store_base: str,
+        store: Upstream,
         interaction: Interaction,
     ) -> None:
         self._principal = principal
@@ -54,7 +52,6 @@ class Decider:
         self._role_policy = role_policy
         self._consent_policy = consent_policy
         self._store = store
-        self._store_base = store_base
         self._on_file: dict[str, ConsentsRead] = {}
         self._teams: dict[str, tuple[Mapping[str, Any], ...]] = {}
         self._reasons: dict[Reason, None] = {}
@@ -63,14 +60,14 @@ class Decider:
         """Read the consents of every client these resources belong to (once per client)."""
         patients = {patient_of(resource) for resource in resources}
         wanted = sorted(p for p in patients if isinstance(p, str) and p not in self._on_file)
-        found = await asyncio.gather(*(read_consents(self._store, self._store_base, p) for p in wanted))
+        found = await asyncio.gather(*(read_consents(self._store, p) for p in wanted))
         self._on_file.update(zip(wanted, found))
 
     async def read_teams(self, patient: str) -> tuple[Mapping[str, Any], ...]:
         """The active CareTeams of `patient`; `UpstreamUnavailable` if they cannot be read."""
         if patient not in self._teams:
             try:
-                found = await search_all(self._store, self._store_base, "CareTeam", {"subject": patient, "status": "active"})
+                found = await search_all(self._store, "CareTeam", {"subject": patient, "status": "active"})
             except SearchFailed as exc:
                 raise UpstreamUnavailable("the client's care team could not be read, so nothing is changed") from exc
             self._teams[patient] = tuple(found)

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -101,14 +100,13 @@ class Pipeline:
     """The gateway's FHIR request path and everything it needs, built once at start-up.
 
     `public_base` is the gateway's FHIR base as clients see it (e.g. https://host/fhir);
-    `consent_client` reads consents and care teams from the store at `upstream.base_url`;
+    `upstream` also reads the consents and care teams decisions need;
     `capabilities` is the gateway's CapabilityStatement (`gateway.capabilities`), served at
     /metadata without a token; `max_body` limits write and Bundle bodies.
     """
 
     verifier: TokenVerifier
     upstream: Upstream
-    consent_client: httpx.AsyncClient
     role_policy: RolePolicy
     consent_policy: ConsentPolicy
     search_rules: SearchRules
@@ -346,7 +344,7 @@ class Pipeline:
     def _decider(self, context: _Context, interaction: Interaction) -> Decider:
         """A decider for (part of) the request of `context`, remembered there for the audit."""
         decider = Decider(
-            context.principal, self.role_policy, self.consent_policy, self.consent_client, self.upstream.base_url, interaction
+            context.principal, self.role_policy, self.consent_policy, self.upstream, interaction
         )
         context.deciders.append(decider)
         return decider

@@ -72,7 +72,8 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Fast
     origin = settings.gateway_origin
     public_base = f"{origin}/fhir"
     trail = AuditTrail(audit_store, audit_key, server=public_base)
-    store = httpx.AsyncClient(timeout=60.0, limits=httpx.Limits(max_connections=50))
+    store = httpx.AsyncClient(timeout=60.0)  # the directory of professionals, read at token issue
+    upstream = Upstream(store_base, timeout=60.0, max_connections=50)  # the hot path
     auth_config = AuthConfig.at(
         origin,
         fhir_audience=public_base,
@@ -84,8 +85,7 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Fast
     search_rules = load_search_rules()
     pipeline = Pipeline(
         verifier=TokenVerifier(keys, issuer=origin, audience=public_base, clock=system_clock),
-        upstream=Upstream(store_base, store),
-        consent_client=store,
+        upstream=upstream,
         role_policy=load_policy(),
         consent_policy=ConsentPolicy(),
         search_rules=search_rules,
@@ -100,6 +100,7 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Fast
 
     async def close() -> None:
         await trail.close()
+        await upstream.close()
         await store.aclose()
 
     audit_router = create_audit_router(pipeline.verifier, pipeline.role_policy, trail)

@@ -1,24 +1,23 @@
 """Reading every match of one search from the FHIR store, afresh, for the gateway's own decisions.
 
-`search_all(client, base_url, resource_type, params)` runs
-`GET {base_url}/{resource_type}?{params}&_count=<page_size>` and follows the Bundle's `next`
-links (at most `max_pages` pages, only under `base_url`), returning the matched resources. It
-raises `SearchFailed` for any failure: a network error or timeout, a status other than 200, a
-body that is not a searchset Bundle, an entry of another type, a foreign or excess `next`
-link. Entries with `search.mode` "outcome" are skipped.
+`search_all(upstream, resource_type, params)` runs
+`GET {base}/{resource_type}?{params}&_count=<page_size>` and follows the Bundle's `next`
+links (at most `max_pages` pages, only on the store: `Upstream.follow`), returning the matched
+resources. It raises `SearchFailed` for any failure: the store unreachable or failing, a status
+other than 200, a body that is not a searchset Bundle, an entry of another type, a foreign or
+excess `next` link. Entries with `search.mode` "outcome" are skipped.
 
 Nothing is cached, on purpose: consents and care teams decide access, and a change to them
 must apply to the very next request. The request asks the store not to reuse cached results
-(`Cache-Control: no-cache`, which HAPI honours; ours also never reuses them). The caller owns
-`client` and its timeout.
+(`Cache-Control: no-cache`, which HAPI honours; ours also never reuses them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
-import httpx
+from gateway.errors import GatewayError
+from gateway.upstream import Upstream, UpstreamResponse
 
 __all__ = ["MAX_PAGES", "PAGE_SIZE", "SearchFailed", "search_all"]
 
@@ -34,36 +33,34 @@ class SearchFailed(Exception):
 
 
 async def search_all(
-    client: httpx.AsyncClient,
-    base_url: str,
+    upstream: Upstream,
     resource_type: str,
     params: Mapping[str, str],
     *,
     page_size: int = PAGE_SIZE,
     max_pages: int = MAX_PAGES,
 ) -> list[Mapping[str, object]]:
-    """Every `resource_type` matching `params` on the store at `base_url`; see the module doc."""
-    base = base_url.rstrip("/")
-    url = f"{base}/{resource_type}"
-    query: dict[str, str] | None = {**params, "_count": str(page_size)}
+    """Every `resource_type` matching `params` on the store; see the module doc."""
+    query = [*params.items(), ("_count", str(page_size))]
     found: list[Mapping[str, object]] = []
     try:
+        answer = await upstream.send("GET", resource_type, params=query, headers=_HEADERS)
         for _ in range(max_pages):
-            response = await client.get(url, params=query, headers=_HEADERS)
-            if response.status_code != 200:
-                raise SearchFailed(f"the store answered {response.status_code}")
-            resources, following = _page(response.json(), base, resource_type)
+            resources, following = _page(answer, resource_type)
             found.extend(resources)
             if following is None:
                 return found
-            url, query = following, None
-    except (httpx.HTTPError, ValueError) as exc:
-        raise SearchFailed(f"{type(exc).__name__}: {exc}") from exc
+            answer = await upstream.follow(following, _HEADERS)
+    except GatewayError as exc:  # unreachable, failing, not JSON, a link off the store
+        raise SearchFailed(f"{type(exc).__name__}: {exc.message}") from exc
     raise SearchFailed(f"more than {max_pages} pages of {resource_type}")
 
 
-def _page(body: object, base: str, resource_type: str) -> tuple[list[Mapping[str, object]], str | None]:
+def _page(answer: UpstreamResponse, resource_type: str) -> tuple[list[Mapping[str, object]], str | None]:
     """The resources of one searchset page and its `next` link (None on the last page)."""
+    if answer.status != 200:
+        raise SearchFailed(f"the store answered {answer.status}")
+    body = answer.json()
     if not isinstance(body, Mapping) or body.get("resourceType") != "Bundle" or body.get("type") != "searchset":
         raise SearchFailed("not a searchset Bundle")
     entries = body.get("entry", [])
@@ -82,13 +79,6 @@ def _page(body: object, base: str, resource_type: str) -> tuple[list[Mapping[str
     following = [link.get("url") for link in links if isinstance(link, Mapping) and link.get("relation") == "next"]
     if not following:
         return resources, None
-    url = following[0]
-    if len(following) > 1 or not isinstance(url, str) or not _same_origin(url, base):
-        raise SearchFailed("a next link that is not on the store")
-    return resources, url
-
-
-def _same_origin(url: str, base: str) -> bool:
-    link, store = urlsplit(url), urlsplit(base)
-    on_path = link.path == store.path or link.path.startswith(store.path + "/")
-    return (link.scheme, link.netloc) == (store.scheme, store.netloc) and on_path
+    if len(following) > 1 or not isinstance(following[0], str):
+        raise SearchFailed("more than one next link")
+    return resources, following[0]

@@ -70,6 +70,11 @@ _POSTGRES_GUARDS = [
 ]
 
 
+_INSERT_EVENT = f"INSERT INTO audit_event ({', '.join(('seq', *_COLUMNS, 'event', 'prev_hash', 'hash'))}) VALUES"
+_ROWS_PER_STATEMENT = 500
+"""15 values per row: 7,500 per statement, below SQLite's limit of 32,766 bound values."""
+
+
 class StoreError(Exception):
     """The store cannot be opened, read or written (the message says why)."""
 
@@ -167,8 +172,7 @@ class AuditStore:
                 rows.append((seq, *(keys.get(c) or ("" if c == "date" else None) for c in _COLUMNS), body.decode(), previous, digest))
                 stored.append(StoredEvent(seq, body.decode(), previous, digest))
                 previous = digest
-            columns = ("seq", *_COLUMNS, "event", "prev_hash", "hash")
-            self._write(f"INSERT INTO audit_event ({', '.join(columns)}) VALUES ({self._marks(len(columns))})", rows)
+            self._write(_INSERT_EVENT, rows)
             self._last = (seq, previous)
             return stored
 
@@ -176,7 +180,7 @@ class AuditStore:
         """Store a signed checkpoint."""
         with self._lock:
             row = (checkpoint.seq, checkpoint.hash, checkpoint.signed_at, checkpoint.key_id, checkpoint.signature)
-            self._write(f"INSERT INTO audit_checkpoint VALUES ({self._marks(5)})", [row])
+            self._write("INSERT INTO audit_checkpoint VALUES", [row])
 
     def head(self) -> tuple[int, str]:
         """The last record's seq and hash ((0, GENESIS) for an empty trail)."""
@@ -246,24 +250,44 @@ class AuditStore:
     def _marks(self, count: int) -> str:
         return ", ".join([self._placeholder] * count)
 
-    def _write(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _write(self, insert: str, rows: list[tuple[Any, ...]]) -> None:
+        """`insert` ("INSERT INTO t (...) VALUES") of `rows` as one statement, committed.
+
+        One multi-row statement, not one per row: the database driver releases Python's GIL
+        around each statement, and under load every re-acquisition can wait a whole switch
+        interval, so a per-row loop made each commit pay that once per event.
+        """
+        if not rows:
+            return
+        for at in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[at : at + _ROWS_PER_STATEMENT]
+            marks = ", ".join(f"({self._marks(len(row))})" for row in chunk)
+            if at == 0:
+                try:
+                    self._connection.begin()
+                    cursor = self._connection.cursor()
+                except Exception as exc:
+                    raise StoreError(f"the audit store cannot be written: {exc}") from exc
+            try:
+                cursor.execute(f"{insert} {marks}", [value for row in chunk for value in row])
+            except Exception as exc:
+                self._abandon(cursor)
+                raise StoreError(f"the audit store refused the write: {exc}") from exc
         try:
-            self._connection.begin()
-            cursor = self._connection.cursor()
-        except Exception as exc:
-            raise StoreError(f"the audit store cannot be written: {exc}") from exc
-        try:
-            cursor.executemany(sql, rows)
             self._connection.commit()
         except Exception as exc:
-            self._last = None  # read the head again: the batch may or may not be in
-            try:
-                self._connection.rollback()
-            except Exception:
-                pass
+            self._abandon(cursor)
             raise StoreError(f"the audit store refused the write: {exc}") from exc
-        finally:
-            cursor.close()
+        cursor.close()
+
+    def _abandon(self, cursor: Any) -> None:
+        """After a failed write: roll back and read the head again (the batch may or may not be in)."""
+        self._last = None
+        try:
+            self._connection.rollback()
+        except Exception:
+            pass
+        cursor.close()
 
     def _read(self, sql: str, values: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._lock:

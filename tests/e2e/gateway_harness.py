@@ -108,22 +108,22 @@ class Gateway:
         self, requests: list[tuple[str, str, str | None, bytes, str, Mapping[str, str]]]
     ) -> list[httpx.Response]:
         """Send `requests` concurrently to one gateway instance; the answers in order."""
-        async with httpx.AsyncClient(timeout=60.0) as store:
-            pipeline = Pipeline(
-                verifier=TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time),
-                upstream=Upstream(self.base_url, store),
-                consent_client=store,
-                role_policy=load_policy(),
-                consent_policy=ConsentPolicy(),
-                search_rules=load_search_rules(),
-                resource_types=self.resource_types,
-                audit=self.audit,
-                public_base=PUBLIC_BASE,
-                capabilities=capability_statement(
-                    PUBLIC_BASE, f"{ISSUER}/auth/token", f"{ISSUER}/auth/introspect", load_search_rules(), self.store_statement
-                ),
-            )
-            transport = httpx.ASGITransport(app=create_app(pipeline, APIRouter()))
+        upstream = Upstream(self.base_url)
+        pipeline = Pipeline(
+            verifier=TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time),
+            upstream=upstream,
+            role_policy=load_policy(),
+            consent_policy=ConsentPolicy(),
+            search_rules=load_search_rules(),
+            resource_types=self.resource_types,
+            audit=self.audit,
+            public_base=PUBLIC_BASE,
+            capabilities=capability_statement(
+                PUBLIC_BASE, f"{ISSUER}/auth/token", f"{ISSUER}/auth/introspect", load_search_rules(), self.store_statement
+            ),
+        )
+        transport = httpx.ASGITransport(app=create_app(pipeline, APIRouter()))
+        try:
             async with httpx.AsyncClient(transport=transport, base_url=ISSUER, timeout=60.0) as gateway:
 
                 async def send(
@@ -137,6 +137,8 @@ class Gateway:
                     return await gateway.request(method, path, headers=headers, content=body)
 
                 return list(await asyncio.gather(*(send(*request) for request in requests)))
+        finally:
+            await upstream.close()
 
 
 @dataclass(frozen=True)

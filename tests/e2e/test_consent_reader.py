@@ -20,6 +20,7 @@ from auth.scopes import parse_scope
 from gateway.access import AccessRequest, Basis, Effect, Interaction
 from gateway.consent import ConsentPolicy, ConsentsOnFile, ConsentsRead, ConsentUnreadable, NoConsentOnFile
 from gateway.consentread import read_consents
+from gateway.upstream import Upstream
 from gateway.demo import DemoLoad, demo_bundle
 from tests.fhirjson import FHIR_JSON
 
@@ -44,8 +45,11 @@ YOUTH_READS_PLAN = AccessRequest(
 
 def _read(base_url: str, patient: str = CLIENT, **limits: int) -> ConsentsRead:
     async def read() -> ConsentsRead:
-        async with httpx.AsyncClient(timeout=30.0) as client:
-            return await read_consents(client, base_url, patient, **limits)
+        upstream = Upstream(base_url, timeout=30.0)
+        try:
+            return await read_consents(upstream, patient, **limits)
+        finally:
+            await upstream.close()
 
     return asyncio.run(read())
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
-import httpx
 import pytest
 
 from gateway.demo import DemoLoad
-from gateway.errors import UpstreamUnavailable
+from gateway.errors import UpstreamFailure, UpstreamUnavailable
 from gateway.upstream import Upstream, UpstreamResponse
 from tests.ports import free_port
 
@@ -22,8 +21,11 @@ def _send(
     headers: Mapping[str, str] | None = None,
 ) -> UpstreamResponse:
     async def run() -> UpstreamResponse:
-        async with httpx.AsyncClient(timeout=30.0) as client:
-            return await Upstream(base_url, client).send(method, path, params=params, headers=headers)
+        upstream = Upstream(base_url, timeout=30.0)
+        try:
+            return await upstream.send(method, path, params=params, headers=headers)
+        finally:
+            await upstream.close()
 
     return asyncio.run(run())
 
@@ -49,3 +51,15 @@ def test_missing_resource_is_returned_not_raised(base_url: str, demo: DemoLoad) 
 def test_a_store_that_does_not_answer_is_503() -> None:
     with pytest.raises(UpstreamUnavailable):
         _send(f"http://127.0.0.1:{free_port()}/fhir", "GET", "metadata")
+
+
+def test_a_link_off_the_store_is_not_followed(base_url: str) -> None:
+    async def run() -> None:
+        upstream = Upstream(base_url, timeout=30.0)
+        try:
+            await upstream.follow("http://example.org/fhir/Consent?page=2")
+        finally:
+            await upstream.close()
+
+    with pytest.raises(UpstreamFailure, match="outside"):
+        asyncio.run(run())
