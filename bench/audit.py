@@ -13,7 +13,7 @@
    of the demo reads the client's plan (permitted, so `events_of` makes a REST and an AuthZ
    event of it). Records/s counts `record()` calls returned in the measured window; events/s
    is that times the events per record. Group commit is observed by a subclass of the store
-   that notes each `append` (one transaction, one fsync) as it returns; records per commit
+   that notes each `commit` (one transaction, one fsync) as it returns; records per commit
    is the mean over the commits that returned in the measured window. Latency is one
    `record()` call, BALP conversion included.
 
@@ -63,7 +63,7 @@ from gateway.audit import AuditOutcome, AuditRecord, Caller, Disclosed
 from gateway.audit.balp import events_of
 from gateway.audit.chain import CheckpointKey
 from gateway.audit.setup import open_store
-from gateway.audit.store import AuditStore, StoredEvent
+from gateway.audit.store import AuditStore, Batch, StoredEvent
 from gateway.audit.trail import AuditTrail
 from gateway.consent import RULE_BASE
 from gateway.settings import Settings
@@ -120,15 +120,15 @@ def plan_read(now: datetime) -> AuditRecord:
 
 
 class _NotedStore(AuditStore):
-    """The store, noting when each `append` (one transaction) returned and how many events it held."""
+    """The store, noting when each `commit` (one transaction) returned and how many events it held."""
 
     def __init__(self, connection: Any, placeholder: str, description: str) -> None:
         super().__init__(connection, placeholder, description)
         self.commits: list[tuple[float, int]] = []
 
-    def append(self, events: Sequence[Mapping[str, Any]]) -> list[StoredEvent]:
-        stored = super().append(events)
-        self.commits.append((time.monotonic(), len(events)))
+    def commit(self, batch: Batch) -> list[StoredEvent]:
+        stored = super().commit(batch)
+        self.commits.append((time.monotonic(), len(batch.rows)))
         return stored
 
 

@@ -8,7 +8,8 @@ trail; someone who drops the triggers is caught by the hash chain (`gateway.audi
 
 `append(events)` stores a batch in one transaction: each event gets the next `seq` (gapless
 from 1), its id, and its chain hash (`gateway.audit.chain.link`); it returns the stored rows
-only after the commit. One process appends at a time (the gateway); `append` and
+only after the commit. It is `prepare` (the CPU work: canonical JSON, hashes, index values)
+then `commit` (one INSERT and the COMMIT), which a caller may run on different threads. One process appends at a time (the gateway); `append` and
 `add_checkpoint` are serialised by a lock. Searching (`search`) reads the columns BALP events
 are indexed by (`gateway.audit.balp.search_keys`). Methods are blocking: run them off the
 event loop.
@@ -26,7 +27,7 @@ from typing import Any, Protocol
 from gateway.audit.balp import search_keys
 from gateway.audit.chain import GENESIS, Checkpoint, canonical, link
 
-__all__ = ["AuditQuery", "AuditStore", "StoredEvent", "StoreError"]
+__all__ = ["AuditQuery", "AuditStore", "Batch", "StoredEvent", "StoreError"]
 
 _COLUMNS = ("date", "patient", "agent", "organization", "sector", "client_id", "entity", "type", "subtype", "outcome", "purpose")
 
@@ -98,6 +99,17 @@ class StoredEvent:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """Events chained and made rows (`AuditStore.prepare`): they follow head `after` and end
+    at head `head`; `AuditStore.commit` writes them."""
+
+    rows: tuple[tuple[Any, ...], ...]
+    stored: tuple[StoredEvent, ...]
+    after: tuple[int, str]
+    head: tuple[int, str]
+
+
+@dataclass(frozen=True)
 class AuditQuery:
     """An auditor's search: every given field must match (dates as ISO prefixes/bounds)."""
 
@@ -162,19 +174,32 @@ class AuditStore:
     def append(self, events: Sequence[Mapping[str, Any]]) -> list[StoredEvent]:
         """Store `events` in order, in one transaction; the rows, once committed."""
         with self._lock:
-            seq, previous = self._last_link()
+            return self.commit(self.prepare(events))
+
+    def prepare(self, events: Sequence[Mapping[str, Any]]) -> Batch:
+        """`events` chained after the current head and made rows: the CPU part of `append`."""
+        with self._lock:
+            after = seq, previous = self._last_link()
             rows, stored = [], []
             for event in events:
                 seq += 1
-                body = canonical({**event, "id": str(seq)})
-                digest = link(previous, body)
-                keys = search_keys({**event, "id": str(seq)})
-                rows.append((seq, *(keys.get(c) or ("" if c == "date" else None) for c in _COLUMNS), body.decode(), previous, digest))
-                stored.append(StoredEvent(seq, body.decode(), previous, digest))
+                numbered = {**event, "id": str(seq)}
+                body = canonical(numbered).decode()
+                digest = link(previous, body.encode())
+                keys = search_keys(numbered)
+                rows.append((seq, *(keys.get(c) or ("" if c == "date" else None) for c in _COLUMNS), body, previous, digest))
+                stored.append(StoredEvent(seq, body, previous, digest))
                 previous = digest
-            self._write(_INSERT_EVENT, rows)
-            self._last = (seq, previous)
-            return stored
+            return Batch(tuple(rows), tuple(stored), after, (seq, previous))
+
+    def commit(self, batch: Batch) -> list[StoredEvent]:
+        """Write a prepared batch in one transaction; `StoreError` if the head moved since."""
+        with self._lock:
+            if self._last_link() != batch.after:
+                raise StoreError("the chain moved on since the batch was prepared")
+            self._write(_INSERT_EVENT, list(batch.rows))
+            self._last = batch.head
+            return list(batch.stored)
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Store a signed checkpoint."""

@@ -24,7 +24,7 @@ from typing import Any
 from gateway.audit.balp import events_of
 from gateway.audit.chain import CheckpointKey
 from gateway.audit.record import AuditRecord
-from gateway.audit.store import AuditStore, StoreError
+from gateway.audit.store import AuditStore, Batch, StoreError
 from gateway.errors import AuditUnavailable
 
 __all__ = ["AuditTrail"]
@@ -77,8 +77,9 @@ class AuditTrail:
         while self._pending:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
             events = [event for events, _ in batch for event in events]
-            try:
-                await asyncio.to_thread(self._write, events)
+            try:  # the CPU work here, the database in a thread: no GIL ping-pong with the loop
+                prepared = self.store.prepare(events)
+                await asyncio.to_thread(self._commit, prepared)
             except StoreError as exc:
                 _log.error("audit write failed: %s", exc)
                 for _, future in batch:
@@ -89,9 +90,9 @@ class AuditTrail:
                 if not future.done():
                     future.set_result(None)
 
-    def _write(self, events: list[dict[str, Any]]) -> None:
-        self.store.append(events)
-        self._since_checkpoint += len(events)
+    def _commit(self, batch: Batch) -> None:
+        self.store.commit(batch)
+        self._since_checkpoint += len(batch.rows)
         if self._since_checkpoint >= self._checkpoint_every:
             try:
                 self._checkpoint()

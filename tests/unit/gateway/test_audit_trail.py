@@ -11,9 +11,7 @@ import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +19,7 @@ from gateway.access import Effect
 from gateway.audit import AuditOutcome, AuditRecord, Caller, Disclosed
 from gateway.audit.balp import events_of
 from gateway.audit.chain import CheckpointKey, canonical, library_canonical
-from gateway.audit.store import AuditQuery, AuditStore, StoredEvent, StoreError
+from gateway.audit.store import AuditQuery, AuditStore, Batch, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import Verdict, export_lines, verify, verify_export
 from gateway.errors import AuditUnavailable
@@ -196,13 +194,13 @@ def test_search_finds_events_by_patient_and_outcome(path: Path, key: CheckpointK
 def test_group_commit_stores_every_record_in_few_transactions(path: Path, key: CheckpointKey) -> None:
     store = AuditStore.sqlite(path)
     batches: list[int] = []
-    append = store.append
+    commit = store.commit
 
-    def counting(events: Sequence[Mapping[str, Any]]) -> list[StoredEvent]:
-        batches.append(len(events))
-        return append(events)
+    def counting(batch: Batch) -> list[StoredEvent]:
+        batches.append(len(batch.rows))
+        return commit(batch)
 
-    store.append = counting  # type: ignore[method-assign]
+    store.commit = counting  # type: ignore[method-assign]
     trail = AuditTrail(store, key, server=SERVER, checkpoint_every=50)
 
     async def run() -> None:
