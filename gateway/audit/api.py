@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -41,7 +42,7 @@ from gateway.audit.store import AuditQuery, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import Verdict, verify
 from gateway.errors import AuditUnavailable, BadRequest, Forbidden, GatewayError, Unauthenticated
-from gateway.outcomes import FHIR_JSON, error_response
+from gateway.outcomes import FHIR_JSON, error_response, outcome
 from gateway.policy import RolePolicy
 
 __all__ = ["LANGUAGES", "create_audit_router", "query_of"]
@@ -49,6 +50,7 @@ __all__ = ["LANGUAGES", "create_audit_router", "query_of"]
 _FIELDS = {"patient", "agent", "entity", "type", "subtype", "outcome", "purpose", "organization", "sector", "client"}
 _PAGING = {"_count", "_offset", "_format", "lang"}
 _MAX_COUNT = 500
+_log = logging.getLogger("gateway.audit.api")
 _PATIENT = re.compile(r"Patient/[A-Za-z0-9\-.]{1,64}")
 _PRIVATE = {
     "Cache-Control": "no-store",
@@ -109,6 +111,10 @@ def create_audit_router(
             response, effect, reasons = error_response(error), Effect.DENY, error.reasons
             if isinstance(error, Unauthenticated):
                 caller = Anonymous(error.message)
+        except Exception:  # a failure is recorded too, then answered like any other
+            _log.exception("audit request %s failed", request.url.path)
+            body = outcome("fatal", "exception", "the gateway failed to process the request")
+            response, effect, reasons = JSONResponse(body, 500, media_type=FHIR_JSON), Effect.DENY, ()
         record = AuditRecord(
             request_id=request_id_of(request.headers.get("x-request-id")),
             recorded_at=datetime.fromtimestamp(clock(), UTC),
