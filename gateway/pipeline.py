@@ -35,10 +35,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.clock import Clock, system_clock
-from auth.principal import InvalidToken, Principal, TokenVerifier
+from auth.principal import Principal, TokenVerifier
 from gateway.access import AccessRequest, Effect, Interaction, Reason, UnknownPatient
-from gateway.audit import Anonymous, AuditOutcome, AuditRecord, AuditSink, Caller, Disclosed
+from gateway.audit import (
+    Anonymous,
+    AuditOutcome,
+    AuditRecord,
+    AuditSink,
+    Caller,
+    Disclosed,
+)
 from gateway.audit.record import request_id_of
+from gateway.bearer import authenticate
 from gateway.bundles import BundleEntry, BundleKind, entry_error, parse_bundle
 from gateway.consent import ConsentPolicy
 from gateway.decider import Decider
@@ -52,9 +60,9 @@ from gateway.errors import (
     PayloadTooLarge,
     PreconditionFailed,
     Unauthenticated,
+    Unseen,
     UnsupportedMediaType,
     UnsupportedParameter,
-    Unseen,
     UpstreamFailure,
     unknown,
 )
@@ -62,12 +70,25 @@ from gateway.fhircall import FhirCall, parse_call
 from gateway.outcomes import FHIR_JSON, error_response, outcome
 from gateway.policy import RolePolicy
 from gateway.redaction import Withheld, redact, redact_bundle
-from gateway.requestbody import if_match_version, media_type, patch_of, read_body, resource_of
+from gateway.requestbody import (
+    if_match_version,
+    media_type,
+    patch_of,
+    read_body,
+    resource_of,
+)
 from gateway.searchparams import SearchRules
 from gateway.served import Served
 from gateway.subjects import patient_of
 from gateway.upstream import Upstream, UpstreamResponse, sanitize_outcome
-from gateway.writes import PreparedWrite, WriteInput, prepare_write, redacted_answer, send_write, store_refusal
+from gateway.writes import (
+    PreparedWrite,
+    WriteInput,
+    prepare_write,
+    redacted_answer,
+    send_write,
+    store_refusal,
+)
 
 __all__ = ["PAGING_PARAMS", "Pipeline"]
 
@@ -128,7 +149,7 @@ class Pipeline:
                 call = parse_call("GET", "metadata", "", self.resource_types)
                 served = Served(200, self.capabilities)
             else:
-                context = _Context(self._authenticate(request))
+                context = _Context(authenticate(self.verifier, request))
                 caller = Caller.of(context.principal)
                 call = self._parse(request, path)
                 served = await self._serve_request(context, call, request)
@@ -167,15 +188,6 @@ class Pipeline:
         return response
 
     # -- authenticate and parse --------------------------------------------------------------
-
-    def _authenticate(self, request: Request) -> Principal:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("a bearer access token is required")
-        try:
-            return self.verifier.authenticate(token.strip())
-        except InvalidToken as exc:
-            raise Unauthenticated(f"the access token is not valid: {exc.reason}") from None
 
     def _parse(self, request: Request, path: str) -> FhirCall:
         query = request.url.query

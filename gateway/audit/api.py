@@ -34,14 +34,27 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from auth.clock import Clock, system_clock
-from auth.principal import InvalidToken, Principal, TokenVerifier
+from auth.principal import Principal, TokenVerifier
 from gateway.access import AccessRequest, Effect, Interaction, UnknownPatient
 from gateway.audit.pages import LANGUAGES, render_console, render_report
-from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, request_id_of
+from gateway.audit.record import (
+    Anonymous,
+    AuditOutcome,
+    AuditRecord,
+    Caller,
+    request_id_of,
+)
 from gateway.audit.store import AuditQuery, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import Verdict, verify
-from gateway.errors import AuditUnavailable, BadRequest, Forbidden, GatewayError, Unauthenticated
+from gateway.bearer import authenticate
+from gateway.errors import (
+    AuditUnavailable,
+    BadRequest,
+    Forbidden,
+    GatewayError,
+    Unauthenticated,
+)
 from gateway.outcomes import FHIR_JSON, error_response, outcome
 from gateway.policy import RolePolicy
 
@@ -98,7 +111,7 @@ def create_audit_router(
     ) -> Response:
         caller: Caller | Anonymous = Anonymous("no bearer token")
         try:
-            principal = _authenticate(verifier, request)
+            principal = authenticate(verifier, request)
             caller = Caller.of(principal)
             decision = role_policy.check(
                 AccessRequest.of(principal, Interaction.SEARCH, "AuditEvent", patient=UnknownPatient("the audit trail"))
@@ -170,16 +183,6 @@ def _named_patient(request: Request) -> tuple[str, ...]:
     """The client a search names (recorded even when the search is refused)."""
     patient = request.query_params.get("patient", "").strip()
     return (patient,) if _PATIENT.fullmatch(patient) else ()
-
-
-def _authenticate(verifier: TokenVerifier, request: Request) -> Principal:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("a bearer access token is required")
-    try:
-        return verifier.authenticate(token.strip())
-    except InvalidToken as exc:
-        raise Unauthenticated(f"the access token is not valid: {exc.reason}") from None
 
 
 async def _search(trail: AuditTrail, query: AuditQuery) -> list[StoredEvent]:

@@ -234,6 +234,11 @@ class AuditStore:
         rows = self._read("SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoint ORDER BY seq", ())
         return [Checkpoint(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
 
+    def last_checkpoint(self) -> Checkpoint | None:
+        """The newest checkpoint, or None."""
+        rows = self._read("SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoint ORDER BY seq DESC LIMIT 1", ())
+        return Checkpoint(int(rows[0][0]), str(rows[0][1]), str(rows[0][2]), str(rows[0][3]), str(rows[0][4])) if rows else None
+
     def search(self, query: AuditQuery) -> list[StoredEvent]:
         """The records matching `query`, newest first."""
         where, values = [], []

@@ -101,7 +101,8 @@ class AuditTrail:
 
     def _checkpoint(self) -> None:
         seq, hash_ = self.store.head()
-        if seq == 0 or any(c.seq == seq for c in self.store.checkpoints()[-1:]):
+        last = self.store.last_checkpoint()
+        if seq == 0 or (last is not None and last.seq == seq):
             return
         self.store.add_checkpoint(self._key.sign(seq, hash_, self._now().isoformat()))
         self._since_checkpoint = 0
