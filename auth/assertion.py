@@ -153,9 +153,7 @@ class AssertionVerifier:
             raise MalformedAssertion("the client assertion's payload is not a JSON object")
         return self._check_claims(client, claims, audience)
 
-    def _check_claims(
-        self, client: ClientRegistration, claims: dict[str, object], audience: str
-    ) -> VerifiedAssertion:
+    def _check_claims(self, client: ClientRegistration, claims: dict[str, object], audience: str) -> VerifiedAssertion:
         now = self._clock()
         if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
             raise ClaimMismatch("the client assertion's iss and sub must both be the client_id")

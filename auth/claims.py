@@ -14,12 +14,12 @@ to the client's organisation is for `auth.professionals`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
 from auth.errors import InvalidActingClaims
+from gateway.fhir.codes import PurposeOfUse
+from gateway.fhir.ids import PRACTITIONER_ROLE_REFERENCE
 
 __all__ = [
     "BTG_REASON_CLAIM",
@@ -27,7 +27,6 @@ __all__ = [
     "PRACTITIONER_ROLE_CLAIM",
     "PURPOSE_OF_USE_CLAIM",
     "ActingClaims",
-    "PurposeOfUse",
     "read_acting_claims",
 ]
 
@@ -36,15 +35,6 @@ PURPOSE_OF_USE_CLAIM = "https://yhteys.fi/fhir/claims/purpose_of_use"
 BTG_REASON_CLAIM = "https://yhteys.fi/fhir/claims/btg_reason"
 MIN_BTG_REASON_LENGTH = 10
 _MAX_BTG_REASON_LENGTH = 1000
-_PRACTITIONER_ROLE = re.compile(r"PractitionerRole/[A-Za-z0-9\-.]{1,64}")
-
-
-class PurposeOfUse(StrEnum):
-    """The purposes of use Yhteys accepts (http://terminology.hl7.org/CodeSystem/v3-ActReason)."""
-
-    TREAT = "TREAT"
-    CAREMGT = "CAREMGT"
-    BTG = "BTG"
 
 
 @dataclass(frozen=True)
@@ -59,7 +49,7 @@ class ActingClaims:
     btg_reason: str
 
     def __post_init__(self) -> None:
-        if not _PRACTITIONER_ROLE.fullmatch(self.practitioner_role):
+        if not PRACTITIONER_ROLE_REFERENCE.fullmatch(self.practitioner_role):
             raise InvalidActingClaims("practitioner_role must be a reference 'PractitionerRole/<id>'")
         if (self.purpose_of_use is PurposeOfUse.BTG) != bool(self.btg_reason):
             raise InvalidActingClaims("btg_reason is given exactly when purpose_of_use is BTG")
@@ -68,10 +58,9 @@ class ActingClaims:
 def read_acting_claims(claims: Mapping[str, object]) -> ActingClaims:
     """Read the Yhteys claims of a verified assertion; raise `InvalidActingClaims` if unusable."""
     role = claims.get(PRACTITIONER_ROLE_CLAIM)
-    if not isinstance(role, str) or not _PRACTITIONER_ROLE.fullmatch(role):
+    if not isinstance(role, str) or not PRACTITIONER_ROLE_REFERENCE.fullmatch(role):
         raise InvalidActingClaims(
-            f"the assertion must name the acting professional in {PRACTITIONER_ROLE_CLAIM} "
-            "as 'PractitionerRole/<id>'"
+            f"the assertion must name the acting professional in {PRACTITIONER_ROLE_CLAIM} as 'PractitionerRole/<id>'"
         )
     purpose_value = claims.get(PURPOSE_OF_USE_CLAIM, PurposeOfUse.TREAT.value)
     if not isinstance(purpose_value, str) or purpose_value not in {p.value for p in PurposeOfUse}:

@@ -25,12 +25,12 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
 
-from auth.claims import ActingClaims, PurposeOfUse
+from auth.claims import ActingClaims
 from auth.clock import Clock, check_leeway
 from auth.errors import OAuthError
 from auth.keys import ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, SigningKeys
-from auth.registry import Sector
 from auth.scopes import Scope, ScopeSyntaxError, parse_scope
+from gateway.fhir.codes import PurposeOfUse, Sector
 
 __all__ = ["InvalidToken", "Principal", "TokenVerifier"]
 

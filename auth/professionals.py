@@ -9,7 +9,6 @@ endpoint then answers 503 temporarily_unavailable — never a token on a guess.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,9 +16,10 @@ from typing import Protocol
 import httpx
 
 from auth.errors import ProfessionalRefused
+from gateway.fhir.ids import ORGANIZATION_REFERENCE, PRACTITIONER_ROLE_REFERENCE
+from gateway.fhir.systems import TEAM_ROLE_SYSTEM
 
 __all__ = [
-    "TEAM_ROLE_SYSTEM",
     "DirectoryUnavailable",
     "FhirProfessionalDirectory",
     "ProfessionalDirectory",
@@ -28,10 +28,6 @@ __all__ = [
     "professional_from_resource",
     "require_acting_professional",
 ]
-
-TEAM_ROLE_SYSTEM = "https://yhteys.fi/fhir/CodeSystem/team-role"
-_ROLE_REFERENCE = re.compile(r"PractitionerRole/([A-Za-z0-9\-.]{1,64})")
-_ORGANIZATION_REFERENCE = re.compile(r"Organization/[A-Za-z0-9\-.]{1,64}")
 
 
 class DirectoryUnavailable(Exception):
@@ -86,7 +82,7 @@ def professional_from_resource(resource: Mapping[str, object], reference: str, b
     `base_url` (then made relative); any other form (another server, a version) becomes "",
     which matches no client's organisation.
     """
-    match = _ROLE_REFERENCE.fullmatch(reference)
+    match = PRACTITIONER_ROLE_REFERENCE.fullmatch(reference)
     if match is None:
         raise DirectoryUnavailable("not a PractitionerRole reference")
     if resource.get("resourceType") != "PractitionerRole" or resource.get("id") != match.group(1):
@@ -112,7 +108,7 @@ class FhirProfessionalDirectory:
 
     async def lookup(self, practitioner_role: str) -> ProfessionalRole | UnknownProfessional:
         """See `ProfessionalDirectory.lookup`."""
-        if _ROLE_REFERENCE.fullmatch(practitioner_role) is None:
+        if PRACTITIONER_ROLE_REFERENCE.fullmatch(practitioner_role) is None:
             return UnknownProfessional(practitioner_role)
         try:
             response = await self._client.get(
@@ -139,7 +135,7 @@ def _organization(value: object, base: str) -> str:
         return ""
     if base != "/" and reference.startswith(base):
         reference = reference.removeprefix(base)
-    return reference if _ORGANIZATION_REFERENCE.fullmatch(reference) else ""
+    return reference if ORGANIZATION_REFERENCE.fullmatch(reference) else ""
 
 
 def _team_roles(value: object) -> tuple[str, ...]:

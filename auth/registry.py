@@ -24,7 +24,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import NotRequired, TypedDict
@@ -33,6 +32,8 @@ import yaml  # type: ignore[import-untyped, unused-ignore]
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from auth.scopes import Scope, ScopeSyntaxError, parse_scope
+from gateway.fhir.codes import Sector
+from gateway.fhir.ids import ORGANIZATION_REFERENCE
 
 __all__ = [
     "ClientEntry",
@@ -40,13 +41,11 @@ __all__ = [
     "ClientRegistry",
     "NotRegistered",
     "RegistryError",
-    "Sector",
     "load_registry",
     "parse_registry",
 ]
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}")
-_ORGANIZATION = re.compile(r"Organization/[A-Za-z0-9\-.]{1,64}")
 _OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _KEY_ALGORITHMS = {"EC": "ES384", "RSA": "RS384"}
@@ -55,19 +54,6 @@ _MIN_RSA_BITS = 2048
 
 class RegistryError(ValueError):
     """The registry file is unusable; the message names the client (or position) and the fault."""
-
-
-class Sector(StrEnum):
-    """Codes of https://yhteys.fi/fhir/CodeSystem/sector."""
-
-    MUNICIPAL_YOUTH_SERVICES = "municipal-youth-services"
-    SCHOOL_WELFARE = "school-welfare"
-    SOCIAL_WELFARE = "social-welfare"
-    CHILD_PROTECTION = "child-protection"
-    HOSPITAL_PSYCHIATRY = "hospital-psychiatry"
-    PRIMARY_HEALTH_CARE = "primary-health-care"
-    HOUSING = "housing"
-    THIRD_SECTOR = "third-sector"
 
 
 class ClientEntry(TypedDict):
@@ -188,7 +174,7 @@ def _checked_entry(name: str, entry: dict[object, object]) -> ClientEntry:
     if not _CLIENT_ID.fullmatch(client_id):
         raise RegistryError(f"{name}: client_id must be 1-128 letters, digits, '.', '_' or '-'")
     organization = _text(name, entry, "organization")
-    if not _ORGANIZATION.fullmatch(organization):
+    if not ORGANIZATION_REFERENCE.fullmatch(organization):
         raise RegistryError(f"{name}: organization must be a reference 'Organization/<id>'")
     oid = _text(name, entry, "organization_oid")
     if not _OID.fullmatch(oid):

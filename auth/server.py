@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from auth.assertion import ASSERTION_ALGORITHMS, JWT_BEARER, AssertionVerifier, VerifiedAssertion
-from auth.claims import PurposeOfUse, read_acting_claims
+from auth.claims import read_acting_claims
 from auth.config import INTROSPECTION_PATH, JWKS_PATH, SMART_CONFIGURATION_PATH, TOKEN_PATH, AuthConfig
 from auth.errors import (
     ClaimMismatch,
@@ -36,6 +36,7 @@ from auth.principal import InvalidToken, Principal, TokenVerifier
 from auth.professionals import ProfessionalRole, require_acting_professional
 from auth.scopes import grant_requested
 from auth.tokens import IssuedToken, TokenIssuer
+from gateway.fhir.codes import PurposeOfUse
 
 __all__ = ["create_auth_app", "create_auth_router"]
 
@@ -152,7 +153,11 @@ class _AuthServer:
         issued = self._issuer.issue(client, professional, acting, scopes.granted)
         _log.info(
             "token %s issued to %s for %s, purpose %s, scope %r",
-            issued.jti, client.client_id, professional.reference, acting.purpose_of_use.value, issued.scope,
+            issued.jti,
+            client.client_id,
+            professional.reference,
+            acting.purpose_of_use.value,
+            issued.scope,
         )
         return issued
 

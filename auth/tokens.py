@@ -13,12 +13,13 @@ import secrets
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
-from auth.claims import ActingClaims, PurposeOfUse
+from auth.claims import ActingClaims
 from auth.clock import Clock
 from auth.keys import SigningKeys
 from auth.professionals import ProfessionalRole
 from auth.registry import ClientRegistration
 from auth.scopes import Scope
+from gateway.fhir.codes import PurposeOfUse
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",

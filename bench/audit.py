@@ -58,14 +58,14 @@ from bench.gateway_throughput import MAX_PHASE, call_for, target_of
 from bench.load import Attempt, Failed, Load, LoadResult, run_load, together
 from bench.report import write_section
 from bench.stack import hapi_with_demo, served_gateway
-from gateway.access import Effect, Reason
+from gateway.access.seam import Effect, Reason
 from gateway.audit import AuditOutcome, AuditRecord, Caller, Disclosed
 from gateway.audit.balp import events_of
 from gateway.audit.chain import CheckpointKey
 from gateway.audit.setup import open_store
 from gateway.audit.store import AuditStore, Batch, StoredEvent
 from gateway.audit.trail import AuditTrail
-from gateway.consent import RULE_BASE
+from gateway.fhir.systems import CONSENT_RULE_BASE
 from gateway.settings import Settings
 from tests.ports import free_port
 
@@ -74,7 +74,7 @@ __all__ = ["GatewayRun", "TrailRun", "main", "measure_gateways", "measure_trail"
 _SERVER = "http://127.0.0.1:8000/fhir"
 _PATIENT = "Patient/demo-client"
 _READS_PLAN = Reason("psychiatry-reads-plan", "https://yhteys.fi/fhir/policy/rule/psychiatry-reads-plan", "", "", "")
-_NO_CONSENT_PERMITS = Reason("no-consent-permits", RULE_BASE + "no-consent-permits", "", "", "")
+_NO_CONSENT_PERMITS = Reason("no-consent-permits", CONSENT_RULE_BASE + "no-consent-permits", "", "", "")
 _NURSE = Caller(
     client_id="psychiatry-ehr",
     organization="Organization/demo-org-psychiatry",
@@ -335,9 +335,13 @@ def _producers(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--producers", type=_producers, default=[1, 16, 64, 256], help="comma-separated producer counts")
+    parser.add_argument(
+        "--producers", type=_producers, default=[1, 16, 64, 256], help="comma-separated producer counts"
+    )
     parser.add_argument("--trail-duration", type=float, default=5.0, help="seconds measured per producer count")
-    parser.add_argument("--trail-warmup", type=float, default=1.0, help="seconds run first per producer count, unmeasured")
+    parser.add_argument(
+        "--trail-warmup", type=float, default=1.0, help="seconds run first per producer count, unmeasured"
+    )
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()), help="where the trail's stores go")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per round and variant")
@@ -355,9 +359,7 @@ def main() -> None:
 
     parts = []
     if args.only != "gateway":
-        runs = [
-            asyncio.run(measure_trail(args.dir, k, args.trail_duration, args.trail_warmup)) for k in args.producers
-        ]
+        runs = [asyncio.run(measure_trail(args.dir, k, args.trail_duration, args.trail_warmup)) for k in args.producers]
         parts.append(_trail_part(runs, args.dir, args.trail_duration, args.trail_warmup))
     if args.only != "trail":
         run, settings = _run_gateways(args)

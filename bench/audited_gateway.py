@@ -15,8 +15,8 @@ import argparse
 
 import uvicorn
 
+from gateway.app.assembly import build_gateway
 from gateway.audit import AuditRecord
-from gateway.server import build_gateway
 from gateway.settings import Settings
 
 __all__ = ["SINKS", "Discard", "main"]

@@ -33,15 +33,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from auth.claims import PurposeOfUse
 from auth.principal import Principal
 from auth.scopes import Scope, parse_scope
 from bench.population import NOW, OUTSIDE_COUNTY, Population, Professional
 from bench.report import write_section
 from bench.stats import Summary
-from gateway.access import PSY, AccessDecision, AccessRequest, Effect, Interaction, Label, combine
-from gateway.consent import ConsentPolicy, ConsentsOnFile
-from gateway.policy import RolePolicy, load_policy
+from gateway.access.consent.decider import ConsentPolicy, ConsentsOnFile
+from gateway.access.policy import RolePolicy, load_policy
+from gateway.access.seam import AccessDecision, AccessRequest, Effect, combine
+from gateway.fhir.codes import Interaction, PurposeOfUse
+from gateway.fhir.labels import PSY, Label
 
 __all__ = ["ERROR_REASONS", "Index", "Measurement", "Sample", "build_index", "decide", "main", "measure", "samples"]
 
@@ -59,7 +60,13 @@ _TYPE_WEIGHTS = (0.3, 0.3, 0.15, 0.15, 0.1)
 _PURPOSES = (PurposeOfUse.TREAT, PurposeOfUse.CAREMGT, PurposeOfUse.BTG)
 _PURPOSE_WEIGHTS = (0.8, 0.18, 0.02)
 _PSY_ONLY = frozenset({PSY})
-_CONSENT_SAYS = ("consent-permits", "consent-denies", "consent-refuses-all", "consent-refuses-labels", "no-consent-permits")
+_CONSENT_SAYS = (
+    "consent-permits",
+    "consent-denies",
+    "consent-refuses-all",
+    "consent-refuses-labels",
+    "no-consent-permits",
+)
 
 
 class Sample(NamedTuple):

@@ -43,7 +43,7 @@ import httpx
 from bench.load import Attempt, Call, Failed, Load, LoadResult, run_load, together
 from bench.report import write_section
 from bench.stack import hapi_with_demo, served_gateway, token
-from gateway.labels import OWNING_SECTOR
+from gateway.fhir.systems import OWNING_SECTOR
 from gateway.settings import Settings
 
 __all__ = ["INTERACTIONS", "MAX_PHASE", "TARGETS", "Target", "call_for", "main", "measure_gateway", "target_of"]
@@ -73,7 +73,11 @@ def _detail(response: httpx.Response) -> str:
         return response.text[:200]
     issues = body.get("issue") if isinstance(body, dict) else None
     if isinstance(issues, list):
-        words = [i.get("diagnostics") or (i.get("details") or {}).get("text") or i.get("code") for i in issues if isinstance(i, dict)]
+        words = [
+            i.get("diagnostics") or (i.get("details") or {}).get("text") or i.get("code")
+            for i in issues
+            if isinstance(i, dict)
+        ]
         return "; ".join(str(w) for w in words if w)[:300]
     return response.text[:200]
 
@@ -93,7 +97,9 @@ def _get_call(client: httpx.AsyncClient, target: Target, path: str, params: Mapp
 def _touch_psychiatry_activity(plan: dict[str, Any], stamp: int) -> None:
     """Change the description of the plan's hospital-psychiatry activity; `ValueError` if none is seen."""
     for activity in plan.get("activity", []):
-        owners = [e.get("valueCoding", {}).get("code") for e in activity.get("extension", []) if e.get("url") == OWNING_SECTOR]
+        owners = [
+            e.get("valueCoding", {}).get("code") for e in activity.get("extension", []) if e.get("url") == OWNING_SECTOR
+        ]
         if owners == ["hospital-psychiatry"]:
             detail = activity.setdefault("detail", {})
             original = str(detail.get("description", "")).split(" [tarkistettu ")[0]
@@ -136,7 +142,9 @@ def _private_plans(hapi_base: str, count: int) -> None:
             plan["meta"] = {"profile": plan["meta"]["profile"]}
             plan["identifier"][0]["value"] = f"PLAN-BENCH-{n:04d}"
             answer = client.put(
-                f"{hapi_base}/CarePlan/bench-plan-{n}", content=json.dumps(plan).encode(), headers={"Content-Type": FHIR_JSON}
+                f"{hapi_base}/CarePlan/bench-plan-{n}",
+                content=json.dumps(plan).encode(),
+                headers={"Content-Type": FHIR_JSON},
             )
             if not answer.is_success:
                 raise RuntimeError(f"HAPI refused the private plan copy ({answer.status_code}): {_detail(answer)}")
@@ -191,7 +199,9 @@ async def target_of(settings: Settings, name: str, system: str) -> Target:
     if name == "direct":
         return Target("direct", settings.hapi_base_url, {"Accept": FHIR_JSON})
     bearer = await asyncio.to_thread(token, settings, system, _SCOPE)
-    return Target("gateway", f"{settings.gateway_origin}/fhir", {"Accept": FHIR_JSON, "Authorization": f"Bearer {bearer}"})
+    return Target(
+        "gateway", f"{settings.gateway_origin}/fhir", {"Accept": FHIR_JSON, "Authorization": f"Bearer {bearer}"}
+    )
 
 
 def _ms(seconds: float) -> str:
@@ -230,7 +240,9 @@ def main() -> None:
     with hapi_with_demo() as settings, served_gateway(settings):
         _private_plans(settings.hapi_base_url, args.concurrency)
         results = asyncio.run(
-            measure_gateway(settings, args.system, args.concurrency, args.duration, args.warmup, args.prime, args.rounds)
+            measure_gateway(
+                settings, args.system, args.concurrency, args.duration, args.warmup, args.prime, args.rounds
+            )
         )
 
     lines = "\n".join(_row(interaction, r["direct"], r["gateway"]) for interaction, r in results.items())

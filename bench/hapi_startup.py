@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from bench.report import write_section
-from gateway.hapi import HapiServer
 from gateway.settings import Settings
+from gateway.store.hapi import HapiServer
 
 __all__ = ["main"]
 
@@ -30,8 +30,7 @@ def _summary(values: list[float], unit: str = "s") -> str:
     if len(values) == 1:
         return f"{values[0]:.1f} {unit}"
     return (
-        f"median {statistics.median(values):.1f} {unit} "
-        f"(min {min(values):.1f}, max {max(values):.1f}, n={len(values)})"
+        f"median {statistics.median(values):.1f} {unit} (min {min(values):.1f}, max {max(values):.1f}, n={len(values)})"
     )
 
 
@@ -41,9 +40,7 @@ def _cold_build() -> float:
     repo = Path(tempfile.mkdtemp(prefix="yhteys-m2-"))
     shutil.rmtree(server.project_dir / "target", ignore_errors=True)
     started = time.monotonic()
-    subprocess.run(
-        [*server.MAVEN_PACKAGE, f"-Dmaven.repo.local={repo}"], cwd=server.project_dir, check=True
-    )
+    subprocess.run([*server.MAVEN_PACKAGE, f"-Dmaven.repo.local={repo}"], cwd=server.project_dir, check=True)
     seconds = time.monotonic() - started
     shutil.rmtree(repo, ignore_errors=True)
     return seconds
@@ -55,7 +52,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument("--cold", action="store_true", help="also build with an empty Maven repository")
     args = parser.parse_args()
-    cold_row = f"| first build on a new machine (empty local Maven repository) | {_cold_build():.1f} s |\n" if args.cold else ""
+    cold_row = (
+        f"| first build on a new machine (empty local Maven repository) | {_cold_build():.1f} s |\n"
+        if args.cold
+        else ""
+    )
 
     builds: list[float] = []
     checks: list[float] = []

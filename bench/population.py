@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from auth.registry import Sector
-from gateway.consentterms import RESTRICTION_PARENT, RESTRICTION_PARENT_SYSTEM
+from gateway.fhir.codes import Sector
+from gateway.fhir.systems import RESTRICTION_PARENT, RESTRICTION_PARENT_SYSTEM
 
 __all__ = ["NOW", "OUTSIDE_COUNTY", "SECTOR_ROLES", "Population", "Professional", "SyntheticClient"]
 
@@ -137,7 +137,9 @@ class Population:
         return self.professional(rng, rng.choice(_SECTORS))
 
 
-def _consent(rng: random.Random, consent_id: str, patient: str, team: Sequence[Professional], outsider: Professional) -> Consent:
+def _consent(
+    rng: random.Random, consent_id: str, patient: str, team: Sequence[Professional], outsider: Professional
+) -> Consent:
     """One PlanConsent of `patient` (see the module doc for the mix)."""
     start, end = _base_period(rng)
     base: Consent = {"type": "deny" if rng.random() < 0.003 else "permit", "period": _period(rng, start, end)}
@@ -154,7 +156,9 @@ def _consent(rng: random.Random, consent_id: str, patient: str, team: Sequence[P
         "id": consent_id,
         "meta": {"profile": ["https://yhteys.fi/fhir/StructureDefinition/PlanConsent"]},
         "status": "inactive" if rng.random() < 0.1 else "active",
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "scope": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]
+        },
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}],
         "patient": {"reference": patient},
         "dateTime": f"{_day(start)}T{rng.randint(8, 16):02d}:{rng.randrange(60):02d}:00+02:00",
@@ -165,7 +169,9 @@ def _consent(rng: random.Random, consent_id: str, patient: str, team: Sequence[P
     }
     if rng.random() < 0.1:  # a minor's decision on disclosure to guardians
         code = rng.choices(("1", "2", "3", "4"), (0.4, 0.3, 0.2, 0.1))[0]
-        consent["extension"] = [{"url": RESTRICTION_PARENT, "valueCoding": {"system": RESTRICTION_PARENT_SYSTEM, "code": code}}]
+        consent["extension"] = [
+            {"url": RESTRICTION_PARENT, "valueCoding": {"system": RESTRICTION_PARENT_SYSTEM, "code": code}}
+        ]
     return consent
 
 
@@ -248,6 +254,9 @@ def _label(code: str) -> dict[str, str]:
 
 
 def _actor(reference: str) -> Consent:
-    role = {"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient"}
+    role = {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+        "code": "IRCP",
+        "display": "information recipient",
+    }
     return {"role": {"coding": [role]}, "reference": {"reference": reference}}
-

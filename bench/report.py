@@ -38,11 +38,8 @@ def machine() -> str:
 
 def write_section(name: str, body: str, path: Path = BENCHMARKS) -> None:
     """Replace (or append) the section `name` of BENCHMARKS.md with `body`, dated and placed."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    section = (
-        f"<!-- bench:{name} -->\n{body.rstrip()}\n\n"
-        f"Measured {stamp} on: {machine()}.\n<!-- /bench:{name} -->\n"
-    )
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = f"<!-- bench:{name} -->\n{body.rstrip()}\n\nMeasured {stamp} on: {machine()}.\n<!-- /bench:{name} -->\n"
     text = path.read_text(encoding="utf-8") if path.exists() else _HEADER
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->\n", re.S)
     if pattern.search(text):

@@ -32,9 +32,9 @@ import httpx
 
 from auth.config import TOKEN_PATH
 from gateway.demo import load_demo
-from gateway.democlients import demo_token, ensure_demo_clients
-from gateway.hapi import HapiServer
+from gateway.demo.clients import demo_token, ensure_demo_clients
 from gateway.settings import Settings
+from gateway.store.hapi import HapiServer
 from tests.ports import free_port
 
 __all__ = ["StackError", "hapi_with_demo", "served_gateway", "token"]
@@ -85,9 +85,7 @@ def served_gateway(settings: Settings, command: Sequence[str] | None = None) -> 
     }
     log_file = settings.data_dir / "gateway.log"
     with log_file.open("wb") as log:
-        child = subprocess.Popen(
-            list(command), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-        )
+        child = subprocess.Popen(list(command), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_serving(child, f"{settings.gateway_origin}/fhir/metadata", log_file)
         yield settings

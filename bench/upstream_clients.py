@@ -53,7 +53,11 @@ def _httpx_call(client: httpx.AsyncClient, url: str, params: dict[str, str]) -> 
     async def call(worker: int) -> Attempt:
         started = time.perf_counter()
         response = await client.get(url, params=params, headers=_HEADERS)
-        return Attempt(response.status_code, time.perf_counter() - started, response.text[:200] if response.status_code >= 300 else "")
+        return Attempt(
+            response.status_code,
+            time.perf_counter() - started,
+            response.text[:200] if response.status_code >= 300 else "",
+        )
 
     return call
 
@@ -86,7 +90,10 @@ async def measure_clients(
         ) as aio,
     ):
         cases = {
-            label: {"httpx": _httpx_call(hx, f"{base_url}/{path}", params), "aiohttp": _aiohttp_call(aio, f"{base_url}/{path}", params)}
+            label: {
+                "httpx": _httpx_call(hx, f"{base_url}/{path}", params),
+                "aiohttp": _aiohttp_call(aio, f"{base_url}/{path}", params),
+            }
             for label, (path, params) in REQUESTS.items()
         }
         if prime > 0:
@@ -129,7 +136,9 @@ def main() -> None:
     args = parser.parse_args()
     with hapi_with_demo() as settings:
         rows = asyncio.run(
-            measure_clients(settings.hapi_base_url, args.concurrency, args.duration, args.warmup, args.prime, args.rounds)
+            measure_clients(
+                settings.hapi_base_url, args.concurrency, args.duration, args.warmup, args.prime, args.rounds
+            )
         )
 
     lines = "\n".join(

@@ -1,7 +1,21 @@
-"""Yhteys: a FHIR R4 plan-sharing layer for Finnish health and social services.
+"""Yhteys: a FHIR R4 plan-sharing gateway for Finnish health and social services.
 
-The package holds the command line (`yhteys`), the settings, the builder of our FHIR package,
-the launcher of our HAPI FHIR store and the demo data; the gateway proper grows here.
+The rooms, each with one job (a room imports only the rooms below it; tests/test_imports.py
+and the import-linter contracts in pyproject.toml hold them to it):
+
+    cli/       the `yhteys` command line
+    app/       the one assembly (build_gateway), the one audited frame, bearer authentication
+    proxy/     the FHIR path: dispatch, reads, writes, merge, bundles, redaction, URLs, search rules
+    review/    the auditors' and clients' view of the trail: audit API, report, console
+    demo/      the demo client, her team and plan, and the demo systems
+    audit/     the tamper-evident trail: BALP events, hash chain, checkpoints, verify and export
+    store/     the FHIR store: the HAPI client, searches, the facts decisions rest on, the launcher
+    access/    the deciders (pure): the seam, role policy, consent, labels, subjects, care team
+    fhir/      the shared FHIR vocabulary (pure): systems, codes, labels, ids, resource types
+
+Shared by all rooms: `settings` (one Settings, read once), `errors` (every refusal as one
+hierarchy), `outcomes` (the only builder of OperationOutcomes) and `served` (what serving one
+request came to).
 """
 
 __all__: list[str] = []

@@ -30,7 +30,7 @@ and, for access decisions, the decision's reasons.
 
 from __future__ import annotations
 
-from gateway.access import Reason
+from gateway.access.seam import Reason
 
 __all__ = [
     "AuditUnavailable",

@@ -11,7 +11,7 @@ application answer with one, as `application/fhir+json`:
   never sent.
 
 Each decision reason becomes an issue of its own whose `details` carries the reason code
-(system `REASON_SYSTEM`) and the English text, with Finnish and Swedish as FHIR translation
+(system `ACCESS_REASON_SYSTEM`) and the English text, with Finnish and Swedish as FHIR translation
 extensions on `details.text`; the rule URI goes into `diagnostics`.
 """
 
@@ -26,26 +26,21 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from gateway.access import Reason
+from gateway.access.seam import Reason
 from gateway.errors import GatewayError
+from gateway.fhir.media import FHIR_JSON
+from gateway.fhir.systems import ACCESS_REASON_SYSTEM, TRANSLATION
 
-__all__ = ["FHIR_JSON", "REASON_SYSTEM", "TRANSLATION", "outcome", "install_handlers", "error_response"]
+__all__ = ["error_response", "install_handlers", "outcome"]
 
-FHIR_JSON = "application/fhir+json"
-REASON_SYSTEM = "https://yhteys.fi/fhir/CodeSystem/access-reason"
-TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 
 _HTTP_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported"}
 _log = logging.getLogger("gateway.outcomes")
 
 
-def outcome(
-    severity: str, issue_code: str, message: str, reasons: tuple[Reason, ...] = ()
-) -> dict[str, Any]:
+def outcome(severity: str, issue_code: str, message: str, reasons: tuple[Reason, ...] = ()) -> dict[str, Any]:
     """An OperationOutcome: one issue for `message`, then one issue per reason."""
-    issues: list[dict[str, Any]] = [
-        {"severity": severity, "code": issue_code, "diagnostics": message}
-    ]
+    issues: list[dict[str, Any]] = [{"severity": severity, "code": issue_code, "diagnostics": message}]
     issues.extend(_reason_issue(severity, issue_code, reason) for reason in reasons)
     return {"resourceType": "OperationOutcome", "issue": issues}
 
@@ -79,9 +74,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     body = outcome("error", _HTTP_ISSUE_CODES.get(exc.status_code, "processing"), str(exc.detail))
-    return JSONResponse(
-        body, status_code=exc.status_code, media_type=FHIR_JSON, headers=exc.headers
-    )
+    return JSONResponse(body, status_code=exc.status_code, media_type=FHIR_JSON, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -95,7 +88,7 @@ def _reason_issue(severity: str, issue_code: str, reason: Reason) -> dict[str, A
         "severity": severity,
         "code": issue_code,
         "details": {
-            "coding": [{"system": REASON_SYSTEM, "code": reason.code}],
+            "coding": [{"system": ACCESS_REASON_SYSTEM, "code": reason.code}],
             "text": reason.text_en,
             "_text": {
                 "extension": [

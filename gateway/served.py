@@ -13,9 +13,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from gateway.access import Effect, Reason
+from gateway.access.seam import Effect, Reason
 from gateway.errors import GatewayError
-from gateway.outcomes import FHIR_JSON, outcome
+from gateway.fhir.media import FHIR_JSON
+from gateway.outcomes import outcome
 
 __all__ = ["Served"]
 

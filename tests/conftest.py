@@ -13,10 +13,9 @@ import httpx
 import pytest
 
 from gateway.demo import DemoLoad, load_demo
-from gateway.hapi import HapiError, HapiServer
 from gateway.settings import Settings
+from gateway.store.hapi import HapiError, HapiServer
 from tests.ports import free_port
-
 
 
 @pytest.fixture(scope="session")

@@ -55,12 +55,12 @@ Choices, with the BALP rules they follow (BALP FSH sources, input/fsh/*.fsh):
   type for a create) stands in. Disclosed resources of no client (directory data) go into
   the first event only, so each disclosure is counted once.
 - AuthZ events: type DCM#110113 Security Alert, subtype BALP AuthZsubType#AuthZ-Consent
-  when any reason's rule is under `gateway.consent.RULE_BASE`, else AuthZ-Role; action E;
+  when any reason's rule is under `CONSENT_RULE_BASE`, else AuthZ-Role; action E;
   outcome 0 for PERMIT, 4 otherwise. Agents per AuthZconsent: client (DCM#110150
   Application), user (IRCP), organisation (PROV), authorizer (extra-security-role-type
   #authserver, who = source.observer as invariant val-audit-source demands). Entities follow
   AuthZconsent's closed slicing: the patient, each Consent a reason cites
-  (`<RULE_BASE>Consent/<id>`, resource-types#Consent, object-role#13), the token (BALP
+  (`<CONSENT_RULE_BASE>Consent/<id>`, resource-types#Consent, object-role#13), the token (BALP
   UserAgentTypes#UserOauthAgent, jti URN). The reasons themselves are the user agent's
   `policy` (rule URIs) and the `outcomeDesc` (codes); the X-Request-Id has no place in that
   closed list, so an AuthZ event pairs with its REST event by jti and `recorded`.
@@ -86,25 +86,26 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from gateway.access import Effect, Interaction
+from gateway.access.seam import Effect
 from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller
-from gateway.consent import RULE_BASE
+from gateway.fhir.codes import Interaction
+from gateway.fhir.systems import (
+    CLIENT_ID_SYSTEM,
+    CONSENT_RULE_BASE,
+    REQUEST_ID_SYSTEM,
+    RESOURCE_TYPES_SYSTEM,
+    RESTFUL_INTERACTION_SYSTEM,
+    SECTOR_SYSTEM,
+    TEAM_ROLE_SYSTEM,
+    TERMINOLOGY_BASE,
+)
 
-__all__ = ["CLIENT_ID_SYSTEM", "REQUEST_ID_SYSTEM", "events_of", "search_keys"]
+__all__ = ["events_of", "search_keys"]
 
-CLIENT_ID_SYSTEM = "https://yhteys.fi/fhir/sid/client-id"
-"""The identifier system of OAuth client ids (the client agent's `who.identifier`)."""
-REQUEST_ID_SYSTEM = "https://yhteys.fi/fhir/sid/request-id"
-"""The identifier system of X-Request-Id values (the transaction entity's `what.identifier`)."""
 
 _BALP = "https://profiles.ihe.net/ITI/BALP"
 _DCM = "http://dicom.nema.org/resources/ontology/DCM"
-_THO = "http://terminology.hl7.org/CodeSystem"
-_INTERACTION = "http://hl7.org/fhir/restful-interaction"
-_RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
 _JTI = "urn:ietf:params:oauth:jti:"
-_TEAM_ROLE = "https://yhteys.fi/fhir/CodeSystem/team-role"
-_SECTOR = "https://yhteys.fi/fhir/CodeSystem/sector"
 _GATEWAY = "Yhteys gateway"
 
 _Coding = dict[str, str]
@@ -114,24 +115,24 @@ def _coding(system: str, code: str, display: str) -> _Coding:
     return {"system": system, "code": code, "display": display}
 
 
-_REST = _coding(f"{_THO}/audit-event-type", "rest", "Restful Operation")
+_REST = _coding(f"{TERMINOLOGY_BASE}/audit-event-type", "rest", "Restful Operation")
 _SECURITY_ALERT = _coding(_DCM, "110113", "Security Alert")
 _SOURCE_ROLE = _coding(_DCM, "110153", "Source Role ID")
 _DESTINATION_ROLE = _coding(_DCM, "110152", "Destination Role ID")
 _APPLICATION = _coding(_DCM, "110150", "Application")
-_CUSTODIAN = _coding(f"{_THO}/provenance-participant-type", "custodian", "Custodian")
-_RECIPIENT = _coding(f"{_THO}/v3-ParticipationType", "IRCP", "information recipient")
-_AUTHOR = _coding(f"{_THO}/v3-ParticipationType", "AUT", "author (originator)")
-_PROVIDER = _coding(f"{_THO}/v3-RoleClass", "PROV", "healthcare provider")
-_AUTHORIZER = _coding(f"{_THO}/extra-security-role-type", "authserver", "authorization server")
-_APPLICATION_SERVER = _coding(f"{_THO}/security-source-type", "4", "Application Server")
-_SECURITY_SERVER = _coding(f"{_THO}/security-source-type", "6", "Security Server")
-_PERSON = _coding(f"{_THO}/audit-entity-type", "1", "Person")
-_SYSTEM_OBJECT = _coding(f"{_THO}/audit-entity-type", "2", "System Object")
-_PATIENT_ROLE = _coding(f"{_THO}/object-role", "1", "Patient")
-_DOMAIN_RESOURCE = _coding(f"{_THO}/object-role", "4", "Domain Resource")
-_SECURITY_RESOURCE = _coding(f"{_THO}/object-role", "13", "Security Resource")
-_QUERY_ROLE = _coding(f"{_THO}/object-role", "24", "Query")
+_CUSTODIAN = _coding(f"{TERMINOLOGY_BASE}/provenance-participant-type", "custodian", "Custodian")
+_RECIPIENT = _coding(f"{TERMINOLOGY_BASE}/v3-ParticipationType", "IRCP", "information recipient")
+_AUTHOR = _coding(f"{TERMINOLOGY_BASE}/v3-ParticipationType", "AUT", "author (originator)")
+_PROVIDER = _coding(f"{TERMINOLOGY_BASE}/v3-RoleClass", "PROV", "healthcare provider")
+_AUTHORIZER = _coding(f"{TERMINOLOGY_BASE}/extra-security-role-type", "authserver", "authorization server")
+_APPLICATION_SERVER = _coding(f"{TERMINOLOGY_BASE}/security-source-type", "4", "Application Server")
+_SECURITY_SERVER = _coding(f"{TERMINOLOGY_BASE}/security-source-type", "6", "Security Server")
+_PERSON = _coding(f"{TERMINOLOGY_BASE}/audit-entity-type", "1", "Person")
+_SYSTEM_OBJECT = _coding(f"{TERMINOLOGY_BASE}/audit-entity-type", "2", "System Object")
+_PATIENT_ROLE = _coding(f"{TERMINOLOGY_BASE}/object-role", "1", "Patient")
+_DOMAIN_RESOURCE = _coding(f"{TERMINOLOGY_BASE}/object-role", "4", "Domain Resource")
+_SECURITY_RESOURCE = _coding(f"{TERMINOLOGY_BASE}/object-role", "13", "Security Resource")
+_QUERY_ROLE = _coding(f"{TERMINOLOGY_BASE}/object-role", "24", "Query")
 _REQUEST_ID = _coding(f"{_BALP}/CodeSystem/BasicAuditEntityType", "XrequestId", "X-Request-Id")
 _OAUTH_TOKEN = _coding(f"{_BALP}/CodeSystem/UserAgentTypes", "UserOauthAgent", "User OAuth Agent participant")
 _AUTHZ_CONSENT = _coding(
@@ -265,14 +266,16 @@ def _rest_event(record: AuditRecord, server: str, patient: str | None, *, first:
 
 def _authz_event(record: AuditRecord, server: str, patient: str | None) -> dict[str, Any]:
     rules = _rules(record)
-    consents = list(dict.fromkeys(r[len(RULE_BASE) :] for r in rules if r.startswith(RULE_BASE + "Consent/")))
+    consents = list(
+        dict.fromkeys(r[len(CONSENT_RULE_BASE) :] for r in rules if r.startswith(CONSENT_RULE_BASE + "Consent/"))
+    )
     conforms = patient is not None and bool(consents) and record.source_address is not None
     permitted = record.effect is Effect.PERMIT
     return _event(
         record,
         profile=f"{_BALP}/StructureDefinition/IHE.BasicAudit.AuthZconsent" if conforms else None,
         kind=_SECURITY_ALERT,
-        subtypes=[_AUTHZ_CONSENT if any(rule.startswith(RULE_BASE) for rule in rules) else _AUTHZ_ROLE],
+        subtypes=[_AUTHZ_CONSENT if any(rule.startswith(CONSENT_RULE_BASE) for rule in rules) else _AUTHZ_ROLE],
         action="E",
         outcome="0" if permitted else "4",
         description=("permit" if permitted else "deny") + _reason_text(record),
@@ -336,7 +339,7 @@ def _rest_subtype(record: AuditRecord, pattern: _Pattern) -> list[_Coding]:
     code = pattern.subtype
     if record.interaction == Interaction.SEARCH and record.resource_type is None:
         code = "search-system"
-    return [_coding(_INTERACTION, code, code)] if code else []
+    return [_coding(RESTFUL_INTERACTION_SYSTEM, code, code)] if code else []
 
 
 def _rest_outcome(record: AuditRecord) -> str:
@@ -381,12 +384,12 @@ def _user_agent(record: AuditRecord, kind: _Coding) -> dict[str, Any]:
         purpose["text"] = caller.btg_reason
     agent: dict[str, Any] = {"type": {"coding": [kind]}, "who": {"reference": caller.practitioner_role}}
     if caller.team_roles:
-        agent["role"] = [{"coding": [{"system": _TEAM_ROLE, "code": role}]} for role in caller.team_roles]
+        agent["role"] = [{"coding": [{"system": TEAM_ROLE_SYSTEM, "code": role}]} for role in caller.team_roles]
     return {**agent, "requestor": True, "policy": [_JTI + caller.token_jti, *_rules(record)], "purposeOfUse": [purpose]}
 
 
 def _purpose(code: str) -> _Coding:
-    coding = {"system": f"{_THO}/v3-ActReason", "code": code}
+    coding = {"system": f"{TERMINOLOGY_BASE}/v3-ActReason", "code": code}
     if code in _PURPOSES:
         coding["display"] = _PURPOSES[code]
     return coding
@@ -395,8 +398,15 @@ def _purpose(code: str) -> _Coding:
 def _organization_agent(caller: Caller | Anonymous) -> list[dict[str, Any]]:
     if isinstance(caller, Anonymous):
         return []
-    sector = {"coding": [{"system": _SECTOR, "code": caller.sector}]}
-    return [{"type": {"coding": [_PROVIDER]}, "who": {"reference": caller.organization}, "role": [sector], "requestor": False}]
+    sector = {"coding": [{"system": SECTOR_SYSTEM, "code": caller.sector}]}
+    return [
+        {
+            "type": {"coding": [_PROVIDER]},
+            "who": {"reference": caller.organization},
+            "role": [sector],
+            "requestor": False,
+        }
+    ]
 
 
 def _client_agent(record: AuditRecord, kind: _Coding) -> dict[str, Any]:
@@ -469,5 +479,4 @@ def _data(reference: str, kind: _Coding) -> dict[str, Any]:
 
 def _resource_type(reference: str) -> _Coding:
     name = reference.split("/", 1)[0]
-    return _coding(_RESOURCE_TYPES, name, name)
-
+    return _coding(RESOURCE_TYPES_SYSTEM, name, name)

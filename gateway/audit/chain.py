@@ -47,7 +47,9 @@ def canonical(value: Any) -> bytes:
     """
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        json.loads(text, parse_float=_not_plain, parse_int=_safe_int, object_pairs_hook=None if text.isascii() else _ascii_keys)
+        json.loads(
+            text, parse_float=_not_plain, parse_int=_safe_int, object_pairs_hook=None if text.isascii() else _ascii_keys
+        )
         return text.encode("utf-8")
     except (_NotPlain, TypeError, ValueError):  # ValueError: also lone surrogates, NaN
         return library_canonical(value)
@@ -101,7 +103,9 @@ class Checkpoint:
     def verifies_with(self, public_key: Ed25519PublicKey) -> bool:
         """True if the signature is the key's over `payload()`."""
         try:
-            public_key.verify(base64.urlsafe_b64decode(self.signature + "=" * (-len(self.signature) % 4)), self.payload())
+            public_key.verify(
+                base64.urlsafe_b64decode(self.signature + "=" * (-len(self.signature) % 4)), self.payload()
+            )
         except (InvalidSignature, ValueError):
             return False
         return True

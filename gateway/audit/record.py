@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from auth.principal import Principal
-from gateway.access import Effect, Reason
+from gateway.access.seam import Effect, Reason
 
 __all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "Caller", "Disclosed", "request_id_of"]
 

@@ -29,7 +29,19 @@ from gateway.audit.chain import GENESIS, Checkpoint, canonical, link
 
 __all__ = ["AuditQuery", "AuditStore", "Batch", "StoredEvent", "StoreError"]
 
-_COLUMNS = ("date", "patient", "agent", "organization", "sector", "client_id", "entity", "type", "subtype", "outcome", "purpose")
+_COLUMNS = (
+    "date",
+    "patient",
+    "agent",
+    "organization",
+    "sector",
+    "client_id",
+    "entity",
+    "type",
+    "subtype",
+    "outcome",
+    "purpose",
+)
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS audit_event (
@@ -187,7 +199,9 @@ class AuditStore:
                 body = canonical(numbered).decode()
                 digest = link(previous, body.encode())
                 keys = search_keys(numbered)
-                rows.append((seq, *(keys.get(c) or ("" if c == "date" else None) for c in _COLUMNS), body, previous, digest))
+                rows.append(
+                    (seq, *(keys.get(c) or ("" if c == "date" else None) for c in _COLUMNS), body, previous, digest)
+                )
                 stored.append(StoredEvent(seq, body, previous, digest))
                 previous = digest
             return Batch(tuple(rows), tuple(stored), after, (seq, previous))
@@ -236,8 +250,14 @@ class AuditStore:
 
     def last_checkpoint(self) -> Checkpoint | None:
         """The newest checkpoint, or None."""
-        rows = self._read("SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoint ORDER BY seq DESC LIMIT 1", ())
-        return Checkpoint(int(rows[0][0]), str(rows[0][1]), str(rows[0][2]), str(rows[0][3]), str(rows[0][4])) if rows else None
+        rows = self._read(
+            "SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoint ORDER BY seq DESC LIMIT 1", ()
+        )
+        return (
+            Checkpoint(int(rows[0][0]), str(rows[0][1]), str(rows[0][2]), str(rows[0][3]), str(rows[0][4]))
+            if rows
+            else None
+        )
 
     def search(self, query: AuditQuery) -> list[StoredEvent]:
         """The records matching `query`, newest first."""

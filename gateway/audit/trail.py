@@ -84,7 +84,9 @@ class AuditTrail:
                 _log.error("audit write failed: %s", exc)
                 for _, future in batch:
                     if not future.done():
-                        future.set_exception(AuditUnavailable("the audit trail cannot be written; nothing is disclosed"))
+                        future.set_exception(
+                            AuditUnavailable("the audit trail cannot be written; nothing is disclosed")
+                        )
                 continue
             for _, future in batch:
                 if not future.done():

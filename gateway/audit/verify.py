@@ -72,7 +72,9 @@ def verify(
         if not checkpoint.verifies_with(public_key):
             return Verdict(count, 0, checkpoint.seq, f"the checkpoint at record {checkpoint.seq} has a bad signature")
         if checkpoint.seq > last:
-            return Verdict(count, 0, last + 1, f"a signed checkpoint names record {checkpoint.seq}, but the trail ends at {last}")
+            return Verdict(
+                count, 0, last + 1, f"a signed checkpoint names record {checkpoint.seq}, but the trail ends at {last}"
+            )
         if checkpoint.seq > anchor[0] and hashes.get(checkpoint.seq) != checkpoint.hash:
             return Verdict(
                 count, 0, checkpoint.seq,
@@ -113,9 +115,20 @@ def export_lines(store: AuditStore, key: CheckpointKey, first: int, last: int) -
               "anchor": {"seq": anchor[0], "hash": anchor[1]}, "publicKey": key.public_jwk()}  # fmt: skip
     yield json.dumps(header)
     for event in store.events(first, last):
-        yield json.dumps({"kind": "event", "seq": event.seq, "event": event.event, "prev_hash": event.prev_hash, "hash": event.hash})
+        yield json.dumps(
+            {"kind": "event", "seq": event.seq, "event": event.event, "prev_hash": event.prev_hash, "hash": event.hash}
+        )
     for c in checkpoints:
-        yield json.dumps({"kind": "checkpoint", "seq": c.seq, "hash": c.hash, "signed_at": c.signed_at, "key_id": c.key_id, "signature": c.signature})
+        yield json.dumps(
+            {
+                "kind": "checkpoint",
+                "seq": c.seq,
+                "hash": c.hash,
+                "signed_at": c.signed_at,
+                "key_id": c.key_id,
+                "signature": c.signature,
+            }
+        )
 
 
 def verify_export(lines: Iterable[str]) -> Verdict:
@@ -127,7 +140,11 @@ def verify_export(lines: Iterable[str]) -> Verdict:
     try:
         public_key = public_key_of_jwk(header["publicKey"])
         anchor = (int(header["anchor"]["seq"]), str(header["anchor"]["hash"]))
-        events = [StoredEvent(int(r["seq"]), str(r["event"]), str(r["prev_hash"]), str(r["hash"])) for r in rows if r.get("kind") == "event"]
+        events = [
+            StoredEvent(int(r["seq"]), str(r["event"]), str(r["prev_hash"]), str(r["hash"]))
+            for r in rows
+            if r.get("kind") == "event"
+        ]
         checkpoints = [
             Checkpoint(int(r["seq"]), str(r["hash"]), str(r["signed_at"]), str(r["key_id"]), str(r["signature"]))
             for r in rows if r.get("kind") == "checkpoint"
@@ -135,5 +152,7 @@ def verify_export(lines: Iterable[str]) -> Verdict:
     except (KeyError, TypeError, ValueError) as exc:
         return Verdict(0, 0, 0, f"the export is malformed: {exc}")
     if not checkpoints or max(c.seq for c in checkpoints) != int(header["to"]):
-        return Verdict(len(events), 0, int(header["to"]), "the export's last record is not covered by a signed checkpoint")
+        return Verdict(
+            len(events), 0, int(header["to"]), "the export's last record is not covered by a signed checkpoint"
+        )
     return verify(events, checkpoints, public_key, anchor=anchor)

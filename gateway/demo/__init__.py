@@ -63,7 +63,5 @@ def _errors(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:500]
     return "; ".join(
-        i.get("diagnostics", i.get("code", "?"))
-        for i in issues
-        if i.get("severity") in ("error", "fatal")
+        i.get("diagnostics", i.get("code", "?")) for i in issues if i.get("severity") in ("error", "fatal")
     )

@@ -13,14 +13,14 @@ import httpx
 import pytest
 import uvicorn
 
+from gateway.app.assembly import build_gateway
 from gateway.audit.chain import CheckpointKey
 from gateway.audit.store import AuditStore
 from gateway.audit.trail import AuditTrail
 from gateway.demo import DemoLoad
-from gateway.democlients import ensure_demo_clients
-from gateway.hapi import HapiServer
-from gateway.server import build_gateway
+from gateway.demo.clients import ensure_demo_clients
 from gateway.settings import Settings
+from gateway.store.hapi import HapiServer
 from tests.e2e.gateway_harness import PUBLIC_BASE, Client, Gateway, copy_demo_client
 from tests.ports import free_port
 
@@ -35,7 +35,9 @@ def store_statement(fhir: httpx.Client) -> dict[str, Any]:
 @pytest.fixture
 def call(base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_path: Path) -> Gateway:
     """The gateway in-process on the session's HAPI with the demo loaded; its own audit trail."""
-    trail = AuditTrail(AuditStore.sqlite(tmp_path / "audit.sqlite"), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE)
+    trail = AuditTrail(
+        AuditStore.sqlite(tmp_path / "audit.sqlite"), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE
+    )
     return Gateway(base_url, store_statement, trail)
 
 
@@ -52,7 +54,9 @@ def served(hapi: HapiServer, demo: DemoLoad, tmp_path_factory: pytest.TempPathFa
     settings = hapi.settings.with_changes(data_dir=tmp_path_factory.mktemp("gateway-data"), gateway_port=free_port())
     ensure_demo_clients(settings.gateway_dir)
     server = uvicorn.Server(
-        uvicorn.Config(build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
+        uvicorn.Config(
+            build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

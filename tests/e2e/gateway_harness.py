@@ -21,30 +21,37 @@ import httpx
 from fastapi import APIRouter
 from joserfc.jwk import KeySet
 
-from auth.claims import ActingClaims, PurposeOfUse
+from auth.claims import ActingClaims
 from auth.keys import SigningKeys, generate_signing_key
 from auth.principal import TokenVerifier
 from auth.professionals import ProfessionalRole
-from auth.registry import ClientRegistration, Sector
+from auth.registry import ClientRegistration
 from auth.scopes import parse_scope
 from auth.tokens import TokenIssuer
-from gateway.app import create_app
+from gateway.access.consent.decider import ConsentPolicy
+from gateway.access.policy import load_policy
+from gateway.app.asgi import create_app
 from gateway.audit.balp import search_keys
 from gateway.audit.trail import AuditTrail
-from gateway.capabilities import capability_statement
-from gateway.consent import ConsentPolicy
 from gateway.demo import demo_bundle
-from gateway.outcomes import FHIR_JSON
-from gateway.pipeline import Pipeline
-from gateway.policy import load_policy
-from gateway.searchparams import load_search_rules
-from gateway.upstream import Upstream
+from gateway.fhir.codes import PurposeOfUse, Sector
+from gateway.fhir.media import FHIR_JSON
+from gateway.proxy.capabilities import capability_statement
+from gateway.proxy.dispatch import Pipeline
+from gateway.proxy.search import load_search_rules
+from gateway.store.client import Upstream
 
 ISSUER = "http://gateway.test"
 PUBLIC_BASE = "http://gateway.test/fhir"
 KEYS = SigningKeys(generate_signing_key())
 READ_SCOPES = ("system/CarePlan.rs", "system/Goal.rs", "system/CareTeam.rs", "system/Patient.rs", "system/Condition.rs")
-WRITE_SCOPES = ("system/CarePlan.cruds", "system/Goal.cruds", "system/CareTeam.cruds", "system/Patient.rs", "system/Condition.rs")
+WRITE_SCOPES = (
+    "system/CarePlan.cruds",
+    "system/Goal.cruds",
+    "system/CareTeam.cruds",
+    "system/Patient.rs",
+    "system/Condition.rs",
+)
 
 
 @dataclass(frozen=True)
@@ -56,19 +63,53 @@ class Member:
     team_role: str
 
 
-YOUTH_WORKER = Member("youth-system", "Organization/demo-org-youth-services", Sector.MUNICIPAL_YOUTH_SERVICES, "PractitionerRole/demo-role-youth-worker", "youth-worker")
-PSYCH_NURSE = Member("psychiatry-ehr", "Organization/demo-org-psychiatry", Sector.HOSPITAL_PSYCHIATRY, "PractitionerRole/demo-role-psych-nurse", "psychiatric-nurse")
-CURATOR = Member("school-welfare-system", "Organization/demo-org-school-welfare", Sector.SCHOOL_WELFARE, "PractitionerRole/demo-role-curator", "school-curator")
-SOCIAL_WORKER = Member("social-welfare-system", "Organization/demo-org-social-welfare", Sector.CHILD_PROTECTION, "PractitionerRole/demo-role-social-worker", "aftercare-social-worker")
-PSYCHIATRIST = Member("psychiatry-ehr", "Organization/demo-org-psychiatry", Sector.HOSPITAL_PSYCHIATRY, "PractitionerRole/demo-role-psychiatrist", "consulting-psychiatrist")
+YOUTH_WORKER = Member(
+    "youth-system",
+    "Organization/demo-org-youth-services",
+    Sector.MUNICIPAL_YOUTH_SERVICES,
+    "PractitionerRole/demo-role-youth-worker",
+    "youth-worker",
+)
+PSYCH_NURSE = Member(
+    "psychiatry-ehr",
+    "Organization/demo-org-psychiatry",
+    Sector.HOSPITAL_PSYCHIATRY,
+    "PractitionerRole/demo-role-psych-nurse",
+    "psychiatric-nurse",
+)
+CURATOR = Member(
+    "school-welfare-system",
+    "Organization/demo-org-school-welfare",
+    Sector.SCHOOL_WELFARE,
+    "PractitionerRole/demo-role-curator",
+    "school-curator",
+)
+SOCIAL_WORKER = Member(
+    "social-welfare-system",
+    "Organization/demo-org-social-welfare",
+    Sector.CHILD_PROTECTION,
+    "PractitionerRole/demo-role-social-worker",
+    "aftercare-social-worker",
+)
+PSYCHIATRIST = Member(
+    "psychiatry-ehr",
+    "Organization/demo-org-psychiatry",
+    Sector.HOSPITAL_PSYCHIATRY,
+    "PractitionerRole/demo-role-psychiatrist",
+    "consulting-psychiatrist",
+)
 
 
 def token(member: Member, scopes: tuple[str, ...] = READ_SCOPES) -> str:
     """An access token of `member`'s system acting as `member`, purpose TREAT."""
     issuer = TokenIssuer(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time)
     client = ClientRegistration(
-        member.client_id, member.organization, "1.2.246.10.1", member.sector,
-        tuple(parse_scope(s) for s in scopes), KeySet([]),
+        member.client_id,
+        member.organization,
+        "1.2.246.10.1",
+        member.sector,
+        tuple(parse_scope(s) for s in scopes),
+        KeySet([]),
     )
     professional = ProfessionalRole(member.role, member.organization, (member.team_role,), True)
     acting = ActingClaims(member.role, PurposeOfUse.TREAT, "")
@@ -119,7 +160,11 @@ class Gateway:
             audit=self.audit,
             public_base=PUBLIC_BASE,
             capabilities=capability_statement(
-                PUBLIC_BASE, f"{ISSUER}/auth/token", f"{ISSUER}/auth/introspect", load_search_rules(), self.store_statement
+                PUBLIC_BASE,
+                f"{ISSUER}/auth/token",
+                f"{ISSUER}/auth/introspect",
+                load_search_rules(),
+                self.store_statement,
             ),
         )
         transport = httpx.ASGITransport(app=create_app(pipeline, APIRouter()))
@@ -166,7 +211,9 @@ def copy_demo_client(fhir: httpx.Client) -> Client:
             continue
         copied = json.loads(_CLIENT_IDS.sub(lambda m: f"{prefix}-{m.group(1)}", json.dumps(resource)))
         path = f"{copied['resourceType']}/{copied['id']}"
-        entries.append({"fullUrl": f"{fhir.base_url}/{path}", "resource": copied, "request": {"method": "PUT", "url": path}})
+        entries.append(
+            {"fullUrl": f"{fhir.base_url}/{path}", "resource": copied, "request": {"method": "PUT", "url": path}}
+        )
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
     answer = fhir.post("", json=bundle, headers={"Content-Type": FHIR_JSON})
     assert answer.status_code == 200, answer.text

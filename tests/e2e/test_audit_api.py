@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from auth.config import TOKEN_PATH
-from gateway.democlients import demo_token
+from gateway.demo.clients import demo_token
 from gateway.settings import Settings
 
 CLIENT = "Patient/demo-client"

@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from auth.config import TOKEN_PATH
-from gateway.democlients import demo_token
+from gateway.demo.clients import demo_token
 from gateway.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -144,7 +144,7 @@ def colours(data: bytes) -> set[tuple[int, int, int]]:
 
 
 def near(colour: tuple[int, int, int], palette: set[tuple[int, int, int]], tolerance: int = 3) -> bool:
-    return any(all(abs(a - b) <= tolerance for a, b in zip(colour, other)) for other in palette)
+    return any(all(abs(a - b) <= tolerance for a, b in zip(colour, other, strict=False)) for other in palette)
 
 
 # -- the tests ---------------------------------------------------------------------------------------
@@ -186,7 +186,9 @@ def test_the_console_shows_the_verified_chain_refusals_and_break_the_glass(
     page.context.close()
 
 
-def test_the_client_report_in_finnish_names_who_accessed_the_plan(trail: Settings, browser: Browser, tmp_path: Path) -> None:
+def test_the_client_report_in_finnish_names_who_accessed_the_plan(
+    trail: Settings, browser: Browser, tmp_path: Path
+) -> None:
     auditor = token(trail, "audit-console")
     page, status = open_page(browser, trail, auditor, "/audit/report/Patient/demo-client", _format="html", lang="fi")
     assert status == 200

@@ -18,17 +18,17 @@ import httpx
 import pytest
 
 from auth.config import TOKEN_PATH
-from gateway.audit.balp import REQUEST_ID_SYSTEM
 from gateway.audit.chain import CheckpointKey
 from gateway.audit.setup import checkpoint_key, open_store
 from gateway.audit.store import AuditStore
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import verify
 from gateway.demo import DemoLoad
-from gateway.democlients import demo_token, ensure_demo_clients
-from gateway.hapi import HapiServer
-from gateway.outcomes import FHIR_JSON
+from gateway.demo.clients import demo_token, ensure_demo_clients
+from gateway.fhir.media import FHIR_JSON
+from gateway.fhir.systems import REQUEST_ID_SYSTEM
 from gateway.settings import Settings
+from gateway.store.hapi import HapiServer
 from tests.e2e.gateway_harness import PUBLIC_BASE, YOUTH_WORKER, Gateway, token
 from tests.ports import free_port
 
@@ -66,7 +66,9 @@ def _request_ids(settings: Settings) -> set[str]:
     }
 
 
-def test_a_gateway_killed_mid_run_recorded_every_answer_it_gave(hapi: HapiServer, demo: DemoLoad, tmp_path: Path) -> None:
+def test_a_gateway_killed_mid_run_recorded_every_answer_it_gave(
+    hapi: HapiServer, demo: DemoLoad, tmp_path: Path
+) -> None:
     settings = hapi.settings.with_changes(data_dir=tmp_path / "data", gateway_port=free_port())
     ensure_demo_clients(settings.gateway_dir)
     log = tmp_path / "gateway.log"
@@ -104,7 +106,10 @@ def test_a_gateway_killed_mid_run_recorded_every_answer_it_gave(hapi: HapiServer
     recorded = _request_ids(settings)
     assert set(answered) <= recorded, sorted(set(answered) - recorded)[:5]
     restarted = _start_gateway(settings, log)  # the trail reopens and goes on
-    assert httpx.get(f"{settings.gateway_origin}/fhir/CarePlan/demo-plan", headers={"X-Request-Id": "after"}).status_code == 401
+    assert (
+        httpx.get(f"{settings.gateway_origin}/fhir/CarePlan/demo-plan", headers={"X-Request-Id": "after"}).status_code
+        == 401
+    )
     restarted.terminate()
     restarted.wait(30)
     store = open_store(settings)
@@ -120,7 +125,9 @@ def test_a_trail_that_cannot_be_written_means_503_and_nothing_disclosed(
     base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_path: Path
 ) -> None:
     path = tmp_path / "audit.sqlite"
-    trail = AuditTrail(AuditStore.sqlite(path, busy_timeout=0.2), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE)
+    trail = AuditTrail(
+        AuditStore.sqlite(path, busy_timeout=0.2), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE
+    )
     call = Gateway(base_url, store_statement, trail)
     assert call("GET", "/fhir/CarePlan/demo-plan", token(YOUTH_WORKER)).status_code == 200
     blocker = sqlite3.connect(path, isolation_level=None)

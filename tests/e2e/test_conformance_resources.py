@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from gateway.demo import DemoLoad, demo_bundle
-from gateway.fhirpackage import collect_resources
 from gateway.settings import PROJECT_ROOT
+from gateway.store.package import collect_resources
 from tests.fhirjson import FHIR_JSON, errors
 
 PACKAGE_RESOURCES = collect_resources(PROJECT_ROOT / "profiles", PROJECT_ROOT / "terminology")

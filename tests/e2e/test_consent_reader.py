@@ -14,14 +14,19 @@ from typing import Any
 import httpx
 import pytest
 
-from auth.claims import PurposeOfUse
-from auth.registry import Sector
 from auth.scopes import parse_scope
-from gateway.access import AccessRequest, Basis, Effect, Interaction
-from gateway.consent import ConsentPolicy, ConsentsOnFile, ConsentsRead, ConsentUnreadable, NoConsentOnFile
-from gateway.consentread import read_consents
-from gateway.upstream import Upstream
+from gateway.access.consent.decider import (
+    ConsentPolicy,
+    ConsentsOnFile,
+    ConsentsRead,
+    ConsentUnreadable,
+    NoConsentOnFile,
+)
+from gateway.access.seam import AccessRequest, Basis, Effect
 from gateway.demo import DemoLoad, demo_bundle
+from gateway.fhir.codes import Interaction, PurposeOfUse, Sector
+from gateway.store.client import Upstream
+from gateway.store.consents import read_consents
 from tests.fhirjson import FHIR_JSON
 
 CLIENT = "Patient/demo-client"

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.outcomes import FHIR_JSON
+from gateway.fhir.media import FHIR_JSON
 from tests.e2e.gateway_harness import CURATOR, ISSUER, PSYCH_NURSE, PUBLIC_BASE, YOUTH_WORKER, Client, Gateway
 from tests.e2e.gateway_harness import token as _token
 
@@ -52,7 +52,9 @@ def test_a_hidden_resource_is_answered_like_a_missing_one(call: Gateway) -> None
     }
     assert "PSY" not in hidden.text and "label" not in hidden.text
     hidden_event, missing_event = call.rest_events()
-    assert hidden_event["outcome"] == "4" and "psy-hidden-by-default" in hidden_event["outcomeDesc"]  # the audit knows why
+    assert (
+        hidden_event["outcome"] == "4" and "psy-hidden-by-default" in hidden_event["outcomeDesc"]
+    )  # the audit knows why
     assert missing_event["outcome"] == "8" and "psy" not in missing_event["outcomeDesc"].lower()
 
 
@@ -69,13 +71,13 @@ def test_curator_search_leaves_out_hidden_goals_and_the_total(call: Gateway) -> 
 def test_paging_goes_through_the_gateway_and_is_filtered_again(call: Gateway) -> None:
     first = call("GET", "/fhir/Goal?subject=Patient/demo-client&_count=1", _token(CURATOR)).json()
     seen = [e["resource"]["id"] for e in first.get("entry", [])]
-    next_url = next((l["url"] for l in first["link"] if l["relation"] == "next"), None)
+    next_url = next((link["url"] for link in first["link"] if link["relation"] == "next"), None)
     while next_url:
         assert next_url.startswith(PUBLIC_BASE)
         page = call("GET", next_url.removeprefix(ISSUER), _token(CURATOR))
         assert page.status_code == 200, page.text
         seen += [e["resource"]["id"] for e in page.json().get("entry", [])]
-        next_url = next((l["url"] for l in page.json()["link"] if l["relation"] == "next"), None)
+        next_url = next((link["url"] for link in page.json()["link"] if link["relation"] == "next"), None)
     assert sorted(seen) == ["demo-goal-home", "demo-goal-studies"]
 
 
@@ -180,7 +182,12 @@ def test_a_protection_order_keeps_the_clients_address_back(call: Gateway, fhir: 
         "id": "demo-client-protected",
         "meta": {
             "profile": client["meta"]["profile"],
-            "security": [{"system": "https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs", "code": "TURVAKIELTO"}],
+            "security": [
+                {
+                    "system": "https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs",
+                    "code": "TURVAKIELTO",
+                }
+            ],
         },
     }
     stored = fhir.put("/Patient/demo-client-protected", json=protected, headers={"Content-Type": FHIR_JSON})

@@ -21,9 +21,8 @@ from auth.config import JWKS_PATH, TOKEN_PATH
 from auth.keys import load_signing_key
 from gateway.audit.balp import search_keys
 from gateway.audit.setup import open_store
-from gateway.democlients import DemoClientError, demo_token
+from gateway.demo.clients import DemoClientError, demo_token
 from gateway.settings import Settings
-
 
 
 def _token(settings: Settings, system: str, **kwargs: str) -> str:
@@ -113,13 +112,19 @@ def test_forged_altered_and_stale_tokens_are_refused_at_the_fhir_endpoint(served
     escalated = {**claims, "scope": "system/*.cruds", "team_roles": ["psychiatric-nurse", "personal-worker"]}
     attacks = {
         "alg none": f"{_b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{good.split('.')[1]}.",
-        "HS256 keyed with the public JWKS": jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(public), algorithms=["HS256"]),
+        "HS256 keyed with the public JWKS": jwt.encode(
+            {"alg": "HS256"}, claims, OctKey.import_key(public), algorithms=["HS256"]
+        ),
         "another key under the real kid": jwt.encode(
             {"alg": "ES256", "kid": header["kid"]}, claims, ECKey.generate_key("P-256"), algorithms=["ES256"]
         ),
         "claims altered after signing": f"{good.split('.')[0]}.{_b64(json.dumps(escalated).encode())}.{good.split('.')[2]}",
-        "expired": jwt.encode(header, {**claims, "iat": claims["iat"] - 900, "exp": claims["exp"] - 900}, real_key, algorithms=["ES256"]),
-        "for another audience": jwt.encode(header, {**claims, "aud": "https://elsewhere.example/fhir"}, real_key, algorithms=["ES256"]),
+        "expired": jwt.encode(
+            header, {**claims, "iat": claims["iat"] - 900, "exp": claims["exp"] - 900}, real_key, algorithms=["ES256"]
+        ),
+        "for another audience": jwt.encode(
+            header, {**claims, "aud": "https://elsewhere.example/fhir"}, real_key, algorithms=["ES256"]
+        ),
     }
     before = _trail_head(served)
     for name, forged in attacks.items():

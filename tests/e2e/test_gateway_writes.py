@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from gateway.outcomes import FHIR_JSON
+from gateway.fhir.media import FHIR_JSON
 from tests.e2e.gateway_harness import (
     CURATOR,
     PSYCH_NURSE,
@@ -58,7 +58,9 @@ def _stored(fhir: httpx.Client, path: str) -> dict[str, Any]:
 
 
 def _owner(activity: dict[str, Any]) -> str:
-    code: str = next(e["valueCoding"]["code"] for e in activity["extension"] if e["url"].endswith("activity-owning-sector"))
+    code: str = next(
+        e["valueCoding"]["code"] for e in activity["extension"] if e["url"].endswith("activity-owning-sector")
+    )
     return code
 
 
@@ -131,7 +133,9 @@ def test_a_writer_may_not_add_what_it_may_not_see(call: Gateway, fhir: httpx.Cli
     assert _stored(fhir, client.ref("plan"))["meta"]["versionId"] == "1"
 
 
-def test_the_psychiatric_nurse_changes_the_psychiatric_activity(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+def test_the_psychiatric_nurse_changes_the_psychiatric_activity(
+    call: Gateway, fhir: httpx.Client, client: Client
+) -> None:
     plan, etag = _read(call, PSYCH_NURSE, client.ref("plan"))
     _activity(plan, "hospital-psychiatry")["detail"]["status"] = "completed"
     response = _put(call, PSYCH_NURSE, plan, etag)
@@ -166,7 +170,9 @@ def test_a_patch_applies_to_the_plan_as_the_caller_sees_it(call: Gateway, fhir: 
     assert len(stored["activity"]) == 4
 
 
-def test_patches_that_are_not_allowed_or_cannot_apply_are_refused(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+def test_patches_that_are_not_allowed_or_cannot_apply_are_refused(
+    call: Gateway, fhir: httpx.Client, client: Client
+) -> None:
     plan, etag = _read(call, CURATOR, client.ref("plan"))
     other = [_owner(a) for a in plan["activity"]].index("child-protection")
     cases = [
@@ -178,7 +184,14 @@ def test_patches_that_are_not_allowed_or_cannot_apply_are_refused(call: Gateway,
         ([{"op": "replace", "path": "/status", "value": "revoked"}], FHIR_JSON, 415),
     ]
     for operations, media, status in cases:
-        response = call("PATCH", f"/fhir/{client.ref('plan')}", _writer(CURATOR), json.dumps(operations).encode(), media, {"If-Match": etag})
+        response = call(
+            "PATCH",
+            f"/fhir/{client.ref('plan')}",
+            _writer(CURATOR),
+            json.dumps(operations).encode(),
+            media,
+            {"If-Match": etag},
+        )
         assert response.status_code == status, (operations, response.text)
         assert response.json()["resourceType"] == "OperationOutcome"
     assert _stored(fhir, client.ref("plan"))["meta"]["versionId"] == "1"
@@ -196,7 +209,11 @@ def _handover(team: dict[str, Any], outgoing: str, incoming: str, day: str) -> d
     team = copy.deepcopy(team)
     for participant in team["participant"]:
         roles = {c["code"] for r in participant["role"] for c in r["coding"]}
-        if "personal-worker" in roles and participant["member"]["reference"] == outgoing and "end" not in participant["period"]:
+        if (
+            "personal-worker" in roles
+            and participant["member"]["reference"] == outgoing
+            and "end" not in participant["period"]
+        ):
             participant["period"]["end"] = day
     team["participant"].append(
         {
@@ -208,7 +225,9 @@ def _handover(team: dict[str, Any], outgoing: str, incoming: str, day: str) -> d
     return team
 
 
-def test_the_personal_worker_updates_the_plan_status_and_hands_over(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+def test_the_personal_worker_updates_the_plan_status_and_hands_over(
+    call: Gateway, fhir: httpx.Client, client: Client
+) -> None:
     # the token of neither says "personal-worker": the team does
     assert _set_status(call, CURATOR, client, "on-hold").status_code == 403
     assert _set_status(call, SOCIAL_WORKER, client, "on-hold").status_code == 200
@@ -220,7 +239,9 @@ def test_the_personal_worker_updates_the_plan_status_and_hands_over(call: Gatewa
     assert _set_status(call, SOCIAL_WORKER, client, "active").status_code == 403
     assert _set_status(call, CURATOR, client, "active").status_code == 200
     stored = _stored(fhir, client.ref("team"))
-    workers = [p for p in stored["participant"] if any(c["code"] == "personal-worker" for r in p["role"] for c in r["coding"])]
+    workers = [
+        p for p in stored["participant"] if any(c["code"] == "personal-worker" for r in p["role"] for c in r["coding"])
+    ]
     assert {(p["member"]["reference"], p["period"].get("end")) for p in workers} == {
         (CURATOR.role, "2026-09-30"),
         (SOCIAL_WORKER.role, "2026-11-20"),
@@ -240,14 +261,20 @@ def test_a_handover_that_loses_history_or_doubles_the_personal_worker_is_refused
     assert response.status_code == 422 and "personal-worker rules" in response.text
     two = copy.deepcopy(team)  # a second open personal worker: the profile's yht-team-1 refuses it
     two["participant"].append(
-        {"role": [{"coding": [{"system": _TEAM_ROLE, "code": "personal-worker"}]}], "member": {"reference": CURATOR.role}, "period": {"start": "2026-11-20"}}
+        {
+            "role": [{"coding": [{"system": _TEAM_ROLE, "code": "personal-worker"}]}],
+            "member": {"reference": CURATOR.role},
+            "period": {"start": "2026-11-20"},
+        }
     )
     response = _put(call, SOCIAL_WORKER, two, etag)
     assert response.status_code == 422 and "yht-team-1" in response.text
     assert _stored(fhir, client.ref("team"))["meta"]["versionId"] == "1"
 
 
-def test_a_second_active_team_with_a_personal_worker_is_refused(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+def test_a_second_active_team_with_a_personal_worker_is_refused(
+    call: Gateway, fhir: httpx.Client, client: Client
+) -> None:
     team, _ = _read(call, SOCIAL_WORKER, client.ref("team"))
     del team["id"]
     response = call("POST", "/fhir/CareTeam", _writer(SOCIAL_WORKER), json.dumps(team).encode(), FHIR_JSON)
@@ -257,7 +284,9 @@ def test_a_second_active_team_with_a_personal_worker_is_refused(call: Gateway, f
     assert search.get("total") == 1
 
 
-def test_the_personal_worker_records_a_goal_and_others_may_not(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+def test_the_personal_worker_records_a_goal_and_others_may_not(
+    call: Gateway, fhir: httpx.Client, client: Client
+) -> None:
     goal, _ = _read(call, SOCIAL_WORKER, client.ref("goal-home"))
     del goal["id"]
     goal["meta"] = {"profile": goal["meta"]["profile"]}
@@ -286,7 +315,9 @@ def test_nobody_deletes_the_shared_plan(call: Gateway, fhir: httpx.Client, clien
 def test_a_withdrawn_consent_stops_the_next_write(call: Gateway, fhir: httpx.Client, client: Client) -> None:
     plan, etag = _read(call, YOUTH_WORKER, client.ref("plan"))
     consent = _stored(fhir, client.ref("consent"))
-    withdrawn = fhir.put(f"/{client.ref('consent')}", json={**consent, "status": "inactive"}, headers={"Content-Type": FHIR_JSON})
+    withdrawn = fhir.put(
+        f"/{client.ref('consent')}", json={**consent, "status": "inactive"}, headers={"Content-Type": FHIR_JSON}
+    )
     assert withdrawn.status_code == 200
     _activity(plan, "municipal-youth-services")["detail"]["status"] = "completed"
     response = _put(call, YOUTH_WORKER, plan, etag)
@@ -333,7 +364,11 @@ def _bundle(kind: str, *entries: dict[str, Any]) -> bytes:
 
 def _put_entry(resource: dict[str, Any], etag: str) -> dict[str, Any]:
     url = f"{resource['resourceType']}/{resource['id']}"
-    return {"fullUrl": f"{PUBLIC_BASE}/{url}", "resource": resource, "request": {"method": "PUT", "url": url, "ifMatch": etag}}
+    return {
+        "fullUrl": f"{PUBLIC_BASE}/{url}",
+        "resource": resource,
+        "request": {"method": "PUT", "url": url, "ifMatch": etag},
+    }
 
 
 def test_a_batch_authorises_each_entry_on_its_own(call: Gateway, fhir: httpx.Client, client: Client) -> None:
@@ -365,29 +400,47 @@ def test_a_transaction_is_all_or_nothing(call: Gateway, fhir: httpx.Client, clie
     goal["description"]["text"] = "Oma asunto keväällä 2027."
     denied = copy.deepcopy(plan)
     _activity(denied, "school-welfare")["detail"]["status"] = "cancelled"  # not the social worker's
-    refused = call("POST", "/fhir", _writer(SOCIAL_WORKER), _bundle("transaction", _put_entry(goal, goal_etag), _put_entry(denied, etag)), FHIR_JSON)
+    refused = call(
+        "POST",
+        "/fhir",
+        _writer(SOCIAL_WORKER),
+        _bundle("transaction", _put_entry(goal, goal_etag), _put_entry(denied, etag)),
+        FHIR_JSON,
+    )
     assert refused.status_code == 403 and "Bundle.entry[1]" in refused.text
     assert _stored(fhir, client.ref("goal-home"))["meta"]["versionId"] == "1"  # the allowed entry was not written
-    patch = base64.b64encode(json.dumps([{"op": "replace", "path": "/lifecycleStatus", "value": "on-hold"}]).encode()).decode()
+    patch = base64.b64encode(
+        json.dumps([{"op": "replace", "path": "/lifecycleStatus", "value": "on-hold"}]).encode()
+    ).decode()
     patch_entry = {
         "resource": {"resourceType": "Binary", "contentType": PATCH, "data": patch},
         "request": {"method": "PATCH", "url": client.ref("goal-studies"), "ifMatch": 'W/"1"'},
     }
-    done = call("POST", "/fhir", _writer(SOCIAL_WORKER), _bundle("transaction", _put_entry(goal, goal_etag), _put_entry(plan, etag), patch_entry), FHIR_JSON)
+    done = call(
+        "POST",
+        "/fhir",
+        _writer(SOCIAL_WORKER),
+        _bundle("transaction", _put_entry(goal, goal_etag), _put_entry(plan, etag), patch_entry),
+        FHIR_JSON,
+    )
     assert done.status_code == 200, done.text
     assert done.json()["type"] == "transaction-response"
     assert [e["response"]["status"].split()[0] for e in done.json()["entry"]] == ["200", "200", "200"]
     assert _stored(fhir, client.ref("goal-home"))["description"]["text"] == "Oma asunto keväällä 2027."
     assert _activity(_stored(fhir, client.ref("plan")), "child-protection")["detail"]["status"] == "on-hold"
     assert _stored(fhir, client.ref("goal-studies"))["lifecycleStatus"] == "on-hold"
-    stale = call("POST", "/fhir", _writer(SOCIAL_WORKER), _bundle("transaction", _put_entry(goal, goal_etag)), FHIR_JSON)
+    stale = call(
+        "POST", "/fhir", _writer(SOCIAL_WORKER), _bundle("transaction", _put_entry(goal, goal_etag)), FHIR_JSON
+    )
     assert stale.status_code == 412
 
 
 # --- no lost update -----------------------------------------------------------------------------------
 
 
-def test_two_systems_updating_the_plan_at_once_lose_no_update(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+def test_two_systems_updating_the_plan_at_once_lose_no_update(
+    call: Gateway, fhir: httpx.Client, client: Client
+) -> None:
     changes = {CURATOR: "school-welfare", PSYCH_NURSE: "hospital-psychiatry"}
     for _ in range(3):  # both read the same version, both write at once: one wins, one must retry
         pending = dict(changes)
@@ -395,13 +448,24 @@ def test_two_systems_updating_the_plan_at_once_lose_no_update(call: Gateway, fhi
             requests: list[tuple[str, str, str | None, bytes, str, Mapping[str, str]]] = []
             for member, sector in pending.items():
                 plan, etag = _read(call, member, client.ref("plan"))
-                _activity(plan, sector)["detail"]["description"] = f"{_activity(plan, sector)['detail']['description']}+"
-                requests.append(("PUT", f"/fhir/{client.ref('plan')}", _writer(member), json.dumps(plan).encode(), FHIR_JSON, {"If-Match": etag}))
+                _activity(plan, sector)["detail"]["description"] = (
+                    f"{_activity(plan, sector)['detail']['description']}+"
+                )
+                requests.append(
+                    (
+                        "PUT",
+                        f"/fhir/{client.ref('plan')}",
+                        _writer(member),
+                        json.dumps(plan).encode(),
+                        FHIR_JSON,
+                        {"If-Match": etag},
+                    )
+                )
             answers = asyncio.run(call.exchange(requests))
             statuses = [a.status_code for a in answers]
             assert set(statuses) <= {200, 412}, [a.text for a in answers]
             assert 200 in statuses
-            pending = {m: s for (m, s), status in zip(list(pending.items()), statuses) if status == 412}
+            pending = {m: s for (m, s), status in zip(list(pending.items()), statuses, strict=False) if status == 412}
     stored = _stored(fhir, client.ref("plan"))
     for sector in changes.values():
         assert _activity(stored, sector)["detail"]["description"].endswith("+++")

@@ -7,20 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from gateway.hapi import HapiError, HapiServer
 from gateway.settings import Settings
+from gateway.store.hapi import HapiError, HapiServer
 
 
-def test_start_fails_with_the_log_tail_when_the_port_is_taken(
-    hapi: HapiServer, tmp_path: Path
-) -> None:
+def test_start_fails_with_the_log_tail_when_the_port_is_taken(hapi: HapiServer, tmp_path: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        server = HapiServer(
-            Settings.from_env().with_changes(data_dir=tmp_path, hapi_port=port, hapi_db_url="")
-        )
+        server = HapiServer(Settings.from_env().with_changes(data_dir=tmp_path, hapi_port=port, hapi_db_url=""))
         with pytest.raises(HapiError) as caught:
             server.start()
     message = str(caught.value)

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 
 from gateway.demo import DemoLoad
-from gateway.hapi import HapiServer
 from gateway.settings import PROJECT_ROOT
+from gateway.store.hapi import HapiServer
 from tests.fhirjson import FHIR_JSON
 
 PLAN_PROFILE = "https://yhteys.fi/fhir/StructureDefinition/SharedCarePlan"

@@ -35,6 +35,4 @@ def test_demo_youth_worker_is_found_with_organisation_and_role(base_url: str, de
 
 
 def test_unknown_role_is_unknown(base_url: str, demo: DemoLoad) -> None:
-    assert _lookup(base_url, "PractitionerRole/no-such-role") == UnknownProfessional(
-        "PractitionerRole/no-such-role"
-    )
+    assert _lookup(base_url, "PractitionerRole/no-such-role") == UnknownProfessional("PractitionerRole/no-such-role")

@@ -25,9 +25,7 @@ def test_role_expansion_has_finnish_and_swedish_displays(fhir: httpx.Client) -> 
 
 def test_validate_code_knows_our_roles(fhir: httpx.Client) -> None:
     def result(code: str) -> bool:
-        response = fhir.get(
-            "/ValueSet/$validate-code", params={"url": ROLE_VS, "system": ROLE_CS, "code": code}
-        )
+        response = fhir.get("/ValueSet/$validate-code", params={"url": ROLE_VS, "system": ROLE_CS, "code": code})
         assert response.status_code == 200, response.text
         params = {p["name"]: p for p in response.json()["parameter"]}
         value: bool = params["result"]["valueBoolean"]
@@ -38,9 +36,7 @@ def test_validate_code_knows_our_roles(fhir: httpx.Client) -> None:
 
 
 def test_sensitivity_labels_expand(fhir: httpx.Client) -> None:
-    response = fhir.get(
-        "/ValueSet/$expand", params={"url": "https://yhteys.fi/fhir/ValueSet/sensitivity-label"}
-    )
+    response = fhir.get("/ValueSet/$expand", params={"url": "https://yhteys.fi/fhir/ValueSet/sensitivity-label"})
     assert response.status_code == 200, response.text
     codes = {(c["system"], c["code"]) for c in response.json()["expansion"]["contains"]}
     v3 = "http://terminology.hl7.org/CodeSystem/"

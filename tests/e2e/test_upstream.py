@@ -9,7 +9,7 @@ import pytest
 
 from gateway.demo import DemoLoad
 from gateway.errors import UpstreamFailure, UpstreamUnavailable
-from gateway.upstream import Upstream, UpstreamResponse
+from gateway.store.client import Upstream, UpstreamResponse
 from tests.ports import free_port
 
 

@@ -13,10 +13,10 @@ from collections import Counter
 
 from bench.decisions import ERROR_REASONS, build_index, decide, samples
 from bench.population import NOW, Population
-from gateway.access import Effect
-from gateway.consent import ConsentPolicy
-from gateway.consentterms import concerns, terms_of
-from gateway.policy import load_policy
+from gateway.access.consent.decider import ConsentPolicy
+from gateway.access.consent.terms import concerns, terms_of
+from gateway.access.policy import load_policy
+from gateway.access.seam import Effect
 
 POPULATION = Population(clients=200, consents_per_client=10, seed=7)
 

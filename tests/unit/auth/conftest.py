@@ -30,6 +30,7 @@ from tests.unit.auth.support import (
     registry_data,
 )
 
+
 @pytest.fixture(scope="session")
 def youth_key() -> ECKey:
     """The youth services system's private ES384 key (registered, kid youth-1)."""

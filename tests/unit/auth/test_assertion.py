@@ -87,9 +87,7 @@ def test_aud_may_be_a_list_containing_the_endpoint(verifier: AssertionVerifier, 
     assert verify(verifier, sign(claims, keys.youth)).client.client_id == YOUTH
 
 
-def test_without_kid_the_single_key_of_the_right_type_is_used(
-    verifier: AssertionVerifier, keys: Keys
-) -> None:
+def test_without_kid_the_single_key_of_the_right_type_is_used(verifier: AssertionVerifier, keys: Keys) -> None:
     assert verify(verifier, sign(claims_for(YOUTH, START), keys.youth, kid=None)).client.client_id == YOUTH
 
 
@@ -107,9 +105,7 @@ def test_without_kid_several_candidate_keys_are_refused(
     assert verify(verifier, sign(claims_for(YOUTH, START), youth_key)).client.client_id == YOUTH
 
 
-def test_clock_skew_within_leeway_is_tolerated(
-    verifier: AssertionVerifier, keys: Keys, clock: ManualClock
-) -> None:
+def test_clock_skew_within_leeway_is_tolerated(verifier: AssertionVerifier, keys: Keys, clock: ManualClock) -> None:
     claims = claims_for(YOUTH, START, lifetime=60)
     clock.advance(60 + 29)
     assert verify(verifier, sign(claims, keys.youth)).client.client_id == YOUTH
@@ -148,11 +144,17 @@ ATTACKS = [
         lambda k: sign_hmac(_claims(), str(public_jwk(k.youth)).encode(), alg="HS384"),
         DisallowedAlgorithm,
     ),
-    AttackCase("RS256 with the registered RSA key", lambda k: sign(_claims(PSYCH), k.psych, alg="RS256"), DisallowedAlgorithm),
-    AttackCase("PS384 with the registered RSA key", lambda k: sign(_claims(PSYCH), k.psych, alg="PS384"), DisallowedAlgorithm),
+    AttackCase(
+        "RS256 with the registered RSA key", lambda k: sign(_claims(PSYCH), k.psych, alg="RS256"), DisallowedAlgorithm
+    ),
+    AttackCase(
+        "PS384 with the registered RSA key", lambda k: sign(_claims(PSYCH), k.psych, alg="PS384"), DisallowedAlgorithm
+    ),
     AttackCase(
         "ES256 with a P-256 key",
-        lambda k: sign(_claims(), ECKey.generate_key("P-256", parameters={"kid": "youth-1"}, private=True), alg="ES256"),
+        lambda k: sign(
+            _claims(), ECKey.generate_key("P-256", parameters={"kid": "youth-1"}, private=True), alg="ES256"
+        ),
         DisallowedAlgorithm,
     ),
     AttackCase("a key nobody registered, with the client's kid", lambda k: sign(_claims(), k.stranger), BadSignature),
@@ -164,10 +166,20 @@ ATTACKS = [
         lambda k: sign(_claims(), k.psych, alg="RS384"),
         UnknownSigningKey,
     ),
-    AttackCase("RS384 for a client with only an EC key", lambda k: sign(_claims(), k.psych, alg="RS384", kid=None), UnknownSigningKey),
+    AttackCase(
+        "RS384 for a client with only an EC key",
+        lambda k: sign(_claims(), k.psych, alg="RS384", kid=None),
+        UnknownSigningKey,
+    ),
     AttackCase("kid not a string", lambda k: _with_header({"alg": "ES384", "kid": 1}, _claims()), MalformedAssertion),
-    AttackCase("expired", lambda k: sign(_claims(iat=int(START) - 400, exp=int(START) - 31), k.youth), AssertionExpired),
-    AttackCase("exp more than 5 min ahead", lambda k: sign(_claims(iat=None, exp=int(START) + 600), k.youth), AssertionLifetimeTooLong),
+    AttackCase(
+        "expired", lambda k: sign(_claims(iat=int(START) - 400, exp=int(START) - 31), k.youth), AssertionExpired
+    ),
+    AttackCase(
+        "exp more than 5 min ahead",
+        lambda k: sign(_claims(iat=None, exp=int(START) + 600), k.youth),
+        AssertionLifetimeTooLong,
+    ),
     AttackCase(
         "exp beyond 5 min plus leeway",
         lambda k: sign(_claims(iat=None, exp=int(START) + 331), k.youth),
@@ -178,7 +190,11 @@ ATTACKS = [
         lambda k: sign(_claims(iat=int(START) - 100, exp=int(START) + 201), k.youth),
         AssertionLifetimeTooLong,
     ),
-    AttackCase("iat in the future", lambda k: sign(_claims(iat=int(START) + 60, exp=int(START) + 120), k.youth), AssertionNotYetValid),
+    AttackCase(
+        "iat in the future",
+        lambda k: sign(_claims(iat=int(START) + 60, exp=int(START) + 120), k.youth),
+        AssertionNotYetValid,
+    ),
     AttackCase("nbf in the future", lambda k: sign(_claims(nbf=int(START) + 60), k.youth), AssertionNotYetValid),
     AttackCase("no exp", lambda k: sign(_claims(exp=None), k.youth), MissingClaim),
     AttackCase("exp not a number", lambda k: sign(_claims(exp="soon"), k.youth), MissingClaim),
@@ -187,8 +203,12 @@ ATTACKS = [
     AttackCase("empty jti", lambda k: sign(_claims(jti=""), k.youth), MissingClaim),
     AttackCase("jti not a string", lambda k: sign(_claims(jti=7), k.youth), MissingClaim),
     AttackCase("wrong aud", lambda k: sign(_claims(aud="https://other.test/token"), k.youth), ClaimMismatch),
-    AttackCase("aud of the introspection endpoint", lambda k: sign(_claims(aud=INTROSPECTION_URL), k.youth), ClaimMismatch),
-    AttackCase("aud list without the endpoint", lambda k: sign(_claims(aud=["https://other.test"]), k.youth), ClaimMismatch),
+    AttackCase(
+        "aud of the introspection endpoint", lambda k: sign(_claims(aud=INTROSPECTION_URL), k.youth), ClaimMismatch
+    ),
+    AttackCase(
+        "aud list without the endpoint", lambda k: sign(_claims(aud=["https://other.test"]), k.youth), ClaimMismatch
+    ),
     AttackCase("no aud", lambda k: sign(_claims(aud=None), k.youth), MissingClaim),
     AttackCase("iss differs from sub", lambda k: sign(_claims(sub=PSYCH), k.youth), ClaimMismatch),
     AttackCase("no sub", lambda k: sign(_claims(sub=None), k.youth), ClaimMismatch),
@@ -232,9 +252,7 @@ def test_a_replayed_assertion_is_refused(verifier: AssertionVerifier, keys: Keys
         verify(verifier, assertion)
 
 
-def test_a_new_assertion_reusing_a_jti_is_refused(
-    verifier: AssertionVerifier, keys: Keys, clock: ManualClock
-) -> None:
+def test_a_new_assertion_reusing_a_jti_is_refused(verifier: AssertionVerifier, keys: Keys, clock: ManualClock) -> None:
     first = claims_for(YOUTH, START)
     verify(verifier, sign(first, keys.youth))
     clock.advance(5)
@@ -275,9 +293,7 @@ def test_an_unexpected_failure_refuses(registry: ClientRegistry, keys: Keys) -> 
         verify(verifier, sign(claims_for(YOUTH, START), keys.youth))
 
 
-def test_a_failing_jti_cache_refuses_with_503(
-    registry: ClientRegistry, keys: Keys, clock: ManualClock
-) -> None:
+def test_a_failing_jti_cache_refuses_with_503(registry: ClientRegistry, keys: Keys, clock: ManualClock) -> None:
     class BrokenCache:
         async def first_use(self, client_id: str, jti: str, keep_until: float) -> bool:
             raise ConnectionError("cache down")

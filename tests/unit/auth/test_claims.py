@@ -11,10 +11,10 @@ from auth.claims import (
     PRACTITIONER_ROLE_CLAIM,
     PURPOSE_OF_USE_CLAIM,
     ActingClaims,
-    PurposeOfUse,
     read_acting_claims,
 )
 from auth.errors import InvalidActingClaims
+from gateway.fhir.codes import PurposeOfUse
 
 ROLE = "PractitionerRole/demo-role-youth-worker"
 REASON = "Client in acute crisis at the youth centre"
@@ -28,7 +28,9 @@ class ClaimsCase:
 
 
 CASES = [
-    ClaimsCase("purpose defaults to TREAT", {PRACTITIONER_ROLE_CLAIM: ROLE}, ActingClaims(ROLE, PurposeOfUse.TREAT, "")),
+    ClaimsCase(
+        "purpose defaults to TREAT", {PRACTITIONER_ROLE_CLAIM: ROLE}, ActingClaims(ROLE, PurposeOfUse.TREAT, "")
+    ),
     ClaimsCase(
         "care management",
         {PRACTITIONER_ROLE_CLAIM: ROLE, PURPOSE_OF_USE_CLAIM: "CAREMGT"},

@@ -8,13 +8,14 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from auth.claims import ActingClaims, PurposeOfUse
+from auth.claims import ActingClaims
 from auth.keys import SigningKeys, generate_signing_key
 from auth.principal import InvalidToken, Principal, TokenVerifier
 from auth.professionals import ProfessionalRole
-from auth.registry import ClientRegistration, ClientRegistry, Sector
+from auth.registry import ClientRegistration, ClientRegistry
 from auth.scopes import parse_scope
 from auth.tokens import IssuedToken, TokenIssuer
+from gateway.fhir.codes import PurposeOfUse, Sector
 from tests.unit.auth.support import FHIR_AUDIENCE, ISSUER, START, YOUTH, YOUTH_ORG, YOUTH_WORKER, ManualClock, b64url
 
 PROFESSIONAL = ProfessionalRole(YOUTH_WORKER, YOUTH_ORG, ("youth-worker", "personal-worker"), active=True)
@@ -116,15 +117,11 @@ def test_a_token_carries_the_yhteys_claims(
     assert issued.expires_in == 300 and issued.token_type == "bearer"
 
 
-def test_every_token_has_a_fresh_jti(
-    keys: CountingKeys, clock: ManualClock, youth: ClientRegistration
-) -> None:
+def test_every_token_has_a_fresh_jti(keys: CountingKeys, clock: ManualClock, youth: ClientRegistration) -> None:
     assert _issue(keys, clock, youth).jti != _issue(keys, clock, youth).jti
 
 
-def test_a_token_becomes_a_principal(
-    keys: CountingKeys, clock: ManualClock, youth: ClientRegistration
-) -> None:
+def test_a_token_becomes_a_principal(keys: CountingKeys, clock: ManualClock, youth: ClientRegistration) -> None:
     issued = _issue(keys, clock, youth)
     principal = _verifier(keys, clock).authenticate(issued.access_token)
     assert principal == Principal(
@@ -152,9 +149,7 @@ def test_a_break_the_glass_token_carries_its_reason(
     assert principal.btg_reason == "Client in acute crisis at the youth centre"
 
 
-def test_a_verified_token_is_checked_once(
-    keys: CountingKeys, clock: ManualClock, youth: ClientRegistration
-) -> None:
+def test_a_verified_token_is_checked_once(keys: CountingKeys, clock: ManualClock, youth: ClientRegistration) -> None:
     token = _issue(keys, clock, youth).access_token
     verifier = _verifier(keys, clock)
     first = verifier.authenticate(token)
@@ -215,25 +210,19 @@ def _tamper_payload(token: str) -> str:
     return f"{header}.{forged}.{signature}"
 
 
-def test_a_tampered_signature_is_refused(
-    keys: CountingKeys, clock: ManualClock, youth: ClientRegistration
-) -> None:
+def test_a_tampered_signature_is_refused(keys: CountingKeys, clock: ManualClock, youth: ClientRegistration) -> None:
     token = _issue(keys, clock, youth).access_token
     with pytest.raises(InvalidToken, match="signature"):
         _verifier(keys, clock).authenticate(_tamper_signature(token))
 
 
-def test_a_tampered_payload_is_refused(
-    keys: CountingKeys, clock: ManualClock, youth: ClientRegistration
-) -> None:
+def test_a_tampered_payload_is_refused(keys: CountingKeys, clock: ManualClock, youth: ClientRegistration) -> None:
     token = _issue(keys, clock, youth).access_token
     with pytest.raises(InvalidToken, match="signature"):
         _verifier(keys, clock).authenticate(_tamper_payload(token))
 
 
-def test_another_audience_is_refused(
-    keys: CountingKeys, clock: ManualClock, youth: ClientRegistration
-) -> None:
+def test_another_audience_is_refused(keys: CountingKeys, clock: ManualClock, youth: ClientRegistration) -> None:
     token = _issue(keys, clock, youth).access_token
     with pytest.raises(InvalidToken, match="audience"):
         _verifier(keys, clock, audience="https://other-gateway.test/fhir").authenticate(token)
@@ -254,9 +243,7 @@ def test_a_token_of_an_unknown_key_is_refused(
         _verifier(keys, clock).authenticate(token)
 
 
-def test_a_token_from_the_future_is_refused(
-    keys: CountingKeys, clock: ManualClock, youth: ClientRegistration
-) -> None:
+def test_a_token_from_the_future_is_refused(keys: CountingKeys, clock: ManualClock, youth: ClientRegistration) -> None:
     future = ManualClock(START + 60)
     token = _issue(keys, future, youth).access_token
     with pytest.raises(InvalidToken, match="future"):
@@ -273,9 +260,7 @@ def test_a_token_from_the_future_is_refused(
     ],
     ids=["alg none", "HS256", "typ JWT (e.g. a client assertion)", "ES384"],
 )
-def test_only_es256_at_jwt_headers_pass(
-    keys: CountingKeys, clock: ManualClock, header: dict[str, object]
-) -> None:
+def test_only_es256_at_jwt_headers_pass(keys: CountingKeys, clock: ManualClock, header: dict[str, object]) -> None:
     body = b64url(json.dumps({"iss": ISSUER, "aud": FHIR_AUDIENCE, "exp": int(START) + 60}).encode())
     head = b64url(json.dumps({**header, "kid": keys.current_kid}).encode())
     with pytest.raises(InvalidToken, match="ES256 at\\+jwt"):
@@ -301,9 +286,7 @@ def test_only_es256_at_jwt_headers_pass(
         "purpose_of_use",
     ],
 )
-def test_a_token_missing_a_claim_is_refused(
-    keys: CountingKeys, private: ECKey, clock: ManualClock, drop: str
-) -> None:
+def test_a_token_missing_a_claim_is_refused(keys: CountingKeys, private: ECKey, clock: ManualClock, drop: str) -> None:
     claims = _valid_claims()
     assert _verifier(keys, clock).authenticate(_forge(private, claims)).client_id == YOUTH
     del claims[drop]
@@ -356,7 +339,9 @@ def test_an_aud_list_containing_us_passes(keys: CountingKeys, private: ECKey, cl
     assert _verifier(keys, clock).authenticate(token).client_id == YOUTH
 
 
-@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "x" * 20_000], ids=["empty", "word", "garbage parts", "overlong"])
+@pytest.mark.parametrize(
+    "token", ["", "abc", "a.b.c", "x" * 20_000], ids=["empty", "word", "garbage parts", "overlong"]
+)
 def test_garbage_is_refused(keys: CountingKeys, clock: ManualClock, token: str) -> None:
     with pytest.raises(InvalidToken):
         _verifier(keys, clock).authenticate(token)

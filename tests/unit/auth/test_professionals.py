@@ -12,13 +12,13 @@ import pytest
 
 from auth.errors import ProfessionalRefused
 from auth.professionals import (
-    TEAM_ROLE_SYSTEM,
     DirectoryUnavailable,
     ProfessionalRole,
     UnknownProfessional,
     professional_from_resource,
     require_acting_professional,
 )
+from gateway.fhir.systems import TEAM_ROLE_SYSTEM
 from tests.unit.auth.support import PSYCH_ORG, YOUTH_ORG, YOUTH_WORKER
 
 BASE = "http://127.0.0.1:8080/fhir"

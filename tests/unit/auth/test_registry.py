@@ -13,7 +13,8 @@ import yaml  # type: ignore[import-untyped, unused-ignore]
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
-from auth.registry import ClientRegistration, NotRegistered, RegistryError, Sector, load_registry, parse_registry
+from auth.registry import ClientRegistration, NotRegistered, RegistryError, load_registry, parse_registry
+from gateway.fhir.codes import Sector
 from tests.unit.auth.support import PSYCH, YOUTH, YOUTH_ORG, b64url, public_jwk, registry_data
 
 Data = dict[str, object]
@@ -49,9 +50,7 @@ def test_a_good_registry_loads(tmp_path: Path, youth_key: ECKey, psych_key: RSAK
     assert list(registry.scopes_supported) == sorted(registry.scopes_supported)
 
 
-def test_jwks_file_is_read_relative_to_the_registry(
-    tmp_path: Path, youth_key: ECKey, psych_key: RSAKey
-) -> None:
+def test_jwks_file_is_read_relative_to_the_registry(tmp_path: Path, youth_key: ECKey, psych_key: RSAKey) -> None:
     data = registry_data(youth_key, psych_key)
     client = _first_client(data)
     (tmp_path / "keys").mkdir()
@@ -144,16 +143,18 @@ BAD_CASES = [
     BadCase("RSA too small", _key(_RSA1024), (YOUTH, "1024 bits")),
     BadCase("alg that does not fit", _key({**_P256, "crv": "P-384", "alg": "RS384"}), (YOUTH, "alg")),
     BadCase("encryption key", _key({**_P256, "use": "enc"}), (YOUTH, "use must be 'sig'")),
-    BadCase("broken key", _key({"kty": "EC", "crv": "P-384", "x": "AAAA", "y": "AAAA", "kid": "k"}), (YOUTH, "not a valid EC")),
+    BadCase(
+        "broken key",
+        _key({"kty": "EC", "crv": "P-384", "x": "AAAA", "y": "AAAA", "kid": "k"}),
+        (YOUTH, "not a valid EC"),
+    ),
     BadCase("empty key set", _set("jwks", {"keys": []}), (YOUTH, "at least one key")),
     BadCase("duplicate client_id", _duplicate_client, (YOUTH, "registered twice")),
 ]
 
 
 @pytest.mark.parametrize("case", BAD_CASES, ids=lambda case: case.name)
-def test_a_bad_registry_stops_startup(
-    case: BadCase, tmp_path: Path, youth_key: ECKey, psych_key: RSAKey
-) -> None:
+def test_a_bad_registry_stops_startup(case: BadCase, tmp_path: Path, youth_key: ECKey, psych_key: RSAKey) -> None:
     data = registry_data(youth_key, psych_key)
     case.change(data)
     with pytest.raises(RegistryError) as caught:
@@ -180,7 +181,14 @@ def test_two_keys_with_one_kid_are_refused(youth_key: ECKey, psych_key: RSAKey) 
         "clients:\n  - client_id: a\n    client_id: b\n",
         "clients: [\n",
     ],
-    ids=["no clients", "not a mapping", "entry not a mapping", "unknown top-level key", "repeated YAML key", "not YAML"],
+    ids=[
+        "no clients",
+        "not a mapping",
+        "entry not a mapping",
+        "unknown top-level key",
+        "repeated YAML key",
+        "not YAML",
+    ],
 )
 def test_a_malformed_file_stops_startup(tmp_path: Path, text: str) -> None:
     path = tmp_path / "clients.yaml"

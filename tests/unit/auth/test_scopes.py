@@ -103,7 +103,9 @@ GRANT_CASES = [
     GrantCase("type must match", "system/Patient.r", ("system/CarePlan.rs",), "", ("system/Patient.r",)),
     GrantCase("disjoint permissions", "system/CarePlan.cud", ("system/CarePlan.rs",), "", ("system/CarePlan.cud",)),
     GrantCase("v1 read", "system/CarePlan.read", ("system/CarePlan.cruds",), "system/CarePlan.rs"),
-    GrantCase("v1 write against read-only", "system/CarePlan.write", ("system/CarePlan.rs",), "", ("system/CarePlan.write",)),
+    GrantCase(
+        "v1 write against read-only", "system/CarePlan.write", ("system/CarePlan.rs",), "", ("system/CarePlan.write",)
+    ),
     GrantCase("v1 star", "system/Goal.*", ("system/Goal.rs",), "system/Goal.rs"),
     GrantCase(
         "parameters covered exactly",

@@ -14,8 +14,8 @@ from auth.claims import BTG_REASON_CLAIM, PURPOSE_OF_USE_CLAIM
 from auth.config import AuthConfig
 from auth.keys import SigningKeys, generate_signing_key
 from auth.principal import TokenVerifier
-from auth.registry import Sector
 from auth.server import create_auth_app
+from gateway.fhir.codes import Sector
 from tests.unit.auth.support import (
     FHIR_AUDIENCE,
     INTROSPECTION_URL,
@@ -114,9 +114,7 @@ def test_an_rs384_client_gets_a_token(
     assert [str(s) for s in principal.scopes] == ["system/CarePlan.cruds"]
 
 
-def test_a_scope_escalation_gets_only_what_is_allowed(
-    http: TestClient, youth_key: ECKey, clock: ManualClock
-) -> None:
+def test_a_scope_escalation_gets_only_what_is_allowed(http: TestClient, youth_key: ECKey, clock: ManualClock) -> None:
     requested = "system/*.cruds system/CarePlan.cud user/*.cruds system/Patient.rs openid"
     response = post(http, "/auth/token", token_form(youth_assertion(youth_key, clock), requested))
     assert response.status_code == 200, response.text
@@ -223,17 +221,13 @@ def test_another_grant_type_is_unsupported(http: TestClient, youth_key: ECKey, c
     assert_oauth_error(post(http, "/auth/token", form), 400, "unsupported_grant_type")
 
 
-def test_another_assertion_type_is_invalid_request(
-    http: TestClient, youth_key: ECKey, clock: ManualClock
-) -> None:
+def test_another_assertion_type_is_invalid_request(http: TestClient, youth_key: ECKey, clock: ManualClock) -> None:
     saml = "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"
     form = token_form(youth_assertion(youth_key, clock), client_assertion_type=saml)
     assert_oauth_error(post(http, "/auth/token", form), 400, "invalid_request")
 
 
-def test_json_instead_of_a_form_is_invalid_request(
-    http: TestClient, youth_key: ECKey, clock: ManualClock
-) -> None:
+def test_json_instead_of_a_form_is_invalid_request(http: TestClient, youth_key: ECKey, clock: ManualClock) -> None:
     response = http.post("/auth/token", json=token_form(youth_assertion(youth_key, clock)))
     assert_oauth_error(response, 400, "invalid_request")
 
@@ -247,9 +241,7 @@ def test_a_bad_form_is_invalid_request(http: TestClient, body: bytes) -> None:
     assert_oauth_error(http.post("/auth/token", content=body, headers=FORM), 400, "invalid_request")
 
 
-def test_an_unexpected_failure_is_a_bare_server_error(
-    config: AuthConfig, youth_key: ECKey, clock: ManualClock
-) -> None:
+def test_an_unexpected_failure_is_a_bare_server_error(config: AuthConfig, youth_key: ECKey, clock: ManualClock) -> None:
     class BrokenKeys(SigningKeys):
         def sign(self, claims: Mapping[str, object]) -> str:
             raise RuntimeError("secret internals")
@@ -309,9 +301,7 @@ def test_introspection_of_garbage_is_inactive(
     assert response.json() == {"active": False}
 
 
-def test_introspection_of_an_expired_token_is_inactive(
-    http: TestClient, youth_key: ECKey, clock: ManualClock
-) -> None:
+def test_introspection_of_an_expired_token_is_inactive(http: TestClient, youth_key: ECKey, clock: ManualClock) -> None:
     token = get_token(http, youth_key, clock)
     clock.advance(300)
     response = post(http, "/auth/introspect", introspection_form(youth_key, clock, token))
@@ -328,9 +318,7 @@ def test_introspection_of_a_foreign_token_is_inactive(
     assert response.json() == {"active": False}
 
 
-def test_introspection_without_authentication_is_401(
-    http: TestClient, youth_key: ECKey, clock: ManualClock
-) -> None:
+def test_introspection_without_authentication_is_401(http: TestClient, youth_key: ECKey, clock: ManualClock) -> None:
     token = get_token(http, youth_key, clock)
     assert_oauth_error(post(http, "/auth/introspect", {"token": token}), 401, "invalid_client")
 
@@ -343,17 +331,13 @@ def test_introspection_with_a_token_endpoint_assertion_is_401(
     assert_oauth_error(post(http, "/auth/introspect", form), 401, "invalid_client")
 
 
-def test_introspection_with_a_replayed_assertion_is_401(
-    http: TestClient, youth_key: ECKey, clock: ManualClock
-) -> None:
+def test_introspection_with_a_replayed_assertion_is_401(http: TestClient, youth_key: ECKey, clock: ManualClock) -> None:
     form = introspection_form(youth_key, clock, get_token(http, youth_key, clock))
     assert post(http, "/auth/introspect", form).status_code == 200
     assert_oauth_error(post(http, "/auth/introspect", form), 401, "invalid_client")
 
 
-def test_introspection_without_token_is_invalid_request(
-    http: TestClient, youth_key: ECKey, clock: ManualClock
-) -> None:
+def test_introspection_without_token_is_invalid_request(http: TestClient, youth_key: ECKey, clock: ManualClock) -> None:
     form = introspection_form(youth_key, clock, "")
     assert_oauth_error(post(http, "/auth/introspect", form), 400, "invalid_request")
 

@@ -9,9 +9,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gateway.access import Reason
+from gateway.access.seam import Reason
 from gateway.errors import Forbidden, GatewayError, PayloadTooLarge, PreconditionRequired
-from gateway.outcomes import FHIR_JSON, REASON_SYSTEM, TRANSLATION, install_handlers, outcome
+from gateway.fhir.media import FHIR_JSON
+from gateway.fhir.systems import ACCESS_REASON_SYSTEM, TRANSLATION
+from gateway.outcomes import install_handlers, outcome
 
 REASON = Reason(
     code="psy-hidden",
@@ -72,7 +74,7 @@ def test_gateway_errors_keep_their_status_and_code(error: GatewayError, status: 
 def test_reasons_carry_code_rule_and_three_languages() -> None:
     (_, issue) = _issues(_get(_app(Forbidden("denied", (REASON,))), "/boom"))
     details = issue["details"]
-    assert details["coding"] == [{"system": REASON_SYSTEM, "code": "psy-hidden"}]
+    assert details["coding"] == [{"system": ACCESS_REASON_SYSTEM, "code": "psy-hidden"}]
     assert details["text"] == REASON.text_en
     translations = {}
     for ext in details["_text"]["extension"]:

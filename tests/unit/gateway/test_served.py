@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from gateway.access import Effect, Reason
+from gateway.access.seam import Effect, Reason
 from gateway.errors import Forbidden, PreconditionRequired
-from gateway.outcomes import FHIR_JSON
+from gateway.fhir.media import FHIR_JSON
 from gateway.served import Served
 
 GOAL = {"resourceType": "Goal", "id": "g1", "meta": {"versionId": "1"}, "lifecycleStatus": "active"}
@@ -32,13 +32,20 @@ def test_a_created_resource_as_an_entry() -> None:
 
 
 def test_only_the_headers_present_go_into_the_entry() -> None:
-    assert Served(200, GOAL, {"etag": 'W/"2"', "x-other": "no"}).as_entry()["response"] == {"status": "200 OK", "etag": 'W/"2"'}
+    assert Served(200, GOAL, {"etag": 'W/"2"', "x-other": "no"}).as_entry()["response"] == {
+        "status": "200 OK",
+        "etag": 'W/"2"',
+    }
 
 
 def test_a_refusal_as_an_entry_carries_its_outcome_and_no_resource() -> None:
     served = Served.failed(Forbidden("access denied", (REASON,)), ("Patient/demo-client",))
     assert (served.status, served.effect, served.reasons, served.patients) == (
-        403, Effect.DENY, (REASON,), ("Patient/demo-client",))
+        403,
+        Effect.DENY,
+        (REASON,),
+        ("Patient/demo-client",),
+    )
     entry = served.as_entry()
     assert list(entry) == ["response"]
     assert entry["response"]["status"] == "403 Forbidden"

@@ -1,0 +1,3 @@
+"""The `yhteys` command line (`gateway.cli.main`)."""
+
+__all__: list[str] = []

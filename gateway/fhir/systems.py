@@ -1,0 +1,75 @@
+"""Canonical URLs: the systems, extensions and identifiers Yhteys defines, and those it reads.
+
+Ours live under `CANONICAL_BASE` (the FHIR package `fi.yhteys.fhir` carries the CodeSystems
+and StructureDefinitions; a test keeps the two in step). HL7's, IHE's and HL7 Finland's
+appear here only where the project itself reads or writes them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ACCESS_REASON_SYSTEM", "ACT_CODE_SYSTEM", "ACT_REASON_SYSTEM", "CANONICAL_BASE", "CLIENT_ID_SYSTEM",
+    "CONFIDENTIALITY_SYSTEM", "CONSENT_RULE_BASE", "CONSENT_SCOPE_SYSTEM", "DISCLOSURE_DIRECTION_SYSTEM",
+    "FI_SECURITY_LABEL_SYSTEM", "HETU_SYSTEM", "OWNING_SECTOR", "PARTICIPATION_TYPE_SYSTEM", "PLAN_SECURITY_LABEL",
+    "POLICY_RULE_BASE", "REQUEST_ID_SYSTEM", "RESOURCE_TYPES_SYSTEM", "RESTFUL_INTERACTION_SYSTEM",
+    "RESTRICTION_PARENT", "RESTRICTION_PARENT_SYSTEM", "SECTOR_SYSTEM", "SENSITIVITY_SYSTEM", "SOTE_ORGANIZATION_SYSTEM",
+    "TEAM_ROLE_SYSTEM", "TERMINOLOGY_BASE", "TRANSLATION", "VALVIRA_SYSTEM",
+]  # fmt: skip
+
+CANONICAL_BASE = "https://yhteys.fi/fhir"
+"""The base of every canonical URL of ours (`<base>/<resourceType>/<id>`)."""
+
+# -- our code systems ------------------------------------------------------------------------
+SECTOR_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/sector"
+"""Who provides a service: the sectors of `codes.Sector`."""
+TEAM_ROLE_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/team-role"
+"""A professional's role in the client's team (and the auditor's role): `codes.TEAM_ROLES`."""
+SENSITIVITY_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/sensitivity"
+"""Our sensitivity codes: SOC, whose v3-ActCode twin R4 lacks (see `labels`)."""
+DISCLOSURE_DIRECTION_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/disclosure-direction"
+"""Consent.category codes naming a disclosure between the social welfare and health registers."""
+ACCESS_REASON_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/access-reason"
+"""The codes of access-decision reasons in OperationOutcome.issue.details."""
+
+# -- our extensions --------------------------------------------------------------------------
+PLAN_SECURITY_LABEL = f"{CANONICAL_BASE}/StructureDefinition/plan-security-label"
+"""A sensitivity label on one plan part: a CarePlan activity, goal or addresses reference."""
+OWNING_SECTOR = f"{CANONICAL_BASE}/StructureDefinition/activity-owning-sector"
+"""The sector that owns (and alone may change) one CarePlan activity."""
+
+# -- our identifier systems and rule bases ---------------------------------------------------
+CLIENT_ID_SYSTEM = f"{CANONICAL_BASE}/sid/client-id"
+"""OAuth client ids of connected systems."""
+REQUEST_ID_SYSTEM = f"{CANONICAL_BASE}/sid/request-id"
+"""X-Request-Id values."""
+POLICY_RULE_BASE = f"{CANONICAL_BASE}/policy/rule/"
+"""Role-policy rule ids: `<base><slug>`, cited in reasons and AuditEvent.agent.policy."""
+CONSENT_RULE_BASE = f"{CANONICAL_BASE}/policy/consent/"
+"""Consent reasons: `<base><code>`, or `<base>Consent/<id>` for one about a consent."""
+
+# -- HL7 -------------------------------------------------------------------------------------
+TERMINOLOGY_BASE = "http://terminology.hl7.org/CodeSystem"
+ACT_CODE_SYSTEM = f"{TERMINOLOGY_BASE}/v3-ActCode"
+CONFIDENTIALITY_SYSTEM = f"{TERMINOLOGY_BASE}/v3-Confidentiality"
+ACT_REASON_SYSTEM = f"{TERMINOLOGY_BASE}/v3-ActReason"
+"""Purposes of use (TREAT, CAREMGT, BTG)."""
+PARTICIPATION_TYPE_SYSTEM = f"{TERMINOLOGY_BASE}/v3-ParticipationType"
+CONSENT_SCOPE_SYSTEM = f"{TERMINOLOGY_BASE}/consentscope"
+RESOURCE_TYPES_SYSTEM = "http://hl7.org/fhir/resource-types"
+RESTFUL_INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+"""The core extension carrying a translated string (lang + content)."""
+
+# -- HL7 Finland and Finnish registers ------------------------------------------------------
+FI_SECURITY_LABEL_SYSTEM = "https://hl7.fi/fhir/finnish-base-profiles/CodeSystem/fi-base-security-label-cs"
+"""HL7 Finland's security labels (TURVAKIELTO: a protection order)."""
+RESTRICTION_PARENT = "https://hl7.fi/fhir/finnish-base-profiles/StructureDefinition/RestrictionParent"
+"""HL7 Finland's extension (valueCoding) for a minor's decision on disclosure to guardians."""
+RESTRICTION_PARENT_SYSTEM = "urn:oid:1.2.246.537.5.40202.201901"
+"""THL: release of a minor's patient information to guardians (codes 1–4)."""
+HETU_SYSTEM = "urn:oid:1.2.246.21"
+"""The Finnish personal identity code (henkilötunnus)."""
+VALVIRA_SYSTEM = "urn:oid:1.2.246.537.26"
+"""Valvira's register numbers of health care professionals (Terhikki/Suosikki)."""
+SOTE_ORGANIZATION_SYSTEM = "urn:oid:1.2.246.537.6.202"
+"""The SOTE organisation register."""

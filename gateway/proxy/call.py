@@ -1,0 +1,127 @@
+"""What a FHIR REST request asks for, read off its method, path and query.
+
+`parse_call(method, path, query)` returns a frozen `FhirCall` — interaction, resource type,
+id, version, operation and the query as ordered pairs — or raises a `gateway.errors` error:
+`InvalidId` for an id that is not a FHIR id (`gateway.fhir.ids`), `NotFound` for a path that is not
+a FHIR interaction or names a resource type the store does not serve, `MethodNotAllowed` for a
+method the path does not take. The caller passes the store's resource types (read once from
+its CapabilityStatement). Nothing here decides access.
+
+Paths are relative to the FHIR base: "" (system), "CarePlan", "CarePlan/x",
+"CarePlan/x/_history/2", "CarePlan/_search", "CarePlan/x/$everything", "metadata", ...
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+from urllib.parse import parse_qsl
+
+from gateway.errors import InvalidId, MethodNotAllowed, NotFound
+from gateway.fhir.codes import Interaction
+from gateway.fhir.ids import is_id
+
+__all__ = ["FhirCall", "parse_call"]
+
+_OPERATION = re.compile(r"\$[A-Za-z][A-Za-z0-9\-]*")
+
+
+@dataclass(frozen=True)
+class FhirCall:
+    """One FHIR REST call. `params` keeps the query's order and repeats."""
+
+    method: str
+    interaction: Interaction
+    resource_type: str | None
+    resource_id: str | None
+    version_id: str | None
+    operation: str | None
+    params: tuple[tuple[str, str], ...]
+
+    def param_names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.params)
+
+
+def parse_call(method: str, path: str, query: str, resource_types: frozenset[str]) -> FhirCall:
+    """Classify a request on the FHIR base; raise for anything that is not a FHIR interaction."""
+    parts = path.strip("/").split("/") if path.strip("/") else []
+    if any(not part for part in parts):
+        raise NotFound(f"/{path.strip('/')} is not a FHIR interaction")
+    shape = _shape(parts, resource_types)
+    method = method.upper()
+    return FhirCall(
+        method=method,
+        interaction=_only(method, shape.methods),
+        resource_type=shape.resource_type,
+        resource_id=shape.resource_id,
+        version_id=shape.version_id,
+        operation=shape.operation,
+        params=tuple(parse_qsl(query, keep_blank_values=True)),
+    )
+
+
+class _Shape(NamedTuple):
+    """A path's form: the interaction each method means on it, and what it names."""
+
+    methods: Mapping[str, Interaction]
+    resource_type: str | None = None
+    resource_id: str | None = None
+    version_id: str | None = None
+    operation: str | None = None
+
+
+_I = Interaction
+_SYSTEM = {"POST": _I.TRANSACTION, "GET": _I.HISTORY}
+_TYPE = {"GET": _I.SEARCH, "POST": _I.CREATE}
+_INSTANCE = {"GET": _I.READ, "PUT": _I.UPDATE, "PATCH": _I.PATCH, "DELETE": _I.DELETE}
+_SEARCH_POST = {"POST": _I.SEARCH}
+_HISTORY = {"GET": _I.HISTORY}
+_VREAD = {"GET": _I.VREAD}
+_CAPABILITIES = {"GET": _I.CAPABILITIES}
+_OPERATION_METHODS = {"GET": _I.OPERATION, "POST": _I.OPERATION}
+
+
+def _shape(parts: list[str], resource_types: frozenset[str]) -> _Shape:
+    match parts:
+        case []:
+            return _Shape(_SYSTEM)
+        case ["metadata"]:
+            return _Shape(_CAPABILITIES)
+        case ["_history"]:
+            return _Shape(_HISTORY)
+        case [operation] if _OPERATION.fullmatch(operation):
+            return _Shape(_OPERATION_METHODS, operation=operation)
+        case [rtype, *_] if rtype not in resource_types:
+            raise NotFound(f"{rtype[:70]!r} is not a resource type this FHIR store serves")
+        case [rtype]:
+            return _Shape(_TYPE, rtype)
+        case [rtype, "_search"]:
+            return _Shape(_SEARCH_POST, rtype)
+        case [rtype, "_history"]:
+            return _Shape(_HISTORY, rtype)
+        case [rtype, operation] if _OPERATION.fullmatch(operation):
+            return _Shape(_OPERATION_METHODS, rtype, operation=operation)
+        case [rtype, rid]:
+            return _Shape(_INSTANCE, rtype, _id(rid))
+        case [rtype, rid, "_history"]:
+            return _Shape(_HISTORY, rtype, _id(rid))
+        case [rtype, rid, "_history", vid]:
+            return _Shape(_VREAD, rtype, _id(rid), _id(vid))
+        case [rtype, rid, operation] if _OPERATION.fullmatch(operation):
+            return _Shape(_OPERATION_METHODS, rtype, _id(rid), operation=operation)
+    raise NotFound(f"/{'/'.join(parts)[:200]} is not a FHIR interaction")
+
+
+def _only(method: str, allowed: Mapping[str, Interaction]) -> Interaction:
+    try:
+        return allowed[method]
+    except KeyError:
+        raise MethodNotAllowed(f"{method} is not allowed here; allowed: {', '.join(sorted(allowed))}") from None
+
+
+def _id(value: str) -> str:
+    if not is_id(value):
+        raise InvalidId(f"{value[:70]!r} is not a valid FHIR id")
+    return value

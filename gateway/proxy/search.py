@@ -1,0 +1,153 @@
+"""Which search parameters reach the FHIR store: an allow-list, as data (policy/search.yaml).
+
+`SearchRules.check(call)` raises `UnsupportedParameter` (400) for the first parameter of a
+search that the list does not allow, naming it; `BadRequest` when a required one is missing.
+`_sort` may name only allowed parameters of the type (or `_id`, `_lastUpdated`).
+Refused on principle, whatever the file says: `_has` (reverse chaining), chained names
+(`subject.name`), `_contained`, `_containedType`, `_filter`, `_query`, `_text`, `_content`,
+`_list`, `_elements`, `_summary` and `_total` — each can reveal hidden data or counts of it.
+
+The rules apply to searches (GET or POST _search) and to the query of reads; `_getpages`
+(paging) is handled by the request path, which re-authorises every page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gateway.errors import BadRequest, UnsupportedParameter
+from gateway.fhir.codes import Interaction
+from gateway.proxy.call import FhirCall
+
+__all__ = ["SEARCH_RULES_PATH", "NEVER", "SearchRules", "SearchRulesError", "load_search_rules"]
+
+SEARCH_RULES_PATH = Path(__file__).with_name("search.yaml")
+
+NEVER = frozenset(
+    {
+        "_has",
+        "_contained",
+        "_containedType",
+        "_filter",
+        "_query",
+        "_text",
+        "_content",
+        "_list",
+        "_elements",
+        "_summary",
+        "_total",
+        "_graphql",
+    }
+)
+"""Parameters refused whatever the rules file says."""
+
+_KEYS = {"version", "common", "formats", "modifiers", "types", "include", "revinclude", "required"}
+
+
+class SearchRulesError(ValueError):
+    """The rules file is malformed; the message says where."""
+
+
+@dataclass(frozen=True)
+class SearchRules:
+    """The allow-list, loaded once."""
+
+    common: frozenset[str]
+    formats: frozenset[str]
+    modifiers: frozenset[str]
+    types: dict[str, frozenset[str]]
+    include: frozenset[str]
+    revinclude: frozenset[str]
+    required: dict[str, frozenset[str]]
+
+    def check(self, call: FhirCall) -> None:
+        """Raise unless every parameter of `call` is allowed (and required ones are present)."""
+        allowed = self.types.get(call.resource_type or "", frozenset())
+        for name, value in call.params:
+            self._check_param(call, allowed, name, value)
+        if call.interaction is Interaction.SEARCH:
+            missing = self.required.get(call.resource_type or "", frozenset()) - {
+                name.split(":", 1)[0] for name in call.param_names()
+            }
+            if missing:
+                raise BadRequest(f"a {call.resource_type} search must give {', '.join(sorted(missing))}")
+
+    def _check_param(self, call: FhirCall, allowed: frozenset[str], name: str, value: str) -> None:
+        base, _, modifier = name.partition(":")
+        if base in NEVER or "." in base:
+            raise UnsupportedParameter(f"the search parameter {name!r} is not supported by this gateway")
+        if base == "_format":
+            if value not in self.formats:
+                raise UnsupportedParameter("only JSON is served (_format=json)")
+            return
+        if base == "_include" or base == "_revinclude":
+            values = self.include if base == "_include" else self.revinclude
+            if modifier or value not in values:
+                raise UnsupportedParameter(f"{name}={value!r} is not allowed; allowed: {', '.join(sorted(values))}")
+            return
+        if base in self.common:
+            if modifier:
+                raise UnsupportedParameter(f"the modifier {modifier!r} is not allowed on {base}")
+            if base == "_sort":
+                self._check_sort(value, allowed)
+            return
+        if call.interaction is not Interaction.SEARCH or base not in allowed:
+            raise UnsupportedParameter(
+                f"the search parameter {name!r} is not allowed on {call.resource_type or 'this interaction'}"
+            )
+        if modifier and modifier not in self.modifiers:
+            raise UnsupportedParameter(f"the modifier {modifier!r} is not allowed on {base}")
+
+    def _check_sort(self, value: str, allowed: frozenset[str]) -> None:
+        """Sort keys are allowed parameters of the type (or `_id`, `_lastUpdated`), optionally
+        descending: sorting by anything else orders results by data the caller may not see."""
+        for key in value.split(","):
+            name = key.removeprefix("-")
+            if name not in allowed and name not in ("_id", "_lastUpdated"):
+                raise UnsupportedParameter(f"sorting by {name!r} is not allowed")
+
+
+def load_search_rules(path: Path = SEARCH_RULES_PATH) -> SearchRules:
+    """Read and check the rules file; raise `SearchRulesError` naming the fault."""
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SearchRulesError(f"{path}: cannot be read: {exc}") from exc
+    if not isinstance(data, dict) or set(data) - _KEYS or data.get("version") != 1:
+        raise SearchRulesError(f"{path}: must be a mapping with version 1 and only {sorted(_KEYS)}")
+    types = _mapping_of_lists(path, data, "types")
+    required = _mapping_of_lists(path, data, "required")
+    for rtype, names in required.items():
+        if not names <= types.get(rtype, frozenset()):
+            raise SearchRulesError(f"{path}: required {rtype} parameters must also be allowed")
+    rules = SearchRules(
+        common=_names(path, data, "common"),
+        formats=_names(path, data, "formats"),
+        modifiers=_names(path, data, "modifiers"),
+        types=types,
+        include=_names(path, data, "include"),
+        revinclude=_names(path, data, "revinclude"),
+        required=required,
+    )
+    listed = rules.common.union(*rules.types.values())
+    if listed & NEVER:
+        raise SearchRulesError(f"{path}: lists parameters that are never allowed: {sorted(listed & NEVER)}")
+    return rules
+
+
+def _names(path: Path, data: dict[str, Any], key: str) -> frozenset[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise SearchRulesError(f"{path}: {key} must be a list of names")
+    return frozenset(value)
+
+
+def _mapping_of_lists(path: Path, data: dict[str, Any], key: str) -> dict[str, frozenset[str]]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise SearchRulesError(f"{path}: {key} must map resource types to lists of names")
+    return {str(rtype): _names(path, value, str(rtype)) for rtype in value}

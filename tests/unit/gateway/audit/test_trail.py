@@ -1,0 +1,265 @@
+"""The tamper-evident trail: chain, checkpoints, tamper detection, export, group commit, failure.
+
+Each test builds a real SQLite store in a temporary folder and appends BALP events made from
+real `AuditRecord`s; tampering is done the way an attacker with database access would: with
+SQL, after dropping the append-only triggers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gateway.access.seam import Effect
+from gateway.audit import AuditOutcome, AuditRecord, Caller, Disclosed
+from gateway.audit.balp import events_of
+from gateway.audit.chain import CheckpointKey, canonical, library_canonical
+from gateway.audit.store import AuditQuery, AuditStore, Batch, StoredEvent, StoreError
+from gateway.audit.trail import AuditTrail
+from gateway.audit.verify import Verdict, export_lines, verify, verify_export
+from gateway.errors import AuditUnavailable
+
+SERVER = "http://gateway.test/fhir"
+CALLER = Caller("youth-system", "Organization/demo-org-youth-services", "municipal-youth-services",
+                "PractitionerRole/demo-role-youth-worker", "TREAT", "jti-1")  # fmt: skip
+
+
+def _record(n: int, patient: str = "Patient/demo-client") -> AuditRecord:
+    return AuditRecord(
+        request_id=f"req-{n}", recorded_at=datetime(2026, 11, 22, 12, 0, n % 60, tzinfo=UTC), caller=CALLER,
+        method="GET", path="/fhir/CarePlan/demo-plan", query="", interaction="read", resource_type="CarePlan",
+        patients=(patient,), effect=Effect.PERMIT, reasons=(), status=200, outcome=AuditOutcome.SUCCESS,
+        resource_id="demo-plan", disclosed=(Disclosed("CarePlan/demo-plan/_history/1", patient),),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> CheckpointKey:
+    return CheckpointKey.load(tmp_path / "key.pem")
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "audit.sqlite"
+
+
+def _fill(path: Path, key: CheckpointKey, count: int = 20, every: int = 5) -> AuditStore:
+    store = AuditStore.sqlite(path)
+    for n in range(count):
+        store.append(events_of(_record(n), server=SERVER))
+        seq, hash_ = store.head()
+        if seq % every == 0:
+            store.add_checkpoint(key.sign(seq, hash_, f"2026-11-22T12:00:{n:02d}+00:00"))
+    return store
+
+
+def _check(path: Path, key: CheckpointKey) -> Verdict:
+    store = AuditStore.sqlite(path)
+    try:
+        return verify(store.events(), store.checkpoints(), key.public_key)
+    finally:
+        store.close()
+
+
+def _tamper(path: Path, *statements: str) -> None:
+    connection = sqlite3.connect(path)
+    for name in (
+        "audit_event_no_update",
+        "audit_event_no_delete",
+        "audit_checkpoint_no_update",
+        "audit_checkpoint_no_delete",
+    ):
+        connection.execute(f"DROP TRIGGER {name}")
+    for statement in statements:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+
+
+def test_an_untouched_trail_verifies(path: Path, key: CheckpointKey) -> None:
+    _fill(path, key).close()
+    verdict = _check(path, key)
+    assert verdict.ok and verdict.records == 20 and verdict.checkpoints == 4
+
+
+def test_the_store_refuses_update_and_delete(path: Path, key: CheckpointKey) -> None:
+    _fill(path, key).close()
+    connection = sqlite3.connect(path)
+    for statement in ("UPDATE audit_event SET outcome = '0' WHERE seq = 3", "DELETE FROM audit_event WHERE seq = 3",
+                      "DELETE FROM audit_checkpoint"):  # fmt: skip
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            connection.execute(statement)
+    connection.close()
+    assert _check(path, key).ok
+
+
+def _event_at(path: Path, seq: int) -> str:
+    connection = sqlite3.connect(path)
+    (event,) = connection.execute("SELECT event FROM audit_event WHERE seq = ?", (seq,)).fetchone()
+    connection.close()
+    return str(event)
+
+
+def test_an_altered_record_is_found_at_its_position(path: Path, key: CheckpointKey) -> None:
+    _fill(path, key).close()
+    altered = _event_at(path, 7).replace('"outcome":"0"', '"outcome":"4"')
+    assert altered != _event_at(path, 7)
+    _tamper(path, f"UPDATE audit_event SET event = '{altered}' WHERE seq = 7")
+    verdict = _check(path, key)
+    assert verdict.first_broken == 7 and "hash" in (verdict.problem or "")
+
+
+def test_a_deleted_record_is_found(path: Path, key: CheckpointKey) -> None:
+    _fill(path, key).close()
+    _tamper(path, "DELETE FROM audit_event WHERE seq = 9")
+    assert _check(path, key).first_broken == 9
+
+
+def test_reordered_records_are_found(path: Path, key: CheckpointKey) -> None:
+    _fill(path, key).close()
+    _tamper(
+        path,
+        "UPDATE audit_event SET seq = -1 WHERE seq = 11",
+        "UPDATE audit_event SET seq = 11 WHERE seq = 12",
+        "UPDATE audit_event SET seq = 12 WHERE seq = -1",
+    )
+    assert _check(path, key).first_broken == 11
+
+
+def test_an_inserted_record_is_found(path: Path, key: CheckpointKey) -> None:
+    _fill(path, key).close()
+    forged = _event_at(path, 4).replace('"id":"4"', '"id":"5"')
+    _tamper(
+        path,
+        "UPDATE audit_event SET seq = seq + 1000 WHERE seq >= 5",
+        "UPDATE audit_event SET seq = seq - 999 WHERE seq >= 1005",
+        f"INSERT INTO audit_event (seq, date, event, prev_hash, hash) SELECT 5, date, '{forged}', hash, hash FROM audit_event WHERE seq = 4",
+    )
+    assert _check(path, key).first_broken == 5
+
+
+def test_a_rewritten_and_rehashed_chain_fails_at_the_signed_checkpoint(path: Path, key: CheckpointKey) -> None:
+    _fill(path, key).close()
+    store = AuditStore.sqlite(tmp := path.with_name("forged.sqlite"))
+    for n in range(20):  # the same requests, one changed, every hash recomputed
+        store.append(events_of(_record(n, "Patient/someone-else" if n == 12 else "Patient/demo-client"), server=SERVER))
+    store.close()
+    forged = sqlite3.connect(tmp).execute("SELECT seq, event, prev_hash, hash FROM audit_event").fetchall()
+    _tamper(path, "DELETE FROM audit_event")
+    connection = sqlite3.connect(path)
+    connection.executemany(
+        "INSERT INTO audit_event (seq, date, event, prev_hash, hash) VALUES (?, '', ?, ?, ?)", forged
+    )
+    connection.commit()
+    connection.close()
+    verdict = _check(path, key)
+    assert verdict.first_broken == 15 and "checkpoint" in (verdict.problem or "")
+
+
+def test_cutting_off_the_end_or_forging_a_checkpoint_is_found(path: Path, key: CheckpointKey, tmp_path: Path) -> None:
+    _fill(path, key).close()
+    _tamper(path, "DELETE FROM audit_event WHERE seq > 17")
+    assert _check(path, key).first_broken == 18
+    second = tmp_path / "second.sqlite"
+    store = _fill(second, key, count=19)
+    store.add_checkpoint(CheckpointKey.load(tmp_path / "other.pem").sign(*store.head(), "2026-11-22T13:00:00+00:00"))
+    store.close()
+    verdict = _check(second, key)
+    assert verdict.first_broken == 19 and "signature" in (verdict.problem or "")
+
+
+def test_an_export_verifies_alone_and_tampering_with_it_is_found(path: Path, key: CheckpointKey) -> None:
+    store = _fill(path, key)
+    lines = list(export_lines(store, key, 6, 15))
+    store.close()
+    header = json.loads(lines[0])
+    assert header["anchor"]["seq"] == 5 and header["publicKey"]["kid"] == key.key_id
+    assert verify_export(lines).ok and verify_export(lines).records == 10
+    event = json.loads(lines[3])
+    event["event"] = event["event"].replace('"outcome":"0"', '"outcome":"4"')
+    assert verify_export([*lines[:3], json.dumps(event), *lines[4:]]).first_broken == 8
+    assert not verify_export([lines[0], *lines[2:]]).ok  # a record left out
+    with pytest.raises(ValueError, match="checkpoint"):
+        list(export_lines(AuditStore.sqlite(path), key, 6, 14))
+
+
+def test_search_finds_events_by_patient_and_outcome(path: Path, key: CheckpointKey) -> None:
+    store = _fill(path, key, count=6)
+    store.append(events_of(_record(99, "Patient/other"), server=SERVER))
+    found = store.search(AuditQuery(patient="Patient/other"))
+    assert len(found) == 1 and json.loads(found[0].event)["id"] == str(found[0].seq)
+    assert len(store.search(AuditQuery(patient="Patient/demo-client", outcome="0"))) == 6
+    assert store.search(AuditQuery(outcome="4")) == []
+    store.close()
+
+
+def test_group_commit_stores_every_record_in_few_transactions(path: Path, key: CheckpointKey) -> None:
+    store = AuditStore.sqlite(path)
+    batches: list[int] = []
+    commit = store.commit
+
+    def counting(batch: Batch) -> list[StoredEvent]:
+        batches.append(len(batch.rows))
+        return commit(batch)
+
+    store.commit = counting  # type: ignore[method-assign]
+    trail = AuditTrail(store, key, server=SERVER, checkpoint_every=50)
+
+    async def run() -> None:
+        await asyncio.gather(*(trail.record(_record(n)) for n in range(200)))
+        await trail.close()
+
+    asyncio.run(run())
+    assert sum(batches) == 200 and len(batches) < 20  # many requests per transaction
+    assert _check(path, key).ok
+    assert AuditStore.sqlite(path).checkpoints()[-1].seq == 200  # closing signs the head
+
+
+def test_a_store_that_cannot_be_written_makes_the_request_fail_closed(path: Path, key: CheckpointKey) -> None:
+    store = AuditStore.sqlite(path, busy_timeout=0.2)
+    trail = AuditTrail(store, key, server=SERVER)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+
+    async def run() -> None:
+        with pytest.raises(AuditUnavailable):
+            await trail.record(_record(1))
+
+    asyncio.run(run())
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    asyncio.run(trail.record(_record(2)))  # the store is back: records go in again
+    assert store.head()[0] >= 1
+    (path.parent / "a-file").write_text("")
+    with pytest.raises(StoreError):
+        AuditStore.sqlite(path.parent / "a-file" / "audit.sqlite")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": [1, True, None, "ä\u2028\n\t\"\\\x01"], "a": {"z": -(2**53 - 1), "y": "𝄞"}},
+        {"float": 1.5}, {"big": 2**60}, {"ключ": "non-ASCII key"}, {"\U0001d11e": 1, "\ue000": 2},
+    ],
+    ids=["plain", "float", "big-int", "non-ascii-key", "astral-keys"],
+)  # fmt: skip
+def test_canonical_json_is_rfc8785_whichever_path_it_takes(value: object) -> None:
+    try:
+        expected = library_canonical(value)
+    except ValueError as refused:  # integers beyond 2**53: refused on both paths
+        with pytest.raises(type(refused)):
+            canonical(value)
+        return
+    assert canonical(value) == expected
+
+
+def test_every_stored_event_is_the_librarys_canonical_form(path: Path, key: CheckpointKey) -> None:
+    store = _fill(path, key, count=5)
+    for stored in store.events():
+        assert library_canonical(json.loads(stored.event)) == stored.event.encode()
+    store.close()

@@ -1,0 +1,65 @@
+"""Reading FHIR REST calls off method and path, and refusing what is not one."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.errors import GatewayError, InvalidId, MethodNotAllowed, NotFound
+from gateway.fhir.codes import Interaction
+from gateway.proxy.call import parse_call
+
+TYPES = frozenset({"CarePlan", "Goal", "Patient", "CareTeam"})
+
+CASES = [
+    # method, path, want: (interaction, type, id, version, operation)
+    ("GET", "metadata", (Interaction.CAPABILITIES, None, None, None, None)),
+    ("POST", "", (Interaction.TRANSACTION, None, None, None, None)),
+    ("GET", "_history", (Interaction.HISTORY, None, None, None, None)),
+    ("GET", "CarePlan", (Interaction.SEARCH, "CarePlan", None, None, None)),
+    ("POST", "CarePlan/_search", (Interaction.SEARCH, "CarePlan", None, None, None)),
+    ("POST", "CarePlan", (Interaction.CREATE, "CarePlan", None, None, None)),
+    ("GET", "CarePlan/demo-plan", (Interaction.READ, "CarePlan", "demo-plan", None, None)),
+    ("PUT", "CarePlan/demo-plan", (Interaction.UPDATE, "CarePlan", "demo-plan", None, None)),
+    ("PATCH", "CarePlan/demo-plan", (Interaction.PATCH, "CarePlan", "demo-plan", None, None)),
+    ("DELETE", "Goal/g.1", (Interaction.DELETE, "Goal", "g.1", None, None)),
+    ("GET", "CarePlan/demo-plan/_history", (Interaction.HISTORY, "CarePlan", "demo-plan", None, None)),
+    ("GET", "CarePlan/demo-plan/_history/3", (Interaction.VREAD, "CarePlan", "demo-plan", "3", None)),
+    ("GET", "CarePlan/_history", (Interaction.HISTORY, "CarePlan", None, None, None)),
+    ("GET", "Patient/demo-client/$everything", (Interaction.OPERATION, "Patient", "demo-client", None, "$everything")),
+    ("POST", "Patient/$validate", (Interaction.OPERATION, "Patient", None, None, "$validate")),
+    ("POST", "$graphql", (Interaction.OPERATION, None, None, None, "$graphql")),
+    ("get", "/CarePlan/demo-plan/", (Interaction.READ, "CarePlan", "demo-plan", None, None)),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "want"), CASES, ids=[f"{m} {p}" for m, p, _ in CASES])
+def test_calls_are_classified(method: str, path: str, want: tuple[object, ...]) -> None:
+    call = parse_call(method, path, "", TYPES)
+    assert (call.interaction, call.resource_type, call.resource_id, call.version_id, call.operation) == want
+
+
+def test_query_keeps_order_repeats_and_blanks() -> None:
+    call = parse_call("GET", "Goal", "subject=Patient/x&_include=a&_include=b&_count=", TYPES)
+    assert call.params == (("subject", "Patient/x"), ("_include", "a"), ("_include", "b"), ("_count", ""))
+    assert call.param_names() == {"subject", "_include", "_count"}
+
+
+REFUSALS: list[tuple[str, str, type[GatewayError]]] = [
+    ("GET", "Observation", NotFound),  # a type the store does not serve
+    ("GET", "careplan/x", NotFound),
+    ("GET", "CarePlan/x/y", NotFound),
+    ("GET", "CarePlan//x", NotFound),
+    ("GET", "CarePlan/" + "a" * 65, InvalidId),
+    ("GET", "CarePlan/bad id", InvalidId),
+    ("GET", "CarePlan/x/_history/v 1", InvalidId),
+    ("PUT", "CarePlan", MethodNotAllowed),
+    ("DELETE", "", MethodNotAllowed),
+    ("POST", "CarePlan/x", MethodNotAllowed),
+    ("PUT", "metadata", MethodNotAllowed),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "error"), REFUSALS, ids=[f"{m} {p[:20]}" for m, p, _ in REFUSALS])
+def test_what_is_not_a_fhir_call_is_refused(method: str, path: str, error: type[GatewayError]) -> None:
+    with pytest.raises(error):
+        parse_call(method, path, "", TYPES)

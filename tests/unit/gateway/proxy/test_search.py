@@ -1,0 +1,83 @@
+"""Only search parameters proven safe reach the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.errors import BadRequest, UnsupportedParameter
+from gateway.proxy.call import parse_call
+from gateway.proxy.search import SearchRulesError, load_search_rules
+
+RULES = load_search_rules()
+TYPES = frozenset({"CarePlan", "Goal", "Consent", "Patient", "CareTeam"})
+
+ALLOWED = [
+    ("GET", "CarePlan", "subject=Patient/demo-client&status=active&_count=10"),
+    ("GET", "CarePlan", "patient=Patient/demo-client&_include=CarePlan:goal&_include=CarePlan:care-team"),
+    ("GET", "Goal", "subject=Patient/demo-client&lifecycle-status:not=cancelled"),
+    ("GET", "Consent", "patient=Patient/demo-client&status=active"),
+    ("GET", "CarePlan/demo-plan", "_pretty=true&_format=json"),
+    ("GET", "Patient", "identifier=urn:oid:1.2.246.21|140307A946S"),
+    ("GET", "Patient", "_revinclude=CarePlan:subject"),
+    ("GET", "CarePlan", "subject=Patient/demo-client&_sort=-date,status"),
+    ("GET", "Goal", "_sort=-_lastUpdated"),
+]
+
+REFUSED = [
+    ("GET", "Patient", "_has:CarePlan:subject:status=active", UnsupportedParameter),
+    ("GET", "CarePlan", "subject.name=Aino", UnsupportedParameter),
+    ("GET", "CarePlan", "subject:Patient.identifier=x", UnsupportedParameter),
+    ("GET", "CarePlan", "_summary=count", UnsupportedParameter),
+    ("GET", "CarePlan", "_total=accurate", UnsupportedParameter),
+    ("GET", "CarePlan", "_elements=status", UnsupportedParameter),
+    ("GET", "CarePlan", "_contained=true", UnsupportedParameter),
+    ("GET", "CarePlan", "_filter=status eq active", UnsupportedParameter),
+    ("GET", "CarePlan", "_include=CarePlan:activity-reference", UnsupportedParameter),
+    ("GET", "CarePlan", "_include:iterate=CarePlan:goal", UnsupportedParameter),
+    ("GET", "CarePlan", "_format=xml", UnsupportedParameter),
+    ("GET", "CarePlan", "performer=PractitionerRole/x", UnsupportedParameter),  # not listed
+    ("GET", "CarePlan", "status:above=active", UnsupportedParameter),
+    ("GET", "CarePlan/demo-plan", "status=active", UnsupportedParameter),  # search params on a read
+    ("GET", "CarePlan", "_sort=subject.name", UnsupportedParameter),  # a chain in the sort
+    ("GET", "Goal", "_sort=-performer", UnsupportedParameter),  # not an allowed parameter
+    ("GET", "Consent", "patient=Patient/demo-client", BadRequest),  # status required
+    ("GET", "Consent", "status=active", BadRequest),  # patient required
+]
+
+
+@pytest.mark.parametrize(("method", "path", "query"), ALLOWED)
+def test_allowed(method: str, path: str, query: str) -> None:
+    RULES.check(parse_call(method, path, query, TYPES))
+
+
+@pytest.mark.parametrize(("method", "path", "query", "error"), REFUSED)
+def test_refused(method: str, path: str, query: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        RULES.check(parse_call(method, path, query, TYPES))
+
+
+def test_a_file_allowing_has_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "search.yaml"
+    bad.write_text("version: 1\ncommon: [_count, _has]\ntypes: {}\n")
+    with pytest.raises(SearchRulesError, match="never allowed"):
+        load_search_rules(bad)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 2\n",
+        "version: 1\nsurprise: []\n",
+        "version: 1\ntypes: [a]\n",
+        "version: 1\ncommon: [1]\n",
+        "version: 1\ntypes: {Consent: [status]}\nrequired: {Consent: [patient]}\n",
+        "{unclosed",
+    ],
+)
+def test_malformed_files_stop_start_up(tmp_path: Path, text: str) -> None:
+    bad = tmp_path / "search.yaml"
+    bad.write_text(text)
+    with pytest.raises(SearchRulesError):
+        load_search_rules(bad)
