@@ -3,8 +3,8 @@
     python -m bench.audited_gateway trail|discard
 
 Reads `Settings` from the environment (`bench.stack.served_gateway` sets it, as for `yhteys
-gateway serve`) and runs `gateway.server.build_gateway` under uvicorn in the foreground, as
-`gateway.server.serve` does: `trail` passes no sink, so the FHIR path records into the real
+gateway serve`) and runs `gateway.app.assembly.build_gateway` under uvicorn in the foreground, as
+`gateway.app.assembly.serve` does: `trail` passes no sink, so the FHIR path records into the real
 audit trail; `discard` passes `Discard`. Both variants start through this one entry point, so
 they are served alike and differ only in the sink.
 """
@@ -39,8 +39,8 @@ def main() -> None:
     parser.add_argument("sink", choices=SINKS)
     args = parser.parse_args()
     settings = Settings.from_env()
-    app = build_gateway(settings, audit=Discard() if args.sink == "discard" else None)
-    uvicorn.run(app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
+    gateway = build_gateway(settings, audit=Discard() if args.sink == "discard" else None)
+    uvicorn.run(gateway.app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
 
 
 if __name__ == "__main__":

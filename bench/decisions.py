@@ -2,7 +2,7 @@
 
     python -m bench.decisions [--clients N] [--consents-per-client K] [--decisions D] [--write]
 
-Builds the shipped role policy (`gateway.policy.load_policy()`) and `ConsentPolicy` (clock
+Builds the shipped role policy (`gateway.access.policy.load_policy()`) and `ConsentPolicy` (clock
 fixed at `bench.population.NOW`), generates the synthetic population of `bench.population`
 and keeps every consent in memory as an index, client → tuple of Consent dicts. Then, for
 each of D samples (a random client; a caller from that client's team, or 20 % of the time

@@ -12,7 +12,7 @@ organisations or PractitionerRoles for some resource types, nested denies of PSY
 R for a team member, some denies without label (to an outsider or a team member), some with
 nested periods, some with the minor's RestrictionParent. Some consents are `inactive`
 (withdrawn), some expired, some not yet in force. Every consent conforms to what
-`gateway.consentterms.terms_of` reads.
+`gateway.access.consent.terms.terms_of` reads.
 
 Periods are generated around `NOW`; a benchmark must evaluate them with a clock fixed at
 `NOW`, or the mix of consents in force drifts with the calendar.

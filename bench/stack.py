@@ -1,12 +1,12 @@
 """The system under test, started as production runs it, in a temporary directory on free ports.
 
-`hapi_with_demo()` builds HAPI if needed (`gateway.hapi.HapiServer`), starts it with its own
+`hapi_with_demo()` builds HAPI if needed (`gateway.store.hapi.HapiServer`), starts it with its own
 data directory and a free port, loads the demo (`gateway.demo.load_demo`) and yields the
 `Settings` (with a free gateway port too); on exit HAPI is stopped and the directory removed.
 
 `served_gateway(settings)` registers the demo systems as `yhteys run` does
 (`ensure_demo_clients`), then runs `yhteys gateway serve` as a child process with those
-settings in its environment — uvicorn serving `gateway.server.build_gateway`, as in
+settings in its environment — uvicorn serving `gateway.app.assembly.build_gateway`, as in
 production — and waits until `/fhir/metadata` answers 200; on exit the child is terminated.
 `served_gateway(settings, command)` runs `command` instead, which must serve the gateway for
 the settings it finds in its environment (as `bench.audited_gateway` does).

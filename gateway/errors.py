@@ -5,7 +5,8 @@ Each class declares the HTTP `status_code` and the FHIR `issue_code`
 them into the answer. Raise them with a message for the caller (no secrets, no stack traces)
 and, for access decisions, the decision's reasons.
 
-    GatewayError                      500 exception
+    GatewayError
+    ├── Unexpected                    500 exception   (a failure of the gateway itself; fixed text)
     ├── BadRequest                    400 invalid
     │   ├── MalformedBody             400 structure   (not JSON, not a FHIR resource)
     │   ├── InvalidId                 400 value
@@ -51,6 +52,7 @@ __all__ = [
     "UnsupportedMediaType",
     "Unprocessable",
     "UnsupportedParameter",
+    "Unexpected",
     "Unseen",
     "UpstreamFailure",
     "UpstreamUnavailable",
@@ -63,6 +65,8 @@ class GatewayError(Exception):
 
     status_code = 500
     issue_code = "exception"
+    severity = "error"
+    """The OperationOutcome issue's severity."""
     shows_reasons = True
     """False: the reasons go to the audit only, never to the caller."""
 
@@ -70,6 +74,18 @@ class GatewayError(Exception):
         super().__init__(message)
         self.message = message
         self.reasons = reasons
+
+
+class Unexpected(GatewayError):
+    """The gateway itself failed (a bug, an unforeseen state): the caller learns nothing more.
+
+    The message is fixed, whatever went wrong; the cause is logged, never sent.
+    """
+
+    severity = "fatal"
+
+    def __init__(self) -> None:
+        super().__init__("the gateway failed to process the request")
 
 
 class BadRequest(GatewayError):

@@ -27,11 +27,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from gateway.access.seam import Reason
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, Unexpected
 from gateway.fhir.media import FHIR_JSON
 from gateway.fhir.systems import ACCESS_REASON_SYSTEM, TRANSLATION
 
-__all__ = ["error_response", "install_handlers", "outcome"]
+__all__ = ["error_outcome", "error_response", "install_handlers", "outcome"]
 
 
 _HTTP_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported"}
@@ -47,8 +47,12 @@ def outcome(severity: str, issue_code: str, message: str, reasons: tuple[Reason,
 
 def error_response(error: GatewayError) -> JSONResponse:
     """The HTTP answer for `error`."""
-    body = outcome("error", error.issue_code, error.message, error.reasons if error.shows_reasons else ())
-    return JSONResponse(body, status_code=error.status_code, media_type=FHIR_JSON)
+    return JSONResponse(error_outcome(error), status_code=error.status_code, media_type=FHIR_JSON)
+
+
+def error_outcome(error: GatewayError) -> dict[str, Any]:
+    """The OperationOutcome for `error`: its severity, code and message, and the reasons it may show."""
+    return outcome(error.severity, error.issue_code, error.message, error.reasons if error.shows_reasons else ())
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -79,8 +83,7 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     _log.exception("unexpected failure on %s %s", request.method, request.url.path)
-    body = outcome("fatal", "exception", "the gateway failed to process the request")
-    return JSONResponse(body, status_code=500, media_type=FHIR_JSON)
+    return error_response(Unexpected())
 
 
 def _reason_issue(severity: str, issue_code: str, reason: Reason) -> dict[str, Any]:

@@ -1,24 +1,33 @@
-"""What serving one FHIR request (or one entry of a batch) came to, before it becomes HTTP.
+"""What serving one request came to, before it becomes HTTP; and what is known of it meanwhile.
+
+`Attempt` is what an endpoint notes about its request while serving it (interaction,
+resource, the clients it touches), for the audit record; `Answer` is what the audited frame
+(`gateway.app.frame`) audits and sends.
 
 The request path builds a `Served` — status, FHIR JSON body, headers, the clients whose data
 it touched, the decisive effect and reasons — so that the same result can be sent as a
-response (`as_response`), put into a batch-response entry (`as_entry`) and audited.
+response (`as_response`), put into a batch-response entry (`as_entry`) and audited
+(`disclosed`: the resources it carries). It is the `gateway.app.frame.Answer` of the FHIR
+path, and of every failure of any endpoint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.responses import JSONResponse, Response
 
+from auth.principal import Principal
 from gateway.access.seam import Effect, Reason
-from gateway.errors import GatewayError
+from gateway.access.subjects import patient_of
+from gateway.audit.record import Disclosed
+from gateway.errors import GatewayError, Unexpected
 from gateway.fhir.media import FHIR_JSON
-from gateway.outcomes import outcome
+from gateway.outcomes import error_outcome
 
-__all__ = ["Served"]
+__all__ = ["Answer", "Attempt", "Served"]
 
 _REASON_PHRASES = {
     200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -26,6 +35,52 @@ _REASON_PHRASES = {
     413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
     428: "Precondition Required", 502: "Bad Gateway", 503: "Service Unavailable",
 }  # fmt: skip
+
+
+class Answer(Protocol):
+    """What an endpoint served, ready to be audited and sent (`gateway.served.Served` is one)."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def patients(self) -> tuple[str, ...]: ...
+    @property
+    def effect(self) -> Effect: ...
+    @property
+    def reasons(self) -> tuple[Reason, ...]: ...
+    def disclosed(self) -> tuple[Disclosed, ...]: ...
+    def as_response(self) -> Response: ...
+
+
+@dataclass
+class Attempt:
+    """What is known of one request so far, for its audit record; the endpoint fills it in.
+
+    `principal` is set by the frame once the token verified (None for a public endpoint or
+    before that). `touch` the clients ("Patient/<id>") the request reads or names, as soon as
+    they are known: a failure is recorded with them.
+    """
+
+    interaction: str = "unknown"
+    resource_type: str | None = None
+    resource_id: str | None = None
+    principal: Principal | None = None
+    _clients: dict[str, None] = field(default_factory=dict)
+
+    def touch(self, *patients: str) -> None:
+        """Note clients the request touches or names (first occurrence kept)."""
+        self._clients.update(dict.fromkeys(patients))
+
+    @property
+    def patients(self) -> tuple[str, ...]:
+        """The clients noted so far, sorted."""
+        return tuple(sorted(self._clients))
+
+    def caller(self) -> Principal:
+        """The authenticated principal; only for endpoints that are not public."""
+        if self.principal is None:
+            raise Unexpected()
+        return self.principal
 
 
 @dataclass(frozen=True)
@@ -42,8 +97,7 @@ class Served:
     @classmethod
     def failed(cls, error: GatewayError, patients: tuple[str, ...] = ()) -> Served:
         """The refusal or failure `error`, as an OperationOutcome."""
-        body = outcome("error", error.issue_code, error.message, error.reasons if error.shows_reasons else ())
-        return cls(error.status_code, body, {}, patients, Effect.DENY, error.reasons)
+        return cls(error.status_code, error_outcome(error), {}, patients, Effect.DENY, error.reasons)
 
     def as_response(self) -> Response:
         """The HTTP response (FHIR JSON, or no body at all)."""
@@ -64,3 +118,22 @@ class Served:
             entry["resource"] = dict(self.body)
         entry["response"] = response
         return entry
+
+    def disclosed(self) -> tuple[Disclosed, ...]:
+        """The resources a successful answer carries (a Bundle's entries, or the resource itself)."""
+        if self.status >= 400 or not isinstance(self.body, Mapping):
+            return ()
+        body = self.body
+        entries = body.get("entry") if body.get("resourceType") == "Bundle" else [{"resource": body}]
+        found = []
+        for entry in entries if isinstance(entries, list) else []:
+            resource = entry.get("resource") if isinstance(entry, Mapping) else None
+            if isinstance(resource, Mapping) and isinstance(resource.get("id"), str):
+                meta = resource.get("meta")
+                version = meta.get("versionId") if isinstance(meta, Mapping) else None
+                reference = f"{resource.get('resourceType')}/{resource['id']}" + (
+                    f"/_history/{version}" if version else ""
+                )
+                patient = patient_of(resource)
+                found.append(Disclosed(reference, patient if isinstance(patient, str) else None))
+        return tuple(found)

@@ -1,80 +1,100 @@
-"""Access decisions for the resources of one request, each for its own client, read afresh.
+"""Access decisions for the resources of one request, each for its own client; pure.
 
-A `Decider` lives for one request. Before deciding, the request path reads what the decisions
-depend on, once per client and never from a cache:
-- `read_consents(resources)`: the consents of every client the resources belong to;
-- `read_teams(patient)` (writes only): the client's active care teams, from which the
-  caller's `personal-worker` role is derived (`gateway.subjects.personal_worker_of`: the
-  caller is the client's personal worker only if it is the one open personal worker of the
-  client's active teams; several or none make nobody the personal worker).
-Then `decide(resource, ...)` combines the role policy and that client's consent
-(`gateway.access.combine`); a resource of no client (directory data) is decided by role
-alone; a client whose consents were not read is decided as unreadable (deny).
+A `Decider` is built only with the facts its decisions rest on already in hand: for every
+client it may be asked about, a `ClientFacts` read from the store for this very request (by
+`gateway.store.facts`, never from a cache) — the client's consents and, for writes, the
+client's active care teams. So a decision cannot be asked for before its inputs were read:
+`decide` on a resource of a client whose facts are not in hand, or a write decision without
+the client's teams, raises `FactsMissing` (a fault of the caller, which must then deny).
+
+`decide(resource, ...)` combines the role policy and that client's consent
+(`gateway.access.seam.combine`); a resource of no client (directory data) is decided by role
+alone; one whose client cannot be named (`UnknownPatient`) by role and an unreadable consent
+(deny). The caller's `personal-worker` role is derived from the client's teams
+(`gateway.access.careteam.is_personal_worker`), never taken from the token; reads do not
+need it (no rule grants the personal worker more reading than its own role).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from auth.principal import Principal
-from gateway.access.careteam import personal_worker_of
+from gateway.access.careteam import is_personal_worker
 from gateway.access.consent.decider import ConsentPolicy, ConsentsRead, ConsentUnreadable
 from gateway.access.labels import resource_labels
 from gateway.access.policy import RolePolicy
-from gateway.access.seam import AccessDecision, AccessRequest, Effect, Reason, UnknownPatient, combine
+from gateway.access.seam import (
+    AccessDecision,
+    AccessRequest,
+    Effect,
+    Reason,
+    UnknownPatient,
+    UnknownSector,
+    Withheld,
+    combine,
+)
 from gateway.access.subjects import NoClient, patient_of
-from gateway.errors import UpstreamUnavailable
-from gateway.fhir.codes import Interaction
+from gateway.fhir.codes import Interaction, Sector
 from gateway.fhir.labels import Label
-from gateway.proxy.merge import WriteEffect
-from gateway.proxy.redaction import Withheld
-from gateway.store.client import Upstream
-from gateway.store.consents import read_consents
-from gateway.store.search import SearchFailed, search_all
 
-__all__ = ["Decider"]
+__all__ = ["ClientFacts", "Decider", "FactsMissing", "Policies", "WriteEffect"]
 
 _UNREADABLE = ConsentUnreadable("the resource names no client whose consent could be read")
 
 
+@dataclass(frozen=True)
+class Policies:
+    """The deciders, built once at start-up: the role policy and the consent decider."""
+
+    role: RolePolicy
+    consent: ConsentPolicy
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What one client's decisions rest on, read for this request.
+
+    `teams` are the client's active CareTeams, or None when they were not read (a request that
+    only reads does not need them).
+    """
+
+    consents: ConsentsRead
+    teams: tuple[Mapping[str, Any], ...] | None = None
+
+
+@dataclass(frozen=True)
+class WriteEffect:
+    """A write as the deciders see it (`gateway.proxy.merge` describes it), and the resource to
+    store (`None` for a delete)."""
+
+    resource: dict[str, Any] | None
+    owning_sectors: tuple[Sector | UnknownSector, ...]
+    changed_elements: frozenset[str]
+    labels: frozenset[Label]
+
+
+class FactsMissing(LookupError):
+    """A decision was asked for without the facts it rests on: a fault of the caller."""
+
+
 class Decider:
-    """Decisions for one request of `principal`, whose interaction is `interaction`."""
+    """Decisions for one request of `principal` (interaction `interaction`), about the clients in `facts`."""
 
     def __init__(
         self,
         principal: Principal,
-        role_policy: RolePolicy,
-        consent_policy: ConsentPolicy,
-        store: Upstream,
+        policies: Policies,
+        facts: Mapping[str, ClientFacts],
         interaction: Interaction,
     ) -> None:
         self._principal = principal
+        self._policies = policies
+        self._facts = dict(facts)
         self._interaction = interaction
-        self._role_policy = role_policy
-        self._consent_policy = consent_policy
-        self._store = store
-        self._on_file: dict[str, ConsentsRead] = {}
-        self._teams: dict[str, tuple[Mapping[str, Any], ...]] = {}
         self._reasons: dict[Reason, None] = {}
-
-    async def read_consents(self, resources: Sequence[Mapping[str, Any]]) -> None:
-        """Read the consents of every client these resources belong to (once per client)."""
-        patients = {patient_of(resource) for resource in resources}
-        wanted = sorted(p for p in patients if isinstance(p, str) and p not in self._on_file)
-        found = await asyncio.gather(*(read_consents(self._store, p) for p in wanted))
-        self._on_file.update(zip(wanted, found, strict=False))
-
-    async def read_teams(self, patient: str) -> tuple[Mapping[str, Any], ...]:
-        """The active CareTeams of `patient`; `UpstreamUnavailable` if they cannot be read."""
-        if patient not in self._teams:
-            try:
-                found = await search_all(self._store, "CareTeam", {"subject": patient, "status": "active"})
-            except SearchFailed as exc:
-                raise UpstreamUnavailable("the client's care team could not be read, so nothing is changed") from exc
-            self._teams[patient] = tuple(found)
-        return self._teams[patient]
 
     def decide(
         self,
@@ -83,13 +103,10 @@ class Decider:
         write: WriteEffect | None = None,
     ) -> AccessDecision:
         """Role policy and the client's consent for `interaction` (default: the request's) on
-        `resource`, combined.
-
-        For a write, `write` describes it (`gateway.proxy.merge`), and the caller must have read the
-        client's teams first (else the caller is not the personal worker).
-        """
+        `resource`, combined; `write` describes a write. Raises `FactsMissing`; see the module doc."""
         interaction = interaction or self._interaction
         patient = patient_of(resource)
+        facts = self._facts_of(patient, needs_teams=interaction.is_write)
         rtype = resource.get("resourceType")
         request = AccessRequest.of(
             self._principal,
@@ -100,32 +117,40 @@ class Decider:
             owning_sectors=write.owning_sectors if write else (),
             changed_elements=write.changed_elements if write else frozenset(),
             labels=write.labels if write else resource_labels(resource),
-            personal_worker=isinstance(patient, str) and self._is_personal_worker(patient),
+            personal_worker=facts is not None
+            and facts.teams is not None
+            and is_personal_worker(self._principal.practitioner_role, facts.teams),
         )
-        role = self._role_policy.check(request)
+        role = self._policies.role.check(request)
         if isinstance(patient, NoClient):
             decision = combine(role)
         else:
-            on_file = self._on_file.get(patient) if isinstance(patient, str) else None
-            decision = combine(role, self._consent_policy.check(request, on_file or _UNREADABLE))
+            consents = facts.consents if facts is not None else _UNREADABLE
+            decision = combine(role, self._policies.consent.check(request, consents))
         self._reasons.update(dict.fromkeys(decision.reasons))
         return decision
 
     def hidden_for(self, resource: Mapping[str, Any]) -> frozenset[Label] | Withheld:
         """The labels hidden from the caller in `resource`, or `Withheld` (not permitted)."""
         decision = self.decide(resource)
-        if decision.effect is not Effect.PERMIT:
-            return Withheld(frozenset())
-        return decision.redactions.hidden
+        return decision.redactions.hidden if decision.effect is Effect.PERMIT else Withheld(frozenset())
 
-    def patients(self) -> tuple[str, ...]:
-        """The clients whose data this request touched (their consents were read)."""
-        return tuple(sorted(self._on_file))
+    def teams(self, patient: str) -> tuple[Mapping[str, Any], ...]:
+        """The active CareTeams of `patient`, as read for this request; `FactsMissing` if not read."""
+        facts = self._facts_of(patient, needs_teams=True)
+        assert facts is not None and facts.teams is not None
+        return facts.teams
 
     def reasons(self) -> tuple[Reason, ...]:
         """Every reason of every decision so far, first occurrence kept."""
         return tuple(self._reasons)
 
-    def _is_personal_worker(self, patient: str) -> bool:
-        workers = {personal_worker_of(team) for team in self._teams.get(patient, ())} - {None}
-        return workers == {self._principal.practitioner_role}
+    def _facts_of(self, patient: str | UnknownPatient | NoClient, *, needs_teams: bool) -> ClientFacts | None:
+        if not isinstance(patient, str):
+            return None
+        facts = self._facts.get(patient)
+        if facts is None:
+            raise FactsMissing(f"the facts of {patient} were not read for this request")
+        if needs_teams and facts.teams is None:
+            raise FactsMissing(f"a write about {patient} is decided without the client's teams")
+        return facts

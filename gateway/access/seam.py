@@ -28,7 +28,7 @@ from gateway.fhir.labels import Label
 
 __all__ = [
     "AccessChecker", "AccessDecision", "AccessRequest", "Basis", "Effect", "Reason", "Redaction", "UnknownPatient",
-    "UnknownSector", "combine",
+    "UnknownSector", "Withheld", "combine",
 ]  # fmt: skip
 
 
@@ -59,6 +59,13 @@ class Reason:
     text_fi: str
     text_sv: str
     text_en: str
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A resource that may not be shown at all; `labels` are the hidden ones it carries (if any)."""
+
+    labels: frozenset[Label]
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""The gateway application: the authorization server's endpoints and the FHIR request path.
+"""The gateway as an ASGI application: its routes, each through the one audited frame.
 
-`create_app(pipeline, *routers)` builds the stack in one place: OperationOutcome handlers
-for every failure, the given routers (the auth endpoints `/auth/*` and
-`/.well-known/smart-configuration`, the auditors' `/audit/...`) and `/fhir/...`, every
-method of which goes through `Pipeline.handle`. The caller builds the
-pipeline (and owns its HTTP clients; `on_close` can release them at shutdown).
+`create_app(frame, proxy, *routers, on_close=...)` builds the stack in one place:
+OperationOutcome handlers for every failure (`gateway.outcomes`), the given routers (the
+authorization server's `/auth/*` and `/.well-known/smart-configuration`, the auditors'
+`/audit/...`) and `/fhir/...`, every method of which is served by the FHIR proxy inside the
+audited frame. The caller (`gateway.app.assembly`) builds the parts and owns their
+resources; `on_close` releases them when the server shuts down.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.app.frame import AuditedFrame
 from gateway.outcomes import install_handlers
-from gateway.proxy.dispatch import Pipeline
+from gateway.proxy.dispatch import FhirProxy, is_public
+from gateway.served import Attempt, Served
 
 __all__ = ["create_app"]
 
@@ -25,7 +28,10 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_app(
-    pipeline: Pipeline, *routers: APIRouter, on_close: Callable[[], Awaitable[None]] | None = None
+    frame: AuditedFrame,
+    proxy: FhirProxy,
+    *routers: APIRouter,
+    on_close: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """The gateway as an ASGI application with `routers` (auth, audit) beside `/fhir`;
     `on_close` runs when the server shuts down."""
@@ -41,11 +47,17 @@ def create_app(
     for router in routers:
         app.include_router(router)
 
+    async def fhir_path(request: Request, path: str) -> Response:
+        async def serve(attempt: Attempt) -> Served:
+            return await proxy.serve(request, path, attempt)
+
+        return await frame(request, serve, Attempt(), public=is_public(request.method, path))
+
     async def fhir_base(request: Request) -> Response:
-        return await pipeline.handle(request, "")
+        return await fhir_path(request, "")
 
     async def fhir(request: Request, path: str) -> Response:
-        return await pipeline.handle(request, path)
+        return await fhir_path(request, path)
 
     app.add_api_route("/fhir", fhir_base, methods=_METHODS)
     app.add_api_route("/fhir/{path:path}", fhir, methods=_METHODS)

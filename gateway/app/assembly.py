@@ -1,10 +1,13 @@
-"""The gateway as a running service, assembled from `Settings`.
+"""The one assembly of the gateway: `build_gateway(settings)`, used by every way of running it.
 
-`build_gateway(settings)` reads the FHIR store's CapabilityStatement (so the store must be
-serving), the client registry and the token signing key from `settings.gateway_dir`, and
-returns the ASGI application: the authorization server at the gateway's origin and the FHIR
-request path at `<origin>/fhir`, in front of HAPI. `serve(settings)` runs it with uvicorn
-in the foreground. Any fault in the files raises `GatewayStartError` before anything listens.
+`yhteys gateway serve`, `yhteys run`, the benchmarks and the e2e tests all build the gateway
+here. `build_gateway(settings)` reads the FHIR store's CapabilityStatement (so the store must
+be serving), the client registry and the token signing key from `settings.gateway_dir`,
+opens the audit trail, and returns a `Gateway`: the ASGI application — the authorization
+server at the gateway's origin, the auditors' `/audit` endpoints and the FHIR path at
+`<origin>/fhir`, in front of HAPI, every endpoint inside the one audited frame — with its
+trail and the coroutine that releases it all. `serve(settings)` runs it with uvicorn in the
+foreground. Any fault in the files raises `GatewayStartError` before anything listens.
 
 For benchmarks and tests, `build_gateway(settings, audit=sink)` hands the FHIR path's audit
 records to `sink` instead of the trail; the trail is opened all the same, and the /audit
@@ -12,6 +15,9 @@ endpoints still read it and record their own use in it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import httpx
 import uvicorn
@@ -26,28 +32,41 @@ from auth.professionals import FhirProfessionalDirectory
 from auth.registry import RegistryError, load_registry
 from auth.server import create_auth_router
 from gateway.access.consent.decider import ConsentPolicy
+from gateway.access.decider import Policies
 from gateway.access.policy import load_policy
 from gateway.app.asgi import create_app
+from gateway.app.frame import AuditedFrame
 from gateway.audit.setup import checkpoint_key, open_store
 from gateway.audit.sink import AuditSink
 from gateway.audit.store import StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.proxy.capabilities import capability_statement
-from gateway.proxy.dispatch import Pipeline
+from gateway.proxy.dispatch import FhirProxy
 from gateway.proxy.search import load_search_rules
+from gateway.proxy.urls import PublicUrls
 from gateway.review.api import create_audit_router
 from gateway.settings import Settings
 from gateway.store.client import Upstream
 
-__all__ = ["GatewayStartError", "build_gateway", "serve"]
+__all__ = ["Gateway", "GatewayStartError", "build_gateway", "serve"]
 
 
 class GatewayStartError(RuntimeError):
     """The gateway cannot start; the message says why."""
 
 
-def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> FastAPI:
-    """The gateway application for `settings`; see the module doc.
+@dataclass(frozen=True)
+class Gateway:
+    """A built gateway: the application, its audit trail, and `close` (run once, at shutdown,
+    when the application's own lifespan does not run it)."""
+
+    app: FastAPI
+    trail: AuditTrail
+    close: Callable[[], Awaitable[None]]
+
+
+def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gateway:
+    """The gateway for `settings`; see the module doc.
 
     `audit` (for benchmarks and tests) receives the FHIR path's audit records in place of the
     trail; None, as in production, means the trail.
@@ -72,26 +91,25 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Fast
     origin = settings.gateway_origin
     public_base = f"{origin}/fhir"
     trail = AuditTrail(audit_store, audit_key, server=public_base)
-    store = httpx.AsyncClient(timeout=60.0)  # the directory of professionals, read at token issue
-    upstream = Upstream(store_base, timeout=60.0, max_connections=50)  # the hot path
+    directory = httpx.AsyncClient(timeout=60.0)  # the directory of professionals, read at token issue
+    store = Upstream(store_base, timeout=60.0, max_connections=50)  # the hot path
     auth_config = AuthConfig.at(
         origin,
         fhir_audience=public_base,
         registry=registry,
         signing_keys=keys,
         jti_cache=InMemoryJtiCache(system_clock),
-        professionals=FhirProfessionalDirectory(store_base, store),
+        professionals=FhirProfessionalDirectory(store_base, directory),
     )
+    verifier = TokenVerifier(keys, issuer=origin, audience=public_base, clock=system_clock)
+    policies = Policies(load_policy(), ConsentPolicy())
     search_rules = load_search_rules()
-    pipeline = Pipeline(
-        verifier=TokenVerifier(keys, issuer=origin, audience=public_base, clock=system_clock),
-        upstream=upstream,
-        role_policy=load_policy(),
-        consent_policy=ConsentPolicy(),
+    proxy = FhirProxy(
+        store=store,
+        policies=policies,
         search_rules=search_rules,
         resource_types=resource_types,
-        audit=trail if audit is None else audit,
-        public_base=public_base,
+        urls=PublicUrls(store.base_url, public_base),
         capabilities=capability_statement(
             public_base, auth_config.token_endpoint, auth_config.introspection_endpoint, search_rules, store_statement
         ),
@@ -100,13 +118,21 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Fast
 
     async def close() -> None:
         await trail.close()
-        await upstream.close()
-        await store.aclose()
+        await store.close()
+        await directory.aclose()
 
-    audit_router = create_audit_router(pipeline.verifier, pipeline.role_policy, trail)
-    return create_app(pipeline, create_auth_router(auth_config), audit_router, on_close=close)
+    audit_router = create_audit_router(AuditedFrame(verifier, trail), policies.role, trail)
+    app = create_app(
+        AuditedFrame(verifier, trail if audit is None else audit),
+        proxy,
+        create_auth_router(auth_config),
+        audit_router,
+        on_close=close,
+    )
+    return Gateway(app, trail, close)
 
 
 def serve(settings: Settings) -> None:
     """Run the gateway in the foreground until interrupted."""
-    uvicorn.run(build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
+    gateway = build_gateway(settings)
+    uvicorn.run(gateway.app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning")

@@ -31,6 +31,7 @@ from gateway.app.assembly import GatewayStartError, serve
 from gateway.audit.setup import checkpoint_key, open_store
 from gateway.audit.store import StoreError
 from gateway.audit.verify import export_lines, verify, verify_export
+from gateway.cli.policy import policy_app
 from gateway.demo import DemoError, load_demo
 from gateway.demo.clients import DemoClientError, demo_token, ensure_demo_clients
 from gateway.settings import Settings, SettingsError
@@ -50,6 +51,7 @@ app.add_typer(package_app, name="package")
 app.add_typer(demo_app, name="demo")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
 
 console = Console()
 

@@ -20,20 +20,42 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+import json
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import jsonpatch
 
-from gateway.errors import BadRequest, GatewayError, MalformedBody, UnsupportedMediaType, UnsupportedParameter
+from gateway.access.seam import Effect
+from gateway.errors import (
+    BadRequest,
+    GatewayError,
+    MalformedBody,
+    PreconditionFailed,
+    UnsupportedMediaType,
+    UnsupportedParameter,
+)
 from gateway.fhir.codes import Interaction
-from gateway.fhir.media import FHIR_MEDIA_TYPES
+from gateway.fhir.media import FHIR_JSON, FHIR_MEDIA_TYPES
 from gateway.proxy.body import checked_resource, if_match_version, media_type, patch_of, strict_json
 from gateway.proxy.call import FhirCall, parse_call
-from gateway.proxy.writes import WriteInput
+from gateway.proxy.context import RequestContext
+from gateway.proxy.reads import passthrough
+from gateway.proxy.writes import PreparedWrite, WriteInput, prepare_write, store_refusal
+from gateway.served import Served
+from gateway.store.client import Upstream
 
-__all__ = ["MAX_ENTRIES", "BundleEntry", "BundleKind", "entry_error", "parse_bundle"]
+__all__ = [
+    "MAX_ENTRIES",
+    "BundleEntry",
+    "BundleKind",
+    "ServeOne",
+    "entry_error",
+    "parse_bundle",
+    "serve_batch",
+    "serve_transaction",
+]
 
 MAX_ENTRIES = 200
 BundleKind = Literal["batch", "transaction"]
@@ -133,3 +155,87 @@ def _binary_patch(resource: object) -> jsonpatch.JsonPatch:
     except (binascii.Error, ValueError):
         raise MalformedBody("the Binary's data is not base64") from None
     return patch_of(decoded, content_type)
+
+
+ServeOne = Callable[[FhirCall, WriteInput | None], Awaitable[Served]]
+"""How the request path serves one entry as if it had come alone."""
+
+
+async def serve_batch(
+    context: RequestContext, entries: list[BundleEntry | GatewayError], serve_one: ServeOne
+) -> Served:
+    """A batch-response: each entry served alone by `serve_one`, refusals as their own entries."""
+    results = [await _batch_entry(entry, serve_one) for entry in entries]
+    bundle = {"resourceType": "Bundle", "type": "batch-response", "entry": [r.as_entry() for r in results]}
+    return Served(200, bundle, {}, context.patients(), Effect.PERMIT, context.reasons())
+
+
+async def serve_transaction(
+    context: RequestContext, store: Upstream, entries: list[BundleEntry | GatewayError]
+) -> Served:
+    """Decide every entry, then send them as one transaction; any refusal refuses all."""
+    prepared: list[tuple[BundleEntry, PreparedWrite]] = []
+    touched: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, GatewayError):
+            raise entry
+        try:
+            if not entry.call.interaction.is_write:
+                raise BadRequest(
+                    "a transaction holds only writes (create, update, patch, delete); send reads in a batch"
+                )
+            context.pre_check(entry.call)
+            assert entry.given is not None
+            write = await prepare_write(entry.call, entry.given, context, store)
+            if write.method != "POST" and write.path in touched:
+                raise BadRequest(f"{write.path} appears in more than one entry")
+        except GatewayError as error:
+            raise entry_error(entry.position, error) from None
+        touched.add(write.path)
+        prepared.append((entry, write))
+    stored_entries = [_store_entry(store.base_url, entry, write) for entry, write in prepared]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": stored_entries}
+    headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Prefer": "return=minimal"}
+    answer = await store.send("POST", "", headers=headers, content=json.dumps(bundle, ensure_ascii=False).encode())
+    if answer.status == 409:
+        raise PreconditionFailed(
+            "a resource of the transaction was changed by someone else meanwhile; nothing was written"
+        )
+    if answer.status != 200:
+        return passthrough(store_refusal(answer), context.patients())
+    stored = answer.json()
+    responses = (
+        [e.get("response") for e in stored.get("entry", []) if isinstance(e, dict)] if isinstance(stored, dict) else []
+    )
+    result = {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [{"response": _entry_response(r)} for r in responses if isinstance(r, dict)],
+    }
+    return Served(200, result, {}, context.patients(), Effect.PERMIT, context.reasons())
+
+
+async def _batch_entry(entry: BundleEntry | GatewayError, serve_one: ServeOne) -> Served:
+    if isinstance(entry, GatewayError):
+        return Served.failed(entry)
+    try:
+        return await serve_one(entry.call, entry.given)
+    except GatewayError as error:
+        return Served.failed(entry_error(entry.position, error))
+
+
+def _store_entry(store_base: str, entry: BundleEntry, write: PreparedWrite) -> dict[str, Any]:
+    request: dict[str, Any] = {"method": write.method, "url": write.path}
+    if write.version is not None and write.method == "PUT":
+        request["ifMatch"] = f'W/"{write.version}"'
+    stored: dict[str, Any] = {"request": request}
+    if write.resource is not None:
+        stored["resource"] = write.resource
+        urn = entry.full_url if entry.full_url and entry.full_url.startswith("urn:uuid:") else None
+        stored["fullUrl"] = urn if write.method == "POST" and urn else f"{store_base}/{write.path}"
+    return stored
+
+
+def _entry_response(response: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction-response entry's response without the store's outcome (it names internals)."""
+    return {key: response[key] for key in ("status", "location", "etag", "lastModified") if key in response}

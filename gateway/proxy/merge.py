@@ -27,31 +27,21 @@ import copy
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from gateway.access.decider import WriteEffect
 from gateway.access.labels import activity_owner, part_labels, resource_labels
 from gateway.access.seam import UnknownSector
 from gateway.fhir.codes import Sector
 from gateway.fhir.labels import Label, R
 
-__all__ = ["PLAN_PARTS", "WriteEffect", "describe_create", "describe_delete", "merge_update"]
+__all__ = ["PLAN_PARTS", "describe_create", "describe_delete", "merge_update"]
 
 PLAN_PARTS = ("activity", "goal", "addresses")
 """The CarePlan elements whose entries may carry their own labels (extension plan-security-label)."""
 
 _NEVER_CHANGED = frozenset({"resourceType", "id"})
 _META_CONTENT = ("profile", "security", "tag")
-
-
-@dataclass(frozen=True)
-class WriteEffect:
-    """A write as the deciders see it, and the resource to store (`None` for a delete)."""
-
-    resource: dict[str, Any] | None
-    owning_sectors: tuple[Sector | UnknownSector, ...]
-    changed_elements: frozenset[str]
-    labels: frozenset[Label]
 
 
 def merge_update(current: Mapping[str, Any], proposed: Mapping[str, Any], hidden: frozenset[Label]) -> WriteEffect:

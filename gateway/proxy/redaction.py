@@ -14,7 +14,7 @@
   so it goes.
 
 Pure functions on dicts; the input is never modified. The caller must apply the hidden set of
-the decision that covers each resource's client (see `gateway.access.combine`) and must deny,
+the decision that covers each resource's client (see `gateway.access.seam.combine`) and must deny,
 not send, when it cannot decide.
 """
 
@@ -22,20 +22,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from gateway.access.labels import has_protection_order, part_labels, resource_labels
+from gateway.access.seam import Withheld
 from gateway.fhir.labels import Label
 
-__all__ = ["HiddenFor", "Withheld", "redact", "redact_bundle"]
-
-
-@dataclass(frozen=True)
-class Withheld:
-    """The resource may not be shown at all; `labels` are the hidden ones it carries."""
-
-    labels: frozenset[Label]
+__all__ = ["HiddenFor", "redact", "redact_bundle"]
 
 
 _PLAN_PARTS = ("activity", "goal", "addresses")

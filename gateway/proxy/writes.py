@@ -1,19 +1,20 @@
 """The write path: a create, update, JSON Patch or delete, decided and merged before it is sent.
 
-`prepare_write(call, given, decider, upstream)` turns one write into a `PreparedWrite` — what
+`prepare_write(call, given, context, upstream)` turns one write into a `PreparedWrite` — what
 to send to the store — or raises a `gateway.errors` error, having written nothing:
 
-- create: the body is decided as a whole (`gateway.merge.describe_create`) for its client.
+- create: the body is decided as a whole (`gateway.proxy.merge.describe_create`) for its client.
 - update, patch, delete: the current version is read from the store (404 if there is none:
-  an update never creates; one carrying a label hidden from the caller answers the same
-  404, `Unseen`). The caller must be able to read it (a READ decision: nobody
-  writes what it may not read) and must have named that version in If-Match (412
-  otherwise). A patch applies to the resource *as the caller sees it* (redacted), so its
+  an update never creates; one the caller may not read — refused by its consent or role,
+  or carrying a label hidden from it — answers the same 404, `Unseen`: nobody writes what it
+  may not read, and a refusal is no oracle). The caller must have named the current version
+  in If-Match (412 otherwise). A patch applies to the resource *as the caller sees it* (redacted), so its
   paths mean what the caller read. The result is merged with the parts of the current
-  version hidden from the caller (`gateway.merge.merge_update`), so a caller who cannot see
+  version hidden from the caller (`gateway.proxy.merge.merge_update`), so a caller who cannot see
   a PSY activity can never erase or alter it, and the merged write is decided: owning
   sectors of the activities it touches, elements it changes, labels it touches, and the
-  client's consent. A write may not move a resource to another client.
+  client's consent, with the client's teams read (the personal worker is derived from them).
+  A write may not move a resource to another client.
 - a CareTeam keeps the personal-worker rules (`gateway.access.careteam`): 422 for a handover that
   loses history, 409 if the client would get a second personal worker.
 
@@ -34,8 +35,8 @@ from typing import Any
 import jsonpatch
 
 from gateway.access.careteam import competing_teams, handover_problems
-from gateway.access.decider import Decider
-from gateway.access.seam import AccessDecision, Effect
+from gateway.access.decider import Decider, WriteEffect
+from gateway.access.seam import AccessDecision, Effect, Withheld
 from gateway.access.subjects import patient_of
 from gateway.errors import (
     BadRequest,
@@ -52,11 +53,23 @@ from gateway.fhir.codes import Interaction
 from gateway.fhir.labels import Label
 from gateway.fhir.media import FHIR_JSON
 from gateway.proxy.call import FhirCall
-from gateway.proxy.merge import WriteEffect, describe_create, describe_delete, merge_update
-from gateway.proxy.redaction import Withheld, redact
+from gateway.proxy.context import RequestContext
+from gateway.proxy.merge import describe_create, describe_delete, merge_update
+from gateway.proxy.reads import passthrough
+from gateway.proxy.redaction import redact
+from gateway.proxy.urls import PublicUrls
+from gateway.served import Served
 from gateway.store.client import Upstream, UpstreamResponse
 
-__all__ = ["PreparedWrite", "WriteInput", "prepare_write", "redacted_answer", "send_write", "store_refusal"]
+__all__ = [
+    "PreparedWrite",
+    "WriteInput",
+    "prepare_write",
+    "redacted_answer",
+    "send_write",
+    "serve_write",
+    "store_refusal",
+]
 
 _UNKNOWN = "{path}; a write never creates by id (create with POST)"
 
@@ -85,22 +98,22 @@ class PreparedWrite:
     hidden: frozenset[Label]
 
 
-async def prepare_write(call: FhirCall, given: WriteInput, decider: Decider, upstream: Upstream) -> PreparedWrite:
+async def prepare_write(
+    call: FhirCall, given: WriteInput, context: RequestContext, upstream: Upstream
+) -> PreparedWrite:
     """Decide and merge one write; see the module doc."""
     assert call.resource_type is not None
     if call.interaction is Interaction.CREATE:
         assert given.resource is not None
-        return await _prepare_create(call.resource_type, given.resource, decider)
+        return await _prepare_create(call.resource_type, given.resource, context)
     assert call.resource_id is not None and given.if_match is not None
     path = f"{call.resource_type}/{call.resource_id}"
     current, version = await _current(upstream, path)
     patient = patient_of(current)
-    await decider.read_consents([current])
-    if isinstance(patient, str):
-        await decider.read_teams(patient)
+    decider = await context.decider([current], call.interaction, teams=True)
     view = decider.decide(current, Interaction.READ)
     if view.effect is not Effect.PERMIT:
-        raise Forbidden("access denied: you may not change what you may not read", view.reasons)
+        raise Unseen(_UNKNOWN.format(path=unknown(path)), view.reasons)
     shown = redact(current, view.redactions.hidden)
     if isinstance(shown, Withheld):
         raise Unseen(_UNKNOWN.format(path=unknown(path)), view.reasons)
@@ -121,7 +134,7 @@ async def prepare_write(call: FhirCall, given: WriteInput, decider: Decider, ups
         problems = handover_problems(current, effect.resource)
         if problems:
             raise Unprocessable("the team change breaks the personal-worker rules: " + "; ".join(problems))
-        await _one_personal_worker(decider, effect.resource)
+        _one_personal_worker(decider, effect.resource)
     method = "DELETE" if effect.resource is None else "PUT"
     return PreparedWrite(method, path, effect.resource, version, view.redactions.hidden)
 
@@ -164,15 +177,12 @@ def redacted_answer(answer: UpstreamResponse, prepared: PreparedWrite) -> dict[s
     return None if isinstance(shown, Withheld) else shown
 
 
-async def _prepare_create(resource_type: str, resource: dict[str, Any], decider: Decider) -> PreparedWrite:
-    patient = patient_of(resource)
-    await decider.read_consents([resource])
-    if isinstance(patient, str):
-        await decider.read_teams(patient)
+async def _prepare_create(resource_type: str, resource: dict[str, Any], context: RequestContext) -> PreparedWrite:
+    decider = await context.decider([resource], Interaction.CREATE, teams=True)
     effect = describe_create(resource)
     decision = _permitted(decider, resource, Interaction.CREATE, effect)
     if resource_type == "CareTeam":
-        await _one_personal_worker(decider, resource)
+        _one_personal_worker(decider, resource)
     return PreparedWrite("POST", resource_type, effect.resource, None, decision.redactions.hidden)
 
 
@@ -185,9 +195,9 @@ def _permitted(
     return decision
 
 
-async def _one_personal_worker(decider: Decider, team: dict[str, Any]) -> None:
+def _one_personal_worker(decider: Decider, team: dict[str, Any]) -> None:
     patient = patient_of(team)
-    others = competing_teams(team, await decider.read_teams(patient)) if isinstance(patient, str) else []
+    others = competing_teams(team, decider.teams(patient)) if isinstance(patient, str) else []
     if others:
         raise Conflict(
             "the client already has an active team with a personal worker (CareTeam/"
@@ -225,3 +235,15 @@ def _patched(patch: jsonpatch.JsonPatch | None, shown: dict[str, Any], path: str
     ):
         raise Unprocessable("a JSON Patch may not change the resource type or id")
     return result
+
+
+async def serve_write(
+    context: RequestContext, store: Upstream, urls: PublicUrls, call: FhirCall, given: WriteInput
+) -> Served:
+    """One write of `context`'s caller, decided, merged, sent and answered as the caller may see it."""
+    prepared = await prepare_write(call, given, context, store)
+    answer = await send_write(store, prepared)
+    if answer.status >= 400:
+        return passthrough(answer, context.patients())
+    shown = redacted_answer(answer, prepared)
+    return Served(answer.status, shown, urls.headers(answer), context.patients(), Effect.PERMIT, context.reasons())

@@ -6,8 +6,9 @@
                                               in Finnish, Swedish or English
     GET /audit/console?...                    the auditor's page: filters, highlights, chain status
 
-Every request needs a bearer token whose professional holds the `auditor` role and whose
-scopes cover AuditEvent search: the role policy decides (`auditors read the audit trail;
+Every request runs in the audited frame (`gateway.app.frame`) and needs a bearer token whose
+professional holds the `auditor` role and whose scopes cover AuditEvent search: the role
+policy decides (`auditors read the audit trail;
 auditors have no clinical access`), so no clinical role reads the trail. Reading the trail is
 itself recorded in it, allowed or denied, before the answer leaves (503 if it cannot be).
 
@@ -25,40 +26,25 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from auth.clock import Clock, system_clock
-from auth.principal import Principal, TokenVerifier
 from gateway.access.policy import RolePolicy
-from gateway.access.seam import AccessRequest, Effect, UnknownPatient
-from gateway.app.bearer import authenticate
-from gateway.audit.record import (
-    Anonymous,
-    AuditOutcome,
-    AuditRecord,
-    Caller,
-    request_id_of,
-)
+from gateway.access.seam import AccessRequest, Effect, Reason, UnknownPatient
+from gateway.app.frame import AuditedFrame
+from gateway.audit.record import Disclosed
 from gateway.audit.store import AuditQuery, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import Verdict, verify
-from gateway.errors import (
-    AuditUnavailable,
-    BadRequest,
-    Forbidden,
-    GatewayError,
-    Unauthenticated,
-)
+from gateway.errors import AuditUnavailable, BadRequest, Forbidden
 from gateway.fhir.codes import Interaction
 from gateway.fhir.ids import PATIENT_REFERENCE
 from gateway.fhir.media import FHIR_JSON
-from gateway.outcomes import error_response, outcome
 from gateway.review.pages import LANGUAGES, render_console, render_report
+from gateway.served import Attempt
 
 __all__ = ["LANGUAGES", "create_audit_router", "query_of"]
 
@@ -76,8 +62,22 @@ _PRIVATE = {
 
 @dataclass(frozen=True)
 class _Answer:
+    """An audit endpoint's answer (a `gateway.app.frame.Answer`): a page or Bundle, and its clients."""
+
     response: Response
     patients: tuple[str, ...]
+    reasons: tuple[Reason, ...] = ()
+    effect: Effect = Effect.PERMIT
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    def disclosed(self) -> tuple[Disclosed, ...]:
+        return ()
+
+    def as_response(self) -> Response:
+        return self.response
 
 
 def query_of(params: list[tuple[str, str]]) -> AuditQuery:
@@ -101,51 +101,28 @@ def query_of(params: list[tuple[str, str]]) -> AuditQuery:
     return query
 
 
-def create_audit_router(
-    verifier: TokenVerifier, role_policy: RolePolicy, trail: AuditTrail, clock: Clock = system_clock
-) -> APIRouter:
-    """The /audit endpoints over `trail`, for callers `verifier` and `role_policy` let in."""
+def create_audit_router(frame: AuditedFrame, role_policy: RolePolicy, trail: AuditTrail) -> APIRouter:
+    """The /audit endpoints over `trail`, each inside `frame`, for callers `role_policy` lets in."""
     router = APIRouter()
 
-    async def serve(
-        request: Request, answer: Callable[[Principal], Awaitable[_Answer]], patients: tuple[str, ...] = ()
-    ) -> Response:
-        caller: Caller | Anonymous = Anonymous("no bearer token")
-        try:
-            principal = authenticate(verifier, request)
-            caller = Caller.of(principal)
-            decision = role_policy.check(
-                AccessRequest.of(principal, Interaction.SEARCH, "AuditEvent", patient=UnknownPatient("the audit trail"))
+    async def serve(request: Request, answer: Callable[[], Awaitable[_Answer]], named: tuple[str, ...]) -> Response:
+        async def audited(attempt: Attempt) -> _Answer:
+            request = AccessRequest.of(
+                attempt.caller(), Interaction.SEARCH, "AuditEvent", patient=UnknownPatient("the audit trail")
             )
+            decision = role_policy.check(request)
             if decision.effect is not Effect.PERMIT:
                 raise Forbidden("only auditors read the audit trail", decision.reasons)
-            served = await answer(principal)
-            response, patients, effect, reasons = served.response, served.patients, Effect.PERMIT, decision.reasons
-        except GatewayError as error:
-            response, effect, reasons = error_response(error), Effect.DENY, error.reasons
-            if isinstance(error, Unauthenticated):
-                caller = Anonymous(error.message)
-        except Exception:  # a failure is recorded too, then answered like any other
-            _log.exception("audit request %s failed", request.url.path)
-            body = outcome("fatal", "exception", "the gateway failed to process the request")
-            response, effect, reasons = JSONResponse(body, 500, media_type=FHIR_JSON), Effect.DENY, ()
-        record = AuditRecord(
-            request_id=request_id_of(request.headers.get("x-request-id")),
-            recorded_at=datetime.fromtimestamp(clock(), UTC),
-            caller=caller, method=request.method, path=request.url.path, query=request.url.query,
-            interaction="search", resource_type="AuditEvent", patients=patients, effect=effect, reasons=reasons,
-            status=response.status_code, outcome=_outcome(response.status_code),
-            source_address=request.client.host if request.client else None,
-        )  # fmt: skip
-        try:
-            await trail.record(record)
-        except AuditUnavailable as error:
-            return error_response(error)
+            return replace(await answer(), reasons=decision.reasons)
+
+        attempt = Attempt(interaction="search", resource_type="AuditEvent")
+        attempt.touch(*named)
+        response = await frame(request, audited, attempt)
         response.headers.update(_PRIVATE)
         return response
 
     async def search(request: Request) -> Response:
-        async def answer(principal: Principal) -> _Answer:
+        async def answer() -> _Answer:
             query = query_of(_params(request))
             events = await _search(trail, query)
             bundle = _bundle("searchset", events, str(request.url))
@@ -154,7 +131,7 @@ def create_audit_router(
         return await serve(request, answer, _named_patient(request))
 
     async def report(request: Request, patient_id: str) -> Response:
-        async def answer(principal: Principal) -> _Answer:
+        async def answer() -> _Answer:
             patient = f"Patient/{patient_id}"
             lang = _language(request)
             events = await _search(trail, AuditQuery(patient=patient, limit=_MAX_COUNT))
@@ -165,7 +142,7 @@ def create_audit_router(
         return await serve(request, answer, (f"Patient/{patient_id}",))
 
     async def console(request: Request) -> Response:
-        async def answer(principal: Principal) -> _Answer:
+        async def answer() -> _Answer:
             params = _params(request)
             query, lang = query_of(params), _language(request)
             events, verdict = await asyncio.gather(_search(trail, query), _verify(trail))
@@ -248,9 +225,3 @@ def _number(name: str, value: str, low: int, high: int) -> int:
     if not value.isdigit() or not low <= int(value) <= high:
         raise BadRequest(f"{name} must be a whole number from {low} to {high}")
     return int(value)
-
-
-def _outcome(status: int) -> AuditOutcome:
-    if status < 400:
-        return AuditOutcome.SUCCESS
-    return AuditOutcome.DENIED if status in (401, 403) else AuditOutcome.FAILED

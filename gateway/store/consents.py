@@ -9,7 +9,7 @@ found), `NoConsentOnFile` (an answer with none) or `ConsentUnreadable` for any f
 There is no cache, on purpose: a withdrawn or newly refusing consent must apply to the very
 next request (existing gateways kept consents for hours after revocation). The caller's duty:
 call this for every request that concerns a client, and deny when
-the answer is `ConsentUnreadable` (`gateway.consent.ConsentPolicy` does).
+the answer is `ConsentUnreadable` (`gateway.access.consent.decider.ConsentPolicy` does).
 
 The minor's RestrictionParent is read from the Consent resources themselves (see
 `gateway.access.consent.terms`), so no Patient read is needed: HL7 Finland defines no Patient context

@@ -190,8 +190,8 @@ class HapiServer:
             "SPRING_DATASOURCE_URL": s.hapi_jdbc_url,
             "SPRING_DATASOURCE_USERNAME": s.hapi_db_user,
             "SPRING_DATASOURCE_PASSWORD": s.hapi_db_password,
-            "YHTEYS_PACKAGEFILE": str(package.path),
-            "YHTEYS_LUCENEDIR": str(self.run_dir / "lucene"),
+            "YHTEYS_PACKAGE_FILE": str(package.path),
+            "YHTEYS_LUCENE_DIR": str(self.run_dir / "lucene"),
         }
         command = ["java", "-Xms1g", f"-Xmx{s.hapi_heap}", "-XX:+UseG1GC", "-jar", str(self.jar)]
         with self.log_file.open("wb") as log:

@@ -14,14 +14,11 @@ import pytest
 import uvicorn
 
 from gateway.app.assembly import build_gateway
-from gateway.audit.chain import CheckpointKey
-from gateway.audit.store import AuditStore
-from gateway.audit.trail import AuditTrail
 from gateway.demo import DemoLoad
 from gateway.demo.clients import ensure_demo_clients
 from gateway.settings import Settings
 from gateway.store.hapi import HapiServer
-from tests.e2e.gateway_harness import PUBLIC_BASE, Client, Gateway, copy_demo_client
+from tests.e2e.gateway_harness import Client, Gateway, copy_demo_client
 from tests.ports import free_port
 
 
@@ -33,12 +30,11 @@ def store_statement(fhir: httpx.Client) -> dict[str, Any]:
 
 
 @pytest.fixture
-def call(base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_path: Path) -> Gateway:
+def call(hapi: HapiServer, demo: DemoLoad, tmp_path: Path) -> Iterator[Gateway]:
     """The gateway in-process on the session's HAPI with the demo loaded; its own audit trail."""
-    trail = AuditTrail(
-        AuditStore.sqlite(tmp_path / "audit.sqlite"), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE
-    )
-    return Gateway(base_url, store_statement, trail)
+    gateway = Gateway(hapi.settings.with_changes(data_dir=tmp_path))
+    yield gateway
+    gateway.close()
 
 
 @pytest.fixture
@@ -55,7 +51,7 @@ def served(hapi: HapiServer, demo: DemoLoad, tmp_path_factory: pytest.TempPathFa
     ensure_demo_clients(settings.gateway_dir)
     server = uvicorn.Server(
         uvicorn.Config(
-            build_gateway(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning"
+            build_gateway(settings).app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning"
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,7 +1,7 @@
 """The gateway in-process on the session's HAPI, and tokens for the demo team, for e2e tests.
 
-`Gateway` runs the real pipeline behind httpx's ASGI transport, forwarding to the session's
-HAPI; tokens are minted with the gateway's own issuer (the token endpoint is covered by
+`Gateway` runs the gateway as `build_gateway` assembles it, behind httpx's ASGI transport,
+forwarding to the session's HAPI; tokens are minted with the gateway's own issuer (the token endpoint is covered by
 tests/unit/auth and tests/e2e/test_gateway_served.py). The `call` fixture (tests/e2e/conftest.py)
 gives each test a Gateway with its own audit trail.
 """
@@ -18,32 +18,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from fastapi import APIRouter
 from joserfc.jwk import KeySet
 
 from auth.claims import ActingClaims
 from auth.keys import SigningKeys, generate_signing_key
-from auth.principal import TokenVerifier
 from auth.professionals import ProfessionalRole
 from auth.registry import ClientRegistration
 from auth.scopes import parse_scope
 from auth.tokens import TokenIssuer
-from gateway.access.consent.decider import ConsentPolicy
-from gateway.access.policy import load_policy
-from gateway.app.asgi import create_app
+from gateway.app.assembly import build_gateway
 from gateway.audit.balp import search_keys
 from gateway.audit.trail import AuditTrail
 from gateway.demo import demo_bundle
+from gateway.demo.clients import ensure_demo_clients
 from gateway.fhir.codes import PurposeOfUse, Sector
 from gateway.fhir.media import FHIR_JSON
-from gateway.proxy.capabilities import capability_statement
-from gateway.proxy.dispatch import Pipeline
-from gateway.proxy.search import load_search_rules
-from gateway.store.client import Upstream
+from gateway.settings import Settings
 
 ISSUER = "http://gateway.test"
 PUBLIC_BASE = "http://gateway.test/fhir"
-KEYS = SigningKeys(generate_signing_key())
+SIGNING_KEY = generate_signing_key()
+KEYS = SigningKeys(SIGNING_KEY)
 READ_SCOPES = ("system/CarePlan.rs", "system/Goal.rs", "system/CareTeam.rs", "system/Patient.rs", "system/Condition.rs")
 WRITE_SCOPES = (
     "system/CarePlan.cruds",
@@ -116,17 +111,23 @@ def token(member: Member, scopes: tuple[str, ...] = READ_SCOPES) -> str:
     return issuer.issue(client, professional, acting, tuple(parse_scope(s) for s in scopes)).access_token
 
 
-@dataclass(frozen=True)
 class Gateway:
-    """The gateway in-process on the session's HAPI; `audit` is its trail."""
+    """The gateway in-process on the session's HAPI, built by `build_gateway` as when it is
+    served, with the gateway's origin `ISSUER` and the signing key `KEYS`; its own event loop.
 
-    base_url: str
-    store_statement: dict[str, Any]
-    audit: AuditTrail
+    `audit` is the trail the FHIR path records into: the gateway's own (in `settings`'s data
+    directory), or the one given. `close()` releases everything (the `call` fixture does it).
+    """
 
-    @property
-    def resource_types(self) -> frozenset[str]:
-        return frozenset(r["type"] for r in self.store_statement["rest"][0]["resource"])
+    def __init__(self, settings: Settings, audit: AuditTrail | None = None) -> None:
+        settings = settings.with_changes(gateway_public_url=ISSUER)
+        ensure_demo_clients(settings.gateway_dir)
+        key_file = settings.gateway_dir / "signing-key.pem"
+        key_file.write_bytes(SIGNING_KEY.as_pem(private=True))
+        key_file.chmod(0o600)
+        self._gateway = build_gateway(settings, audit=audit)
+        self.audit = audit or self._gateway.trail
+        self._loop = asyncio.new_event_loop()
 
     def rest_events(self) -> list[dict[str, Any]]:
         """The BALP REST events in the trail, oldest first, each with its `search_keys` as `_keys`."""
@@ -143,47 +144,36 @@ class Gateway:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """One request to the gateway (path starting /fhir), with `token` as the bearer."""
-        return asyncio.run(self.exchange([(method, path, token, body, content_type, headers or {})]))[0]
+        return self.exchange([(method, path, token, body, content_type, headers or {})])[0]
 
-    async def exchange(
+    def exchange(
         self, requests: list[tuple[str, str, str | None, bytes, str, Mapping[str, str]]]
     ) -> list[httpx.Response]:
-        """Send `requests` concurrently to one gateway instance; the answers in order."""
-        upstream = Upstream(self.base_url)
-        pipeline = Pipeline(
-            verifier=TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time),
-            upstream=upstream,
-            role_policy=load_policy(),
-            consent_policy=ConsentPolicy(),
-            search_rules=load_search_rules(),
-            resource_types=self.resource_types,
-            audit=self.audit,
-            public_base=PUBLIC_BASE,
-            capabilities=capability_statement(
-                PUBLIC_BASE,
-                f"{ISSUER}/auth/token",
-                f"{ISSUER}/auth/introspect",
-                load_search_rules(),
-                self.store_statement,
-            ),
-        )
-        transport = httpx.ASGITransport(app=create_app(pipeline, APIRouter()))
-        try:
-            async with httpx.AsyncClient(transport=transport, base_url=ISSUER, timeout=60.0) as gateway:
+        """Send `requests` concurrently to the gateway; the answers in order."""
+        return self._loop.run_until_complete(self._exchange(requests))
 
-                async def send(
-                    method: str, path: str, token: str | None, body: bytes, content_type: str, extra: Mapping[str, str]
-                ) -> httpx.Response:
-                    headers = {"Accept": FHIR_JSON, **extra}
-                    if token:
-                        headers["Authorization"] = f"Bearer {token}"
-                    if content_type:
-                        headers["Content-Type"] = content_type
-                    return await gateway.request(method, path, headers=headers, content=body)
+    def close(self) -> None:
+        """Close the gateway (its trail, its clients) and the event loop."""
+        self._loop.run_until_complete(self._gateway.close())
+        self._loop.close()
 
-                return list(await asyncio.gather(*(send(*request) for request in requests)))
-        finally:
-            await upstream.close()
+    async def _exchange(
+        self, requests: list[tuple[str, str, str | None, bytes, str, Mapping[str, str]]]
+    ) -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=self._gateway.app)
+        async with httpx.AsyncClient(transport=transport, base_url=ISSUER, timeout=60.0) as gateway:
+
+            async def send(
+                method: str, path: str, token: str | None, body: bytes, content_type: str, extra: Mapping[str, str]
+            ) -> httpx.Response:
+                headers = {"Accept": FHIR_JSON, **extra}
+                if token:
+                    headers["Authorization"] = f"Bearer {token}"
+                if content_type:
+                    headers["Content-Type"] = content_type
+                return await gateway.request(method, path, headers=headers, content=body)
+
+            return list(await asyncio.gather(*(send(*request) for request in requests)))
 
 
 @dataclass(frozen=True)

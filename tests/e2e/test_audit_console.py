@@ -1,7 +1,7 @@
 """The audit pages in a real browser: the auditor's console and the client's report in headless
 Chromium, served by the running gateway in front of the session's HAPI.
 
-The gateway (`gateway.server.build_gateway`) listens on a free loopback port; the demo systems
+The gateway (`gateway.app.assembly.build_gateway`) listens on a free loopback port; the demo systems
 get their tokens from its token endpoint; a few FHIR requests through it fill the audit trail
 (an allowed read, a hidden goal refused, a break-the-glass read); then Chromium opens the pages
 with the auditor's bearer token and the test reads them as a person would: the elements, their

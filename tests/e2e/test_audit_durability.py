@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -66,6 +65,7 @@ def _request_ids(settings: Settings) -> set[str]:
     }
 
 
+@pytest.mark.slow
 def test_a_gateway_killed_mid_run_recorded_every_answer_it_gave(
     hapi: HapiServer, demo: DemoLoad, tmp_path: Path
 ) -> None:
@@ -122,13 +122,13 @@ def test_a_gateway_killed_mid_run_recorded_every_answer_it_gave(
 
 
 def test_a_trail_that_cannot_be_written_means_503_and_nothing_disclosed(
-    base_url: str, store_statement: dict[str, Any], demo: DemoLoad, tmp_path: Path
+    hapi: HapiServer, demo: DemoLoad, tmp_path: Path
 ) -> None:
     path = tmp_path / "audit.sqlite"
     trail = AuditTrail(
         AuditStore.sqlite(path, busy_timeout=0.2), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE
     )
-    call = Gateway(base_url, store_statement, trail)
+    call = Gateway(hapi.settings.with_changes(data_dir=tmp_path / "gateway"), trail)
     assert call("GET", "/fhir/CarePlan/demo-plan", token(YOUTH_WORKER)).status_code == 200
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another process holds the database: the trail cannot be written
@@ -142,3 +142,4 @@ def test_a_trail_that_cannot_be_written_means_503_and_nothing_disclosed(
         blocker.execute("ROLLBACK")
         blocker.close()
     assert call("GET", "/fhir/CarePlan/demo-plan", token(YOUTH_WORKER)).status_code == 200
+    call.close()

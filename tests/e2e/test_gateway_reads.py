@@ -42,6 +42,16 @@ def test_youth_worker_sees_the_plan_without_its_psychiatric_parts(call: Gateway)
     assert "PSY" not in text and "demo-goal-wellbeing" not in text and "demo-need-anxiety" not in text
 
 
+def _assert_answered_as_missing(hidden: httpx.Response, missing: httpx.Response, path: str, missing_path: str) -> None:
+    """`hidden` is answered exactly as `missing`: status, headers (but the request id) and body,
+    the body naming its own path in the same words."""
+    assert hidden.status_code == missing.status_code == 404
+    assert sorted(hidden.headers.keys()) == sorted(missing.headers.keys())
+    for name in set(missing.headers.keys()) - {"x-request-id", "content-length"}:
+        assert hidden.headers[name] == missing.headers[name], name
+    assert hidden.text.replace(path, missing_path) == missing.text
+
+
 def test_a_hidden_resource_is_answered_like_a_missing_one(call: Gateway) -> None:
     hidden = call("GET", "/fhir/Goal/demo-goal-wellbeing", _token(YOUTH_WORKER))
     missing = call("GET", "/fhir/Goal/demo-goal-nowhere", _token(YOUTH_WORKER))
@@ -125,7 +135,9 @@ def test_a_withdrawn_consent_applies_to_the_very_next_request(call: Gateway, fhi
     _set_consent_status(fhir, "inactive")
     try:
         withdrawn = call("GET", "/fhir/CarePlan/demo-plan", token)
-        assert withdrawn.status_code == 403
+        missing = call("GET", "/fhir/CarePlan/no-such-plan", token)
+        assert withdrawn.status_code == 404  # refused by the consent: answered as an id that does not exist
+        _assert_answered_as_missing(withdrawn, missing, "CarePlan/demo-plan", "CarePlan/no-such-plan")
         search = call("GET", "/fhir/Goal?subject=Patient/demo-client", token)
         assert search.status_code == 200 and "entry" not in search.json()
         # other team members are not affected: their access rests on their role

@@ -1,6 +1,6 @@
 """The gateway as users run it: a real HTTP server, the real token endpoint, the demo systems.
 
-The gateway (`gateway.server.build_gateway`) listens on a free loopback port in front of the
+The gateway (`gateway.app.assembly.build_gateway`) listens on a free loopback port in front of the
 session's HAPI; tokens come from its token endpoint in exchange for private_key_jwt
 assertions signed with the demo systems' own keys, exactly as `yhteys demo token` does.
 """

@@ -7,7 +7,6 @@ was stored is always checked on HAPI directly, not through the gateway.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import json
@@ -321,7 +320,10 @@ def test_a_withdrawn_consent_stops_the_next_write(call: Gateway, fhir: httpx.Cli
     assert withdrawn.status_code == 200
     _activity(plan, "municipal-youth-services")["detail"]["status"] = "completed"
     response = _put(call, YOUTH_WORKER, plan, etag)
-    assert response.status_code == 403
+    absent = json.dumps({**plan, "id": "no-such-plan"}).encode()
+    missing = call("PUT", "/fhir/CarePlan/no-such-plan", _writer(YOUTH_WORKER), absent, FHIR_JSON, {"If-Match": etag})
+    assert response.status_code == missing.status_code == 404  # what it may not read does not exist for it
+    assert response.text.replace(client.ref("plan"), "CarePlan/no-such-plan") == missing.text
     assert _stored(fhir, client.ref("plan"))["meta"]["versionId"] == "1"
 
 
@@ -461,7 +463,7 @@ def test_two_systems_updating_the_plan_at_once_lose_no_update(
                         {"If-Match": etag},
                     )
                 )
-            answers = asyncio.run(call.exchange(requests))
+            answers = call.exchange(requests)
             statuses = [a.status_code for a in answers]
             assert set(statuses) <= {200, 412}, [a.text for a in answers]
             assert 200 in statuses

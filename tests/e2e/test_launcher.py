@@ -11,6 +11,7 @@ from gateway.settings import Settings
 from gateway.store.hapi import HapiError, HapiServer
 
 
+@pytest.mark.slow
 def test_start_fails_with_the_log_tail_when_the_port_is_taken(hapi: HapiServer, tmp_path: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))

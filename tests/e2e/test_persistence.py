@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gateway.demo import DemoLoad
 from gateway.settings import PROJECT_ROOT
@@ -62,6 +63,7 @@ def _probe_text(fhir: httpx.Client, condition_id: str) -> str:
     return text
 
 
+@pytest.mark.slow
 def test_data_survives_stop_and_crash_and_profile_edits_apply(
     hapi: HapiServer, fhir: httpx.Client, demo: DemoLoad, tmp_path: Path
 ) -> None:

@@ -1,6 +1,6 @@
 """The decision benchmark measures real decisions: its consents conform, its loop permits and denies.
 
-`bench.population` must give consents `gateway.consentterms.terms_of` reads (a consent it
+`bench.population` must give consents `gateway.access.consent.terms.terms_of` reads (a consent it
 refused would turn every decision for that client into a `consent-malformed` denial, and the
 benchmark would time an error path), the same consents for the same seed, and a mix that
 makes `bench.decisions.decide` both permit and deny without any decider failing.

@@ -1,15 +1,15 @@
 """The client's consent as a decider: Consent resources (FHIR JSON) in, an `AccessDecision` out.
 
 `ConsentPolicy(clock).check(request, on_file)` is pure and never raises (an exception inside is
-a DENY, `consent-error`). `on_file` is what `gateway.consentread.read_consents` found for the
+a DENY, `consent-error`). `on_file` is what `gateway.store.consents.read_consents` found for the
 request's client *for this very request*, as a value, never None: `ConsentsOnFile`,
 `NoConsentOnFile` (which is not a refusal) or `ConsentUnreadable`. The caller's duty: read
 afresh for every request (no cache: a withdrawal applies to the next request) and pass the
-decision through `gateway.access.combine` with the role decision.
+decision through `gateway.access.seam.combine` with the role decision.
 
 Only the client's consents count: status active, patient == `request.patient`, scope
-patient-privacy (`gateway.consentterms.concerns`); others are ignored. One of those that does
-not conform (`gateway.consentterms.terms_of`) denies everything: a misread consent might be a
+patient-privacy (`gateway.access.consent.terms.concerns`); others are ignored. One of those that does
+not conform (`gateway.access.consent.terms.terms_of`) denies everything: a misread consent might be a
 refusal. A consent is in force while its base provision.period covers now.
 
 | on file, or said by a client's consent | decision (reason code) |

@@ -11,7 +11,7 @@ type, period, purpose, class and provision; nested provisions (one level) with a
 nothing but type, period, actor, purpose, class and securityLabel; every actor has role
 v3-ParticipationType#IRCP and references `Organization/<id>` or `PractitionerRole/<id>`;
 purposes are v3-ActReason, classes http://hl7.org/fhir/resource-types, security labels one of
-ours (`gateway.labels.label_of`); dates are FHIR date/dateTime. Elements the gateway cannot
+ours (`gateway.access.labels.label_of`); dates are FHIR date/dateTime. Elements the gateway cannot
 evaluate (action, data, dataPeriod, code, modifierExtension) make a consent malformed.
 
 Periods: a date without a time is Finnish local time (Europe/Helsinki); a period runs from

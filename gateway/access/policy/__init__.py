@@ -5,8 +5,8 @@
   `PolicyError` (callers must let it stop start-up);
 - `engine`: `RolePolicy.check(request) -> AccessDecision`, pure and fail-closed.
 
-The role decision is one of the deciders behind `gateway.access.AccessChecker`; the consent
-decider is another, combined with it by `gateway.access.combine`.
+The role decision is one of the deciders behind `gateway.access.seam.AccessChecker`; the consent
+decider is another, combined with it by `gateway.access.seam.combine`.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ _SCOPE_CONTEXTS = (ScopeContext.USER, ScopeContext.SYSTEM)
 
 @dataclass(frozen=True)
 class RolePolicy:
-    """The `AccessChecker` of roles and sectors; build with `gateway.policy.load_policy`."""
+    """The `AccessChecker` of roles and sectors; build with `gateway.access.policy.load_policy`."""
 
     policy: Policy
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from gateway.access.seam import UnknownSector
+from gateway.access.seam import UnknownSector, Withheld
 from gateway.demo import demo_bundle
 from gateway.fhir.codes import Sector
 from gateway.fhir.labels import PSY, SOC, Label, R
 from gateway.fhir.systems import OWNING_SECTOR, PLAN_SECURITY_LABEL, SECTOR_SYSTEM
 from gateway.proxy.merge import describe_create, describe_delete, merge_update
-from gateway.proxy.redaction import Withheld, redact
+from gateway.proxy.redaction import redact
 
 DEMO = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
 STORE_META = {"versionId": "3", "lastUpdated": "2026-10-01T09:00:00+03:00", "source": "#a1"}

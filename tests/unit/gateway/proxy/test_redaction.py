@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from gateway.access.seam import Withheld
 from gateway.demo import demo_bundle
 from gateway.fhir.labels import PROTECTION_ORDER, PSY, SOC, Label
-from gateway.proxy.redaction import Withheld, redact, redact_bundle
+from gateway.proxy.redaction import redact, redact_bundle
 
 DEMO = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
 PLAN = DEMO["CarePlan/demo-plan"]

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from auth.principal import TokenVerifier
 from gateway.access.policy import load_policy
+from gateway.app.frame import AuditedFrame
 from gateway.audit.chain import CheckpointKey
 from gateway.audit.store import AuditStore
 from gateway.audit.trail import AuditTrail
@@ -33,9 +34,8 @@ def test_an_unexpected_failure_is_answered_500_and_recorded(tmp_path: Path, monk
     trail = AuditTrail(
         AuditStore.sqlite(tmp_path / "audit.sqlite"), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE
     )
-    router = api.create_audit_router(
-        TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time), load_policy(), trail
-    )
+    verifier = TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time)
+    router = api.create_audit_router(AuditedFrame(verifier, trail), load_policy(), trail)
     bearer = token(AUDITOR, ("system/AuditEvent.rs",))
 
     async def call() -> httpx.Response:

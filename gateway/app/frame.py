@@ -1,0 +1,108 @@
+"""The one audited frame every endpoint of the gateway runs in.
+
+`AuditedFrame(verifier, audit)(request, serve, attempt)` does, in this order and for every
+endpoint alike (the FHIR path, the audit API, and whatever comes):
+
+1. authenticate the bearer token into a `Principal` (unless the endpoint is `public`, as
+   /metadata is): no token or a bad one is a 401, recorded with why;
+2. `serve(attempt)`: the endpoint's own work, which notes in `attempt` what it learns (the
+   interaction, the resource, the clients it touches) and returns an `Answer`; a
+   `GatewayError` becomes its OperationOutcome, any other exception a 500 with a fixed text
+   (`errors.Unexpected`; the cause is logged);
+3. classify the outcome (`outcome_of`, the only place that does);
+4. record the request in the audit trail, and only then answer. If the trail cannot take the
+   record, the answer is 503 and nothing of what was served leaves (fail closed).
+
+The caller's duty: route every request through here, and note in `attempt` every client
+whose data the request touches or names before anything can fail, so that a refusal is
+recorded with its client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auth.clock import Clock, system_clock
+from auth.principal import TokenVerifier
+from gateway.access.seam import Effect
+from gateway.app.bearer import authenticate
+from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, request_id_of
+from gateway.audit.sink import AuditSink
+from gateway.errors import AuditUnavailable, GatewayError, Unauthenticated, Unexpected
+from gateway.outcomes import error_response
+from gateway.served import Answer, Attempt, Served
+
+__all__ = ["AuditedFrame", "Serve", "outcome_of"]
+
+_log = logging.getLogger("gateway.app.frame")
+
+
+Serve = Callable[[Attempt], Awaitable[Answer]]
+"""An endpoint's work inside the frame."""
+
+
+def outcome_of(answer: Answer) -> AuditOutcome:
+    """Denied: no or bad token, or refused by a decision (also when answered 404); else by status."""
+    if answer.status < 400:
+        return AuditOutcome.SUCCESS
+    if answer.status in (401, 403) or (answer.effect is Effect.DENY and answer.reasons):
+        return AuditOutcome.DENIED
+    return AuditOutcome.FAILED
+
+
+@dataclass(frozen=True)
+class AuditedFrame:
+    """The frame: `verifier` authenticates, `audit` records; see the module doc."""
+
+    verifier: TokenVerifier
+    audit: AuditSink
+    clock: Clock = system_clock
+
+    async def __call__(self, request: Request, serve: Serve, attempt: Attempt, *, public: bool = False) -> Response:
+        """Serve `request` with `serve` and audit it; see the module doc."""
+        request_id = request_id_of(request.headers.get("x-request-id"))
+        caller: Caller | Anonymous = Anonymous("no bearer token")
+        answer: Answer
+        try:
+            if not public:
+                attempt.principal = authenticate(self.verifier, request)
+                caller = Caller.of(attempt.principal)
+            answer = await serve(attempt)
+        except GatewayError as error:
+            answer = Served.failed(error, attempt.patients)
+            if isinstance(error, Unauthenticated):
+                caller = Anonymous(error.message)
+        except Exception:
+            _log.exception("request %s failed", request_id)
+            answer = Served.failed(Unexpected(), attempt.patients)
+        record = AuditRecord(
+            request_id=request_id,
+            recorded_at=datetime.fromtimestamp(self.clock(), UTC),
+            caller=caller,
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            interaction=attempt.interaction,
+            resource_type=attempt.resource_type,
+            patients=answer.patients,
+            effect=answer.effect,
+            reasons=answer.reasons,
+            status=answer.status,
+            outcome=outcome_of(answer),
+            resource_id=attempt.resource_id,
+            disclosed=answer.disclosed(),
+            source_address=request.client.host if request.client else None,
+        )
+        try:
+            await self.audit.record(record)
+        except AuditUnavailable as error:
+            return error_response(error)
+        response = answer.as_response()
+        response.headers["X-Request-Id"] = request_id
+        return response

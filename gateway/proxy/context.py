@@ -1,0 +1,70 @@
+"""One FHIR request's access: the caller, the facts read for it, and every decision made.
+
+`RequestContext` is made once per request (a batch or transaction included) and handed to the
+reads, writes and bundles of the FHIR path:
+- `pre_check(call)`: the type and interaction decided by role before anything is read (the
+  caller taken to be the client's personal worker, the most it could be: if even that is
+  refused, nothing is read);
+- `await decider(resources, interaction, teams=...)`: a `Decider` with the facts of the
+  clients of `resources` in hand, each client's read once for the whole request
+  (`gateway.store.facts.FactsReader`), and noted in the request's `Attempt` as touched;
+- `patients()` and `reasons()`: what the audit record of the request carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from auth.principal import Principal
+from gateway.access.decider import Decider, Policies
+from gateway.access.seam import AccessRequest, Effect, Reason, UnknownPatient
+from gateway.errors import Forbidden
+from gateway.fhir.codes import Interaction
+from gateway.proxy.call import FhirCall
+from gateway.served import Attempt
+from gateway.store.client import Upstream
+from gateway.store.facts import FactsReader
+
+__all__ = ["RequestContext"]
+
+
+class RequestContext:
+    """The access side of one request of `principal`; see the module doc."""
+
+    def __init__(self, principal: Principal, policies: Policies, store: Upstream, attempt: Attempt) -> None:
+        self.principal = principal
+        self._policies = policies
+        self._facts = FactsReader(store)
+        self._attempt = attempt
+        self._deciders: list[Decider] = []
+
+    def pre_check(self, call: FhirCall) -> None:
+        """Refuse (`Forbidden`) a call the caller's role could not make on any client."""
+        if call.resource_type is None:
+            return
+        unknown = UnknownPatient("not read yet")
+        request = AccessRequest.of(
+            self.principal, call.interaction, call.resource_type, patient=unknown, personal_worker=True
+        )
+        first = self._policies.role.check(request)
+        if first.effect is not Effect.PERMIT:
+            raise Forbidden("access denied", first.reasons)
+
+    async def decider(
+        self, resources: Sequence[Mapping[str, Any]], interaction: Interaction, *, teams: bool = False
+    ) -> Decider:
+        """A decider for `resources` (with their clients' teams, if `teams`: writes need them)."""
+        facts = await self._facts.read(resources, teams=teams)
+        self._attempt.touch(*facts)
+        decider = Decider(self.principal, self._policies, facts, interaction)
+        self._deciders.append(decider)
+        return decider
+
+    def patients(self) -> tuple[str, ...]:
+        """The clients whose data the request touched (their facts were read)."""
+        return self._facts.clients()
+
+    def reasons(self) -> tuple[Reason, ...]:
+        """Every reason of every decision of the request, first occurrence kept."""
+        return tuple(dict.fromkeys(reason for decider in self._deciders for reason in decider.reasons()))
