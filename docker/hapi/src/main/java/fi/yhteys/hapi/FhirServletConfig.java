@@ -19,7 +19,10 @@ import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
 import ca.uhn.fhir.validation.IInstanceValidatorModule;
 import ca.uhn.fhir.validation.ResultSeverityEnum;
+import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -31,22 +34,15 @@ import org.springframework.context.annotation.Configuration;
  *
  * <p>Two validators guard writes. Request validation checks every incoming body against the base
  * specification and the profiles it declares. Repository validation then requires each resource
- * of a type Yhteys profiles to declare and meet that profile, whichever path it came in by
- * (single write, batch or transaction entry). Errors are refused with an OperationOutcome.
+ * of a type the Yhteys package profiles to declare and meet every profile the package defines for
+ * that type ({@link YhteysPackage#resourceProfiles()}), whichever path it came in by (single
+ * write, batch or transaction entry). Errors are refused with an OperationOutcome. The enforced
+ * types and profiles are logged at start.
  */
 @Configuration
 public class FhirServletConfig {
 
-	/** Resource type → the Yhteys profile every stored resource of that type must meet. */
-	static final Map<String, String> REQUIRED_PROFILES = Map.of(
-			"CarePlan", "https://yhteys.fi/fhir/StructureDefinition/SharedCarePlan",
-			"CareTeam", "https://yhteys.fi/fhir/StructureDefinition/SupportTeam",
-			"Goal", "https://yhteys.fi/fhir/StructureDefinition/ClientGoal",
-			"Consent", "https://yhteys.fi/fhir/StructureDefinition/PlanConsent",
-			"Patient", "https://yhteys.fi/fhir/StructureDefinition/FiClient",
-			"Practitioner", "https://yhteys.fi/fhir/StructureDefinition/FiProfessional",
-			"PractitionerRole", "https://yhteys.fi/fhir/StructureDefinition/FiProfessionalRole",
-			"Organization", "https://yhteys.fi/fhir/StructureDefinition/SectorOrganization");
+	private static final Logger LOG = LoggerFactory.getLogger(FhirServletConfig.class);
 
 	@Bean
 	public RestfulServer fhirServer(
@@ -62,6 +58,7 @@ public class FhirServletConfig {
 			ObjectProvider<RepositoryValidatingRuleBuilder> ruleBuilders,
 			DatabaseBackedPagingProvider pagingProvider,
 			YhteysProperties properties,
+			YhteysPackage yhteysPackage,
 			ReadinessGate readinessGate) {
 		RestfulServer server = new RestfulServer(fhirContext);
 		server.registerProviders(resourceProviders.createProviders());
@@ -81,7 +78,8 @@ public class FhirServletConfig {
 
 		server.registerInterceptor(readinessGate);
 		server.registerInterceptor(requestValidation(instanceValidator));
-		server.registerInterceptor(repositoryValidation(fhirContext, ruleBuilders.getObject()));
+		server.registerInterceptor(
+				repositoryValidation(fhirContext, ruleBuilders.getObject(), yhteysPackage.resourceProfiles()));
 		return server;
 	}
 
@@ -103,15 +101,19 @@ public class FhirServletConfig {
 		return interceptor;
 	}
 
+	/** Requires every resource of each type in {@code profiles} to declare and meet its profiles. */
 	private static RepositoryValidatingInterceptor repositoryValidation(
-			FhirContext fhirContext, RepositoryValidatingRuleBuilder builder) {
-		REQUIRED_PROFILES.forEach((type, profile) -> builder
-				.forResourcesOfType(type)
-				.requireAtLeastProfile(profile)
-				.and()
-				.requireValidationToDeclaredProfiles()
-				.rejectOnSeverity(ResultSeverityEnum.ERROR)
-				.errorOnUnknownProfiles());
+			FhirContext fhirContext,
+			RepositoryValidatingRuleBuilder builder,
+			Map<String, List<String>> profiles) {
+		profiles.forEach((type, urls) -> {
+			urls.forEach(url -> builder.forResourcesOfType(type).requireAtLeastProfile(url));
+			builder.forResourcesOfType(type)
+					.requireValidationToDeclaredProfiles()
+					.rejectOnSeverity(ResultSeverityEnum.ERROR)
+					.errorOnUnknownProfiles();
+		});
+		LOG.info("Enforcing Yhteys profiles on {} resource types: {}", profiles.size(), profiles);
 		return new RepositoryValidatingInterceptor(fhirContext, builder.build());
 	}
 }

@@ -13,12 +13,14 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
  * The Yhteys FHIR store: HAPI FHIR R4 JPA on Spring Boot.
  *
  * <p>Spring Boot supplies the data source (from {@code spring.datasource.*}) and the servlet
- * container; {@link FhirStoreConfig} wires HAPI's JPA layer, {@link FhirServletConfig} the REST
- * server, and {@link PackageInstaller} installs the Yhteys profile package before the server
- * answers. HAPI brings its own entity manager factory and Quartz scheduler, so Boot's versions are
- * excluded; so are the Elasticsearch client, Flyway (HAPI's schema is created by Hibernate; Boot's
- * Flyway would refuse PostgreSQL) and Thymeleaf, which HAPI's jars pull onto the classpath but
- * this server does not use.
+ * container. Before any bean is created, {@link YhteysPackage#register} reads the Yhteys profile
+ * package ({@code yhteys.package-file}) and refuses the start if it is unusable; then
+ * {@link FhirStoreConfig} wires HAPI's JPA layer, {@link FhirServletConfig} the REST server with
+ * the package's profiles enforced, and {@link PackageInstaller} installs the package before the
+ * server answers. HAPI brings its own entity manager factory and Quartz scheduler, so Boot's
+ * versions are excluded; so are the Elasticsearch client, Flyway (HAPI's schema is created by
+ * Hibernate; Boot's Flyway would refuse PostgreSQL) and Thymeleaf, which HAPI's jars pull onto the
+ * classpath but this server does not use.
  */
 @SpringBootApplication(
 		exclude = {
@@ -32,6 +34,8 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 public class YhteysHapiApplication {
 
 	public static void main(String[] args) {
-		SpringApplication.run(YhteysHapiApplication.class, args);
+		SpringApplication application = new SpringApplication(YhteysHapiApplication.class);
+		application.addInitializers(YhteysPackage::register);
+		application.run(args);
 	}
 }

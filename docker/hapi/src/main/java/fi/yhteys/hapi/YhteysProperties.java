@@ -3,11 +3,24 @@ package fi.yhteys.hapi;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * Settings of the Yhteys FHIR store, bound from {@code yhteys.*} (application.yaml, environment
- * variables such as {@code YHTEYS_PACKAGE}, or command-line {@code --yhteys.package=...}).
+ * Settings of the Yhteys FHIR store, bound from {@code yhteys.*}. Each is set by its environment
+ * variable or by the property of the same meaning, on the command line or in application.yaml;
+ * a command-line {@code --yhteys.…=} argument overrides the environment variable:
+ *
+ * <ul>
+ *   <li>{@code YHTEYS_PACKAGE_FILE} or {@code yhteys.package-file}: required, no default;
+ *   <li>{@code YHTEYS_SERVER_ADDRESS} or {@code yhteys.server-address}: default empty;
+ *   <li>{@code YHTEYS_LUCENE_DIR} or {@code yhteys.lucene-dir}: default {@code ./var/hapi/lucene};
+ *   <li>{@code YHTEYS_DEFAULT_PAGE_SIZE} or {@code yhteys.default-page-size}: default 20;
+ *   <li>{@code YHTEYS_MAX_PAGE_SIZE} or {@code yhteys.max-page-size}: default 200.
+ * </ul>
+ *
+ * <p>The environment variables reach the properties through placeholders in application.yaml
+ * (for example {@code package-file: ${YHTEYS_PACKAGE_FILE:}}).
  *
  * @param packageFile path of the NPM-style FHIR package (.tgz) with our profiles and terminology;
- *     the server refuses to start if it is set and missing
+ *     the server refuses to start when it is unset, unreadable or defines no resource profile
+ *     (see {@link YhteysPackage})
  * @param serverAddress the public base URL HAPI writes into absolute links (for example the
  *     gateway's {@code /fhir} when HAPI runs behind it); empty means "as the request came in"
  * @param luceneDir folder of HAPI's terminology index (Hibernate Search, Lucene)
