@@ -8,6 +8,7 @@
     yhteys demo token SYSTEM    an access token for one of the four demo systems
     yhteys audit verify         check the audit trail's chain and checkpoints (or an export)
     yhteys audit export         write a range of the trail that an auditor can verify alone
+    yhteys policy check|explain validate a role-policy file; explain a decision (gateway.cli.policy)
 
 Every command reads `Settings.from_env()` once; failures print the reason and exit non-zero.
 """

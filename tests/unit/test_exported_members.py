@@ -10,11 +10,12 @@ import pytest
 
 import auth
 import gateway
+import mappings
 
 
 def _modules() -> list[str]:
     names = []
-    for package in (auth, gateway):
+    for package in (auth, gateway, mappings):
         names.append(package.__name__)
         names.extend(info.name for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."))
     return sorted(names)
