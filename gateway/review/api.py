@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -51,7 +50,6 @@ __all__ = ["LANGUAGES", "create_audit_router", "query_of"]
 _FIELDS = {"patient", "agent", "entity", "type", "subtype", "outcome", "purpose", "organization", "sector", "client"}
 _PAGING = {"_count", "_offset", "_format", "lang"}
 _MAX_COUNT = 500
-_log = logging.getLogger("gateway.review.api")
 _PRIVATE = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
