@@ -33,7 +33,7 @@ class RequestContext:
     """The access side of one request of `principal`; see the module doc."""
 
     def __init__(self, principal: Principal, policies: Policies, store: Upstream, attempt: Attempt) -> None:
-        self.principal = principal
+        self._principal = principal
         self._policies = policies
         self._facts = FactsReader(store)
         self._attempt = attempt
@@ -45,7 +45,7 @@ class RequestContext:
             return
         unknown = UnknownPatient("not read yet")
         request = AccessRequest.of(
-            self.principal, call.interaction, call.resource_type, patient=unknown, personal_worker=True
+            self._principal, call.interaction, call.resource_type, patient=unknown, personal_worker=True
         )
         first = self._policies.role.check(request)
         if first.effect is not Effect.PERMIT:
@@ -57,7 +57,7 @@ class RequestContext:
         """A decider for `resources` (with their clients' teams, if `teams`: writes need them)."""
         facts = await self._facts.read(resources, teams=teams)
         self._attempt.touch(*facts)
-        decider = Decider(self.principal, self._policies, facts, interaction)
+        decider = Decider(self._principal, self._policies, facts, interaction)
         self._deciders.append(decider)
         return decider
 
