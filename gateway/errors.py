@@ -22,6 +22,7 @@ and, for access decisions, the decision's reasons.
     ├── PayloadTooLarge               413 too-costly
     ├── UnsupportedMediaType          415 not-supported
     ├── Unprocessable                 422 business-rule (a change the plan's rules forbid)
+    │   └── UnresolvableReference     422 business-rule (names nothing the caller may see)
     ├── PreconditionRequired          428 required    (update without If-Match)
     ├── UpstreamFailure               502 exception   (the FHIR store answered nonsense)
     └── ServiceUnavailable            503 transient
@@ -51,6 +52,7 @@ __all__ = [
     "Unauthenticated",
     "UnsupportedMediaType",
     "Unprocessable",
+    "UnresolvableReference",
     "UnsupportedParameter",
     "Unexpected",
     "Unseen",
@@ -163,6 +165,15 @@ class UnsupportedMediaType(GatewayError):
 class Unprocessable(GatewayError):
     status_code = 422
     issue_code = "business-rule"
+
+
+class UnresolvableReference(Unprocessable):
+    """A reference in a write to a resource that does not exist or that the caller may not see.
+
+    Both are answered alike, so that a write is no oracle; the reasons are kept for the audit.
+    """
+
+    shows_reasons = False
 
 
 class PreconditionRequired(GatewayError):

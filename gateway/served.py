@@ -13,7 +13,7 @@ path, and of every failure of any endpoint.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,7 +27,7 @@ from gateway.errors import GatewayError, Unexpected
 from gateway.fhir.media import FHIR_JSON
 from gateway.outcomes import error_outcome
 
-__all__ = ["Answer", "Attempt", "Served"]
+__all__ = ["Answer", "Attempt", "IntentRecorder", "Served"]
 
 _REASON_PHRASES = {
     200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -52,20 +52,37 @@ class Answer(Protocol):
     def as_response(self) -> Response: ...
 
 
+IntentRecorder = Callable[["Attempt", tuple[str, ...], tuple[Reason, ...]], Awaitable[None]]
+"""Records, durably, the writes a request is about to send (with the attempt's clients and the
+decision's reasons); raises `AuditUnavailable` if it cannot."""
+
+
 @dataclass
 class Attempt:
     """What is known of one request so far, for its audit record; the endpoint fills it in.
 
     `principal` is set by the frame once the token verified (None for a public endpoint or
     before that). `touch` the clients ("Patient/<id>") the request reads or names, as soon as
-    they are known: a failure is recorded with them.
+    they are known: a failure is recorded with them. `recorder` is set by the frame: an
+    endpoint must `await intend(...)` before it sends any write to the store.
     """
 
     interaction: str = "unknown"
     resource_type: str | None = None
     resource_id: str | None = None
     principal: Principal | None = None
+    recorder: IntentRecorder | None = None
     _clients: dict[str, None] = field(default_factory=dict)
+
+    async def intend(self, writes: tuple[str, ...], reasons: tuple[Reason, ...]) -> None:
+        """Record `writes` ("PUT CarePlan/p1", ...) in the audit trail before they are sent.
+
+        Returns once the record is on stable storage; raises `AuditUnavailable` if it cannot
+        be, and `Unexpected` outside the audited frame: the caller then sends nothing.
+        """
+        if self.recorder is None:
+            raise Unexpected()
+        await self.recorder(self, writes, reasons)
 
     def touch(self, *patients: str) -> None:
         """Note clients the request touches or names (first occurrence kept)."""

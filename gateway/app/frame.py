@@ -6,7 +6,10 @@ endpoint alike (the FHIR path, the audit API, and whatever comes):
 1. authenticate the bearer token into a `Principal` (unless the endpoint is `public`, as
    /metadata is): no token or a bad one is a 401, recorded with why;
 2. `serve(attempt)`: the endpoint's own work, which notes in `attempt` what it learns (the
-   interaction, the resource, the clients it touches) and returns an `Answer`; a
+   interaction, the resource, the clients it touches) and, before it sends a write to the
+   store, records the intended write through `attempt.intend` (a record of outcome
+   `INTENDED`, committed before anything is sent: a write the store holds always has its
+   record, even if the gateway dies before it answers); it returns an `Answer`; a
    `GatewayError` becomes its OperationOutcome, any other exception a 500 with a fixed text
    (`errors.Unexpected`; the cause is logged);
 3. classify the outcome (`outcome_of`, the only place that does);
@@ -24,13 +27,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.clock import Clock, system_clock
 from auth.principal import TokenVerifier
-from gateway.access.seam import Effect
+from gateway.access.seam import Effect, Reason
 from gateway.app.bearer import authenticate
 from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, request_id_of
 from gateway.audit.sink import AuditSink
@@ -73,6 +78,7 @@ class AuditedFrame:
             if not public:
                 attempt.principal = authenticate(self.verifier, request)
                 caller = Caller.of(attempt.principal)
+                attempt.recorder = partial(self._intend, request, request_id, caller)
             answer = await serve(attempt)
         except GatewayError as error:
             answer = Served.failed(error, attempt.patients)
@@ -81,23 +87,17 @@ class AuditedFrame:
         except Exception:
             _log.exception("request %s failed", request_id)
             answer = Served.failed(Unexpected(), attempt.patients)
-        record = AuditRecord(
-            request_id=request_id,
-            recorded_at=datetime.fromtimestamp(self.clock(), UTC),
-            caller=caller,
-            method=request.method,
-            path=request.url.path,
-            query=request.url.query,
-            interaction=attempt.interaction,
-            resource_type=attempt.resource_type,
+        record = self._record(
+            request,
+            request_id,
+            caller,
+            attempt,
             patients=answer.patients,
             effect=answer.effect,
             reasons=answer.reasons,
             status=answer.status,
             outcome=outcome_of(answer),
-            resource_id=attempt.resource_id,
             disclosed=answer.disclosed(),
-            source_address=request.client.host if request.client else None,
         )
         try:
             await self.audit.record(record)
@@ -106,3 +106,50 @@ class AuditedFrame:
         response = answer.as_response()
         response.headers["X-Request-Id"] = request_id
         return response
+
+    async def _intend(
+        self,
+        request: Request,
+        request_id: str,
+        caller: Caller,
+        attempt: Attempt,
+        writes: tuple[str, ...],
+        reasons: tuple[Reason, ...],
+    ) -> None:
+        """Record the writes `attempt` is about to send (the `Attempt.intend` of this request)."""
+        intent = self._record(
+            request,
+            request_id,
+            caller,
+            attempt,
+            patients=attempt.patients,
+            effect=Effect.PERMIT,
+            reasons=reasons,
+            status=0,
+            outcome=AuditOutcome.INTENDED,
+            intended=writes,
+        )
+        await self.audit.record(intent)
+
+    def _record(
+        self,
+        request: Request,
+        request_id: str,
+        caller: Caller | Anonymous,
+        attempt: Attempt,
+        **outcome: Any,
+    ) -> AuditRecord:
+        """The audit record of `request` as `attempt` knows it, with `outcome`'s fields."""
+        return AuditRecord(
+            request_id=request_id,
+            recorded_at=datetime.fromtimestamp(self.clock(), UTC),
+            caller=caller,
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            interaction=attempt.interaction,
+            resource_type=attempt.resource_type,
+            resource_id=attempt.resource_id,
+            source_address=request.client.host if request.client else None,
+            **outcome,
+        )

@@ -21,7 +21,11 @@ Choices, with the BALP rules they follow (BALP FSH sources, input/fsh/*.fsh):
 - action: C create; R read, vread (BALP Read), history, capabilities; U update, patch (BALP
   Update); D delete; E search (BALP Query fixes E), operation, transaction, batch, unknown.
 - outcome: 0 success, 4 denied, 8 failed below 500, 12 failed at 500 or above; `outcomeDesc`
-  names the HTTP status and the reason codes (or why authentication failed).
+  names the HTTP status and the reason codes (or why authentication failed). A record of an
+  intended write (`AuditOutcome.INTENDED`, made before the write is sent to the store) is one
+  REST event per client with no `outcome` (R4 allows none; it is not known yet) and an
+  `outcomeDesc` naming the writes; the event of the same X-Request-Id with an outcome
+  completes it. It carries no AuthZ event: the completing record carries the decision.
 - Client and server agents take BALP's role types per interaction, which differ from one
   another: read/vread (and history, capabilities) client DCM#110152 Destination and gateway
   DCM#110153 Source (BALP Read: the data flows to the client); search, create, update, patch
@@ -225,7 +229,7 @@ def search_keys(event: Mapping[str, Any]) -> dict[str, str | None]:
         "entity": subject.get("what", {}).get("reference"),
         "type": event["type"]["code"],
         "subtype": subtypes[0]["code"] if subtypes else None,
-        "outcome": event["outcome"],
+        "outcome": event.get("outcome"),
         "purpose": purposes[0]["coding"][0]["code"] if purposes else None,
     }
 
@@ -301,7 +305,7 @@ def _event(
     kind: _Coding,
     subtypes: list[_Coding],
     action: str,
-    outcome: str,
+    outcome: str | None,
     description: str,
     agents: list[dict[str, Any]],
     source: dict[str, Any],
@@ -315,7 +319,10 @@ def _event(
     if subtypes:
         event["subtype"] = subtypes
     recorded = record.recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
-    event.update(action=action, recorded=recorded, outcome=outcome, outcomeDesc=description)
+    event.update(action=action, recorded=recorded)
+    if outcome is not None:
+        event["outcome"] = outcome
+    event["outcomeDesc"] = description
     if isinstance(record.caller, Caller):
         event["purposeOfEvent"] = [{"coding": [_purpose(record.caller.purpose_of_use)]}]
     event.update(agent=agents, source=source, entity=entities)
@@ -331,6 +338,8 @@ def _patients(record: AuditRecord) -> tuple[str, ...]:
 
 
 def _has_decision(record: AuditRecord) -> bool:
+    if record.outcome is AuditOutcome.INTENDED:
+        return False
     refused = record.effect is Effect.DENY and record.outcome is AuditOutcome.DENIED
     return bool(record.reasons) or (refused and isinstance(record.caller, Caller))
 
@@ -342,7 +351,9 @@ def _rest_subtype(record: AuditRecord, pattern: _Pattern) -> list[_Coding]:
     return [_coding(RESTFUL_INTERACTION_SYSTEM, code, code)] if code else []
 
 
-def _rest_outcome(record: AuditRecord) -> str:
+def _rest_outcome(record: AuditRecord) -> str | None:
+    if record.outcome is AuditOutcome.INTENDED:
+        return None
     if record.outcome is AuditOutcome.SUCCESS:
         return "0"
     if record.outcome is AuditOutcome.DENIED:
@@ -351,6 +362,11 @@ def _rest_outcome(record: AuditRecord) -> str:
 
 
 def _rest_description(record: AuditRecord) -> str:
+    if record.outcome is AuditOutcome.INTENDED:
+        return (
+            f"intended: {'; '.join(record.intended)} (the event with the same X-Request-Id records the outcome)"
+            + _reason_text(record)
+        )
     text = f"HTTP {record.status}"
     if isinstance(record.caller, Anonymous):
         text += f"; not authenticated: {record.caller.reason}"

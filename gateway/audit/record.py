@@ -30,6 +30,7 @@ class AuditOutcome(StrEnum):
     SUCCESS = "success"  # answered 2xx/3xx, possibly with parts redacted
     DENIED = "denied"  # refused by authentication or an access decision
     FAILED = "failed"  # bad input, upstream or gateway failure
+    INTENDED = "intended"  # a decided write, recorded before it is sent to the store (no outcome yet)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,9 @@ class AuditRecord:
     `effect` and `reasons` are the access decision's (`Effect.DENY` with the authentication
     failure when there was no decision to make); `query` is the raw query string;
     `resource_id` the id the URL names; `disclosed` every resource the response carried (after
-    redaction); `source_address` the caller's network address.
+    redaction); `source_address` the caller's network address. A record of outcome `INTENDED`
+    holds in `intended` the writes about to be sent to the store ("PUT CarePlan/p1", ...), and
+    status 0: the record with the same `request_id` and another outcome completes it.
     """
 
     request_id: str
@@ -101,6 +104,7 @@ class AuditRecord:
     resource_id: str | None = None
     disclosed: tuple[Disclosed, ...] = ()
     source_address: str | None = None
+    intended: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times in ISO 8601, reasons with their rule URIs)."""
@@ -126,4 +130,5 @@ class AuditRecord:
             "resource_id": self.resource_id,
             "disclosed": [{"reference": d.reference, "patient": d.patient} for d in self.disclosed],
             "source_address": self.source_address,
+            "intended": list(self.intended),
         }

@@ -5,12 +5,15 @@
 `FhirCall` and, for a write, its `WriteInput` — or the `GatewayError` that entry is refused
 with. The request path then authorises every entry as if it had come alone (see
 `gateway.proxy.dispatch`); in a batch a refused entry gets its own error response, a transaction
-with any refused entry is refused whole.
+with any refused entry is refused whole; its decided writes are recorded as intended in the
+audit trail before the transaction is sent.
 
 An entry is `request.method` + `request.url` relative to the base. Supported: reads (read,
 vread, search; in batches only) and create, update, JSON Patch (a Binary of
 `application/json-patch+json`, as FHIR R4 carries patches in Bundles) and delete, with
-`request.ifMatch` where a single request needs If-Match. Conditional interactions
+`request.ifMatch` where a single request needs If-Match. In a transaction, an entry may
+reference another entry's create by that entry's `urn:uuid:` fullUrl, and by nothing else
+that the store would have to resolve (`gateway.proxy.references`). Conditional interactions
 (`ifNoneExist`, `ifNoneMatch`, `ifModifiedSince`, a search URL on PUT, PATCH or DELETE) and
 operations are refused: they decide on data the caller may not see. At most `MAX_ENTRIES`
 entries. `entry_error(position, error)` names the entry (`Bundle.entry[i]`) in an error.
@@ -176,6 +179,14 @@ async def serve_transaction(
     """Decide every entry, then send them as one transaction; any refusal refuses all."""
     prepared: list[tuple[BundleEntry, PreparedWrite]] = []
     touched: set[str] = set()
+    local = frozenset(
+        entry.full_url
+        for entry in entries
+        if isinstance(entry, BundleEntry)
+        and entry.call.interaction is Interaction.CREATE
+        and entry.full_url is not None
+        and entry.full_url.startswith("urn:uuid:")
+    )
     for entry in entries:
         if isinstance(entry, GatewayError):
             raise entry
@@ -186,7 +197,7 @@ async def serve_transaction(
                 )
             context.pre_check(entry.call)
             assert entry.given is not None
-            write = await prepare_write(entry.call, entry.given, context, store)
+            write = await prepare_write(entry.call, entry.given, context, store, local)
             if write.method != "POST" and write.path in touched:
                 raise BadRequest(f"{write.path} appears in more than one entry")
         except GatewayError as error:
@@ -196,6 +207,7 @@ async def serve_transaction(
     stored_entries = [_store_entry(store.base_url, entry, write) for entry, write in prepared]
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": stored_entries}
     headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Prefer": "return=minimal"}
+    await context.intend(*(write.describe() for _, write in prepared))
     answer = await store.send("POST", "", headers=headers, content=json.dumps(bundle, ensure_ascii=False).encode())
     if answer.status == 409:
         raise PreconditionFailed(

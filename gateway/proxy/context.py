@@ -8,6 +8,8 @@ reads, writes and bundles of the FHIR path:
 - `await decider(resources, interaction, teams=...)`: a `Decider` with the facts of the
   clients of `resources` in hand, each client's read once for the whole request
   (`gateway.store.facts.FactsReader`), and noted in the request's `Attempt` as touched;
+- `await intend(*writes)`: the writes about to be sent to the store, recorded in the audit
+  trail first (`gateway.served.Attempt.intend`); if that fails, nothing may be sent;
 - `patients()` and `reasons()`: what the audit record of the request carries.
 """
 
@@ -60,6 +62,10 @@ class RequestContext:
         decider = Decider(self._principal, self._policies, facts, interaction)
         self._deciders.append(decider)
         return decider
+
+    async def intend(self, *writes: str) -> None:
+        """Record `writes` ("PUT CarePlan/p1", ...) before they are sent; raises if it cannot."""
+        await self._attempt.intend(writes, self.reasons())
 
     def patients(self) -> tuple[str, ...]:
         """The clients whose data the request touched (their facts were read)."""

@@ -1,8 +1,11 @@
 """The write path: a create, update, JSON Patch or delete, decided and merged before it is sent.
 
-`prepare_write(call, given, context, upstream)` turns one write into a `PreparedWrite` — what
-to send to the store — or raises a `gateway.errors` error, having written nothing:
+`prepare_write(call, given, context, upstream, local)` turns one write into a `PreparedWrite` —
+what to send to the store — or raises a `gateway.errors` error, having written nothing:
 
+- every reference the written resource carries is literal and, where the caller adds it, names
+  a resource the caller may see (`gateway.proxy.references`; `local` are the urn:uuid fullUrls
+  a transaction's creates may be referenced by): the store never resolves a search for it.
 - create: the body is decided as a whole (`gateway.proxy.merge.describe_create`) for its client.
 - update, patch, delete: the current version is read from the store (404 if there is none:
   an update never creates; one the caller may not read — refused by its consent or role,
@@ -17,6 +20,9 @@ to send to the store — or raises a `gateway.errors` error, having written noth
   A write may not move a resource to another client.
 - a CareTeam keeps the personal-worker rules (`gateway.access.careteam`): 422 for a handover that
   loses history, 409 if the client would get a second personal worker.
+
+`serve_write` records the decided write in the audit trail (`RequestContext.intend`) before
+it is sent, so the store never holds a change the trail does not know of.
 
 `send_write(upstream, prepared)` sends it with If-Match set to the version decided on, so a
 write that raced with another since the read fails (the store's 409 becomes 412) instead of
@@ -57,6 +63,7 @@ from gateway.proxy.context import RequestContext
 from gateway.proxy.merge import describe_create, describe_delete, merge_update
 from gateway.proxy.reads import passthrough
 from gateway.proxy.redaction import redact
+from gateway.proxy.references import check_form, check_visible, references_of
 from gateway.proxy.urls import PublicUrls
 from gateway.served import Served
 from gateway.store.client import Upstream, UpstreamResponse
@@ -97,15 +104,23 @@ class PreparedWrite:
     version: str | None
     hidden: frozenset[Label]
 
+    def describe(self) -> str:
+        """The write as the audit names it: "PUT CarePlan/p1 (version 3)", "POST Goal"."""
+        return f"{self.method} {self.path}" + (f" (version {self.version})" if self.version else "")
+
 
 async def prepare_write(
-    call: FhirCall, given: WriteInput, context: RequestContext, upstream: Upstream
+    call: FhirCall,
+    given: WriteInput,
+    context: RequestContext,
+    upstream: Upstream,
+    local: frozenset[str] = frozenset(),
 ) -> PreparedWrite:
     """Decide and merge one write; see the module doc."""
     assert call.resource_type is not None
     if call.interaction is Interaction.CREATE:
         assert given.resource is not None
-        return await _prepare_create(call.resource_type, given.resource, context)
+        return await _prepare_create(call.resource_type, given.resource, context, upstream, local)
     assert call.resource_id is not None and given.if_match is not None
     path = f"{call.resource_type}/{call.resource_id}"
     current, version = await _current(upstream, path)
@@ -122,14 +137,19 @@ async def prepare_write(
             f"the resource has changed since you read it (you named version {given.if_match}, "
             f"the current one is {version}); read it again and reapply your change"
         )
+    added: dict[str, str] = {}
     if call.interaction is Interaction.DELETE:
         effect = describe_delete(current)
     else:
         proposed = given.resource if given.resource is not None else _patched(given.patch, shown, path)
+        seen = {reference for _, reference in references_of(shown)}
+        added = {ref: where for ref, where in check_form(proposed, local).items() if ref not in seen}
         if patient_of(proposed) != patient:
             raise BadRequest("a write cannot move a resource to another client")
         effect = merge_update(current, proposed, view.redactions.hidden)
     _permitted(decider, current, call.interaction, effect)
+    if effect.resource is not None:
+        await check_visible(context, upstream, effect.resource, added)
     if effect.resource is not None and call.resource_type == "CareTeam":
         problems = handover_problems(current, effect.resource)
         if problems:
@@ -177,10 +197,14 @@ def redacted_answer(answer: UpstreamResponse, prepared: PreparedWrite) -> dict[s
     return None if isinstance(shown, Withheld) else shown
 
 
-async def _prepare_create(resource_type: str, resource: dict[str, Any], context: RequestContext) -> PreparedWrite:
+async def _prepare_create(
+    resource_type: str, resource: dict[str, Any], context: RequestContext, upstream: Upstream, local: frozenset[str]
+) -> PreparedWrite:
+    references = check_form(resource, local)
     decider = await context.decider([resource], Interaction.CREATE, teams=True)
     effect = describe_create(resource)
     decision = _permitted(decider, resource, Interaction.CREATE, effect)
+    await check_visible(context, upstream, resource, references)
     if resource_type == "CareTeam":
         _one_personal_worker(decider, resource)
     return PreparedWrite("POST", resource_type, effect.resource, None, decision.redactions.hidden)
@@ -242,6 +266,7 @@ async def serve_write(
 ) -> Served:
     """One write of `context`'s caller, decided, merged, sent and answered as the caller may see it."""
     prepared = await prepare_write(call, given, context, store)
+    await context.intend(prepared.describe())
     answer = await send_write(store, prepared)
     if answer.status >= 400:
         return passthrough(answer, context.patients())

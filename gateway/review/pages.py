@@ -8,7 +8,7 @@ its reason) and how it ended (refused attempts included, marked).
 
 `render_console(events, filters, verdict, lang)` is the auditor's page: a GET form over the
 audit search parameters, filled in from `filters` (the request's query parameters), the chain
-status from `verdict`, and every event given, with refusals and failures (outcome ≠ "0") in
+status from `verdict`, and every event given, with refusals and failures (outcome 4, 8, 12) in
 rows of class `denied` and break-the-glass (purpose BTG) in rows of class `btg`.
 
 Both are pure and take events as `gateway.audit.balp.events_of` makes them (with the id the
@@ -170,6 +170,11 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "c_reasons": ("Perusteet", "Skäl", "Reasons"),
     # -- coded values
     "outcome.0": ("onnistui", "genomförd", "succeeded"),
+    "outcome.": (
+        "aiottu muutos (tulos omalla rivillään)",
+        "avsedd ändring (resultatet på egen rad)",
+        "intended change (its outcome on its own row)",
+    ),
     "outcome.4": ("estetty", "nekad", "refused"),
     "outcome.8": ("epäonnistui", "misslyckades", "failed"),
     "outcome.12": ("epäonnistui (järjestelmävirhe)", "misslyckades (systemfel)", "failed (system error)"),
@@ -265,7 +270,8 @@ class _Row:
 
     @property
     def denied(self) -> bool:
-        return self.outcome != "0"
+        """Refused or failed; an intended write (no outcome yet) is neither."""
+        return self.outcome not in ("0", "")
 
     @property
     def btg(self) -> bool:

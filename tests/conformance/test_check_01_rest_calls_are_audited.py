@@ -62,8 +62,11 @@ def test_a_read_a_search_and_an_update_each_yield_a_balp_rest_event(call: Gatewa
         {"If-Match": read.headers["etag"]},
     )
     assert update.status_code == 200, update.text
-    events = call.rest_events()
+    recorded = call.rest_events()
+    events = [event for event in recorded if "outcome" in event]
     assert len(events) == 3  # one per call, none lost, none doubled
+    intents = [event for event in recorded if "outcome" not in event]
+    assert len(intents) == 1 and intents[0]["outcomeDesc"].startswith("intended: PUT")  # recorded before the store
     for event, interaction in zip(events, ("read", "search-type", "update"), strict=True):
         _assert_balp_rest(event, interaction, patient, jti_of(reader))
 

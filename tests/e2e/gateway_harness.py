@@ -46,6 +46,8 @@ WRITE_SCOPES = (
     "system/CareTeam.cruds",
     "system/Patient.rs",
     "system/Condition.rs",
+    "system/PractitionerRole.rs",  # a write may name only what its caller may read
+    "system/Organization.rs",
 )
 
 
