@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,7 +36,7 @@ from auth.clock import Clock, system_clock
 from auth.principal import TokenVerifier
 from gateway.access.seam import Effect, Reason
 from gateway.app.bearer import authenticate
-from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, request_id_of
+from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, Disclosed, request_id_of
 from gateway.audit.sink import AuditSink
 from gateway.errors import AuditUnavailable, GatewayError, Unauthenticated, Unexpected
 from gateway.outcomes import error_response
@@ -137,9 +136,16 @@ class AuditedFrame:
         request_id: str,
         caller: Caller | Anonymous,
         attempt: Attempt,
-        **outcome: Any,
+        *,
+        patients: tuple[str, ...],
+        effect: Effect,
+        reasons: tuple[Reason, ...],
+        status: int,
+        outcome: AuditOutcome,
+        disclosed: tuple[Disclosed, ...] = (),
+        intended: tuple[str, ...] = (),
     ) -> AuditRecord:
-        """The audit record of `request` as `attempt` knows it, with `outcome`'s fields."""
+        """The audit record of `request` as `attempt` knows it, with how it ended (or is meant to)."""
         return AuditRecord(
             request_id=request_id,
             recorded_at=datetime.fromtimestamp(self.clock(), UTC),
@@ -151,5 +157,11 @@ class AuditedFrame:
             resource_type=attempt.resource_type,
             resource_id=attempt.resource_id,
             source_address=request.client.host if request.client else None,
-            **outcome,
+            patients=patients,
+            effect=effect,
+            reasons=reasons,
+            status=status,
+            outcome=outcome,
+            disclosed=disclosed,
+            intended=intended,
         )

@@ -24,7 +24,6 @@ The caller must run both before the write is sent and send nothing when either r
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -32,7 +31,7 @@ from gateway.access.seam import Effect, Reason, Withheld
 from gateway.access.subjects import NoClient, patient_of
 from gateway.errors import Unprocessable, UnresolvableReference, UpstreamFailure
 from gateway.fhir.codes import Interaction
-from gateway.fhir.ids import ID
+from gateway.fhir.ids import reference_pattern
 from gateway.fhir.media import FHIR_JSON
 from gateway.fhir.resources import SERVED_TYPES
 from gateway.proxy.context import RequestContext
@@ -41,7 +40,7 @@ from gateway.store.client import Upstream
 
 __all__ = ["check_form", "check_visible", "references_of"]
 
-_LITERAL = re.compile(rf"({'|'.join(sorted(SERVED_TYPES))})/({ID})")
+_LITERAL = reference_pattern(*sorted(SERVED_TYPES))
 _UNRESOLVABLE = "{location}: {reference} cannot be resolved"
 
 
@@ -60,7 +59,7 @@ def check_form(resource: Mapping[str, Any], local: frozenset[str] = frozenset())
         if isinstance(value, str) and value in local:
             continue
         match = _LITERAL.fullmatch(value) if isinstance(value, str) else None
-        if match is None or set(match.group(2)) == {"."}:
+        if match is None or set(match.group(1)) == {"."}:
             raise Unprocessable(
                 f"{location}: a reference must be a literal Type/id of a resource you may see"
                 " (in a transaction also the urn:uuid: of an entry created in it); searches,"
