@@ -27,9 +27,9 @@ from typing import Any, Protocol
 from gateway.audit.balp import search_keys
 from gateway.audit.chain import GENESIS, Checkpoint, canonical, link
 
-__all__ = ["AuditQuery", "AuditStore", "Batch", "StoredEvent", "StoreError"]
+__all__ = ["INDEX_COLUMNS", "AuditQuery", "AuditStore", "Batch", "StoredEvent", "StoreError", "index_values"]
 
-_COLUMNS = (
+INDEX_COLUMNS = (
     "date",
     "patient",
     "agent",
@@ -42,6 +42,18 @@ _COLUMNS = (
     "outcome",
     "purpose",
 )
+"""The columns a row is searched by, each derived from its hashed event by `index_values`."""
+
+
+def index_values(event: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The values of `INDEX_COLUMNS` for `event` (as stored, with its id), in that order.
+
+    The one derivation: `AuditStore.prepare` stores these, and `gateway.audit.verify` recomputes
+    them from each hashed record, so a stored column that differs from its event is caught.
+    """
+    keys = search_keys(event)
+    return tuple(keys.get(c) or ("" if c == "date" else None) for c in INDEX_COLUMNS)
+
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS audit_event (
@@ -83,7 +95,7 @@ _POSTGRES_GUARDS = [
 ]
 
 
-_INSERT_EVENT = f"INSERT INTO audit_event ({', '.join(('seq', *_COLUMNS, 'event', 'prev_hash', 'hash'))}) VALUES"
+_INSERT_EVENT = f"INSERT INTO audit_event ({', '.join(('seq', *INDEX_COLUMNS, 'event', 'prev_hash', 'hash'))}) VALUES"
 _ROWS_PER_STATEMENT = 500
 """15 values per row: 7,500 per statement, below SQLite's limit of 32,766 bound values."""
 
@@ -102,12 +114,16 @@ class _Connection(Protocol):
 
 @dataclass(frozen=True)
 class StoredEvent:
-    """One stored record: its position, event (as stored, canonical JSON text) and hashes."""
+    """One stored record: its position, event (as stored, canonical JSON text) and hashes.
+
+    `columns` are the row's stored `INDEX_COLUMNS` values when it was read with them
+    (`AuditStore.events`), None when the record came without them (an export)."""
 
     seq: int
     event: str
     prev_hash: str
     hash: str
+    columns: tuple[str | None, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -198,11 +214,9 @@ class AuditStore:
                 numbered = {**event, "id": str(seq)}
                 body = canonical(numbered).decode()
                 digest = link(previous, body.encode())
-                keys = search_keys(numbered)
-                rows.append(
-                    (seq, *(keys.get(c) or ("" if c == "date" else None) for c in _COLUMNS), body, previous, digest)
-                )
-                stored.append(StoredEvent(seq, body, previous, digest))
+                columns = index_values(numbered)
+                rows.append((seq, *columns, body, previous, digest))
+                stored.append(StoredEvent(seq, body, previous, digest, columns))
                 previous = digest
             return Batch(tuple(rows), tuple(stored), after, (seq, previous))
 
@@ -229,16 +243,16 @@ class AuditStore:
     # -- reading -----------------------------------------------------------------------------
 
     def events(self, first: int = 1, last: int | None = None, batch: int = 1000) -> Iterator[StoredEvent]:
-        """The records from `first` to `last` (inclusive) in seq order, as stored."""
+        """The records from `first` to `last` (inclusive) in seq order, as stored, with their columns."""
         at = first
         while last is None or at <= last:
             upper = at + batch - 1 if last is None else min(at + batch - 1, last)
             rows = self._read(
-                f"SELECT seq, event, prev_hash, hash FROM audit_event WHERE seq >= {self._placeholder} "
-                f"AND seq <= {self._placeholder} ORDER BY seq",
+                f"SELECT seq, event, prev_hash, hash, {', '.join(INDEX_COLUMNS)} FROM audit_event "
+                f"WHERE seq >= {self._placeholder} AND seq <= {self._placeholder} ORDER BY seq",
                 (at, upper),
             )
-            yield from (StoredEvent(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows)
+            yield from (StoredEvent(int(r[0]), str(r[1]), str(r[2]), str(r[3]), tuple(r[4:])) for r in rows)
             if last is None and upper >= self.head()[0]:
                 return
             at = upper + 1
@@ -262,7 +276,7 @@ class AuditStore:
     def search(self, query: AuditQuery) -> list[StoredEvent]:
         """The records matching `query`, newest first."""
         where, values = [], []
-        for column in _COLUMNS[1:]:
+        for column in INDEX_COLUMNS[1:]:
             value = getattr(query, column)
             if value is not None:
                 where.append(f"{column} = {self._placeholder}")

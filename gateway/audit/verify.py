@@ -6,6 +6,8 @@
 - a record not linking to the one before (prev_hash) — reordering, insertion;
 - a record whose canonical event does not hash to its stored hash, that is not in canonical
   form, or that carries another position's id — alteration;
+- a record whose stored index columns (patient, outcome, agent, …) differ from those derived
+  from its hashed event (`gateway.audit.store.index_values`) — the first such column is named;
 - a checkpoint whose Ed25519 signature does not verify with `public_key`, whose hash differs
   from the chain's at its position (the chain was rewritten and re-hashed), or that names a
   record the trail no longer has (records cut off at the end).
@@ -27,7 +29,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.audit.chain import GENESIS, Checkpoint, CheckpointKey, library_canonical, link, public_key_of_jwk
-from gateway.audit.store import AuditStore, StoredEvent
+from gateway.audit.store import INDEX_COLUMNS, AuditStore, StoredEvent, index_values
 
 __all__ = ["EXPORT_FORMAT", "Verdict", "export_lines", "verify", "verify_export"]
 
@@ -97,6 +99,14 @@ def _record_problem(event: StoredEvent, expected: int, previous: str) -> str | N
         return f"record {event.seq} is not the canonical event stored at this position"
     if link(previous, body) != event.hash:
         return f"record {event.seq} does not match its hash"
+    if event.columns is not None:
+        try:
+            derived: tuple[str | None, ...] = index_values(parsed)
+        except (KeyError, TypeError, IndexError, AttributeError):
+            return f"record {event.seq} is not an event the trail indexes"
+        for column, stored, wanted in zip(INDEX_COLUMNS, event.columns, derived, strict=True):
+            if stored != wanted:
+                return f"record {event.seq}: its column {column} is {stored!r}, its hashed event says {wanted!r}"
     return None
 
 

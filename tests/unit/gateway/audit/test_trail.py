@@ -19,7 +19,7 @@ from gateway.access.seam import Effect
 from gateway.audit import AuditOutcome, AuditRecord, Caller, Disclosed
 from gateway.audit.balp import events_of
 from gateway.audit.chain import CheckpointKey, canonical, library_canonical
-from gateway.audit.store import AuditQuery, AuditStore, Batch, StoredEvent, StoreError
+from gateway.audit.store import INDEX_COLUMNS, AuditQuery, AuditStore, Batch, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import Verdict, export_lines, verify, verify_export
 from gateway.errors import AuditUnavailable
@@ -114,6 +114,26 @@ def test_an_altered_record_is_found_at_its_position(path: Path, key: CheckpointK
     assert verdict.first_broken == 7 and "hash" in (verdict.problem or "")
 
 
+@pytest.mark.parametrize("column", INDEX_COLUMNS)
+@pytest.mark.parametrize("value", [None, "forged"])
+def test_an_index_column_nulled_or_altered_in_a_copy_is_named(
+    path: Path, key: CheckpointKey, tmp_path: Path, column: str, value: str | None
+) -> None:
+    _fill(path, key).close()
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(path.read_bytes())
+    if column == "date" and value is None:  # NOT NULL in the schema: emptied instead
+        value = ""
+    _tamper(copy, f"UPDATE audit_event SET {column} = {'NULL' if value is None else repr(value)} WHERE seq = 6")
+    connection = sqlite3.connect(copy)
+    (stored,) = connection.execute(f"SELECT {column} FROM audit_event WHERE seq = 6").fetchone()
+    connection.close()
+    assert stored == value
+    verdict = _check(copy, key)
+    assert verdict.first_broken == 6 and f"column {column} " in (verdict.problem or ""), verdict
+    assert _check(path, key).ok
+
+
 def test_a_deleted_record_is_found(path: Path, key: CheckpointKey) -> None:
     _fill(path, key).close()
     _tamper(path, "DELETE FROM audit_event WHERE seq = 9")
@@ -149,12 +169,10 @@ def test_a_rewritten_and_rehashed_chain_fails_at_the_signed_checkpoint(path: Pat
     for n in range(20):  # the same requests, one changed, every hash recomputed
         store.append(events_of(_record(n, "Patient/someone-else" if n == 12 else "Patient/demo-client"), server=SERVER))
     store.close()
-    forged = sqlite3.connect(tmp).execute("SELECT seq, event, prev_hash, hash FROM audit_event").fetchall()
+    forged = sqlite3.connect(tmp).execute("SELECT * FROM audit_event").fetchall()  # index columns too
     _tamper(path, "DELETE FROM audit_event")
     connection = sqlite3.connect(path)
-    connection.executemany(
-        "INSERT INTO audit_event (seq, date, event, prev_hash, hash) VALUES (?, '', ?, ?, ?)", forged
-    )
+    connection.executemany(f"INSERT INTO audit_event VALUES ({', '.join('?' * len(forged[0]))})", forged)
     connection.commit()
     connection.close()
     verdict = _check(path, key)
