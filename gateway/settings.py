@@ -43,6 +43,7 @@ class Settings:
     gateway_public_url: str = ""
     gateway_max_body: int = 1_048_576
     audit_db_url: str = ""
+    audit_witness_path: str = ""
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -63,6 +64,7 @@ class Settings:
             gateway_public_url=env.get("YHTEYS_GATEWAY_PUBLIC_URL", ""),
             gateway_max_body=_int(env, "YHTEYS_GATEWAY_MAX_BODY", 1_048_576),
             audit_db_url=env.get("YHTEYS_AUDIT_DB_URL", ""),
+            audit_witness_path=env.get("YHTEYS_AUDIT_WITNESS", ""),
         )
 
     def with_changes(self, **changes: object) -> Settings:
@@ -84,6 +86,12 @@ class Settings:
     def gateway_dir(self) -> Path:
         """The gateway's files: client registry, signing key, demo client keys, audit trail."""
         return self.data_dir / "gateway"
+
+    @property
+    def audit_witness(self) -> Path:
+        """The file every audit checkpoint is appended to, for another system to hold:
+        `audit_witness_path` when set, else `<gateway dir>/audit-witness.jsonl`."""
+        return Path(self.audit_witness_path) if self.audit_witness_path else self.gateway_dir / "audit-witness.jsonl"
 
     @property
     def hapi_jdbc_url(self) -> str:

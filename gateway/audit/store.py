@@ -10,7 +10,8 @@ trail; someone who drops the triggers is caught by the hash chain (`gateway.audi
 from 1), its id, and its chain hash (`gateway.audit.chain.link`); it returns the stored rows
 only after the commit. It is `prepare` (the CPU work: canonical JSON, hashes, index values)
 then `commit` (one INSERT and the COMMIT), which a caller may run on different threads. One process appends at a time (the gateway); `append` and
-`add_checkpoint` are serialised by a lock. Searching (`search`) reads the columns BALP events
+`add_checkpoint` are serialised by a lock. A store opened with a `Witness` appends every
+checkpoint it stores to it, after the database has it (`gateway.audit.witness`). Searching (`search`) reads the columns BALP events
 are indexed by (`gateway.audit.balp.search_keys`). Methods are blocking: run them off the
 event loop.
 """
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 from gateway.audit.balp import search_keys
 from gateway.audit.chain import GENESIS, Checkpoint, canonical, link
+from gateway.audit.witness import Witness
 
 __all__ = ["INDEX_COLUMNS", "AuditQuery", "AuditStore", "Batch", "StoredEvent", "StoreError", "index_values"]
 
@@ -160,34 +162,37 @@ class AuditQuery:
 class AuditStore:
     """The audit tables on one connection; build with `sqlite` or `postgresql`."""
 
-    def __init__(self, connection: _Connection, placeholder: str, description: str) -> None:
+    def __init__(
+        self, connection: _Connection, placeholder: str, description: str, witness: Witness | None = None
+    ) -> None:
         self._connection = connection
+        self._witness = witness
         self._placeholder = placeholder
         self.description = description
         self._lock = threading.RLock()
         self._last: tuple[int, str] | None = None
 
     @classmethod
-    def sqlite(cls, path: Path, busy_timeout: float = 5.0) -> AuditStore:
-        """The store in the SQLite file `path` (created with its schema if new)."""
+    def sqlite(cls, path: Path, busy_timeout: float = 5.0, witness: Witness | None = None) -> AuditStore:
+        """The store in the SQLite file `path` (created with its schema if new), witnessed by `witness`."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
-            store = cls(_SqliteConnection(connection), "?", f"SQLite {path}")
+            store = cls(_SqliteConnection(connection), "?", f"SQLite {path}", witness)
             store._create(_SQLITE_GUARDS)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"the audit store {path} cannot be opened: {exc}") from exc
         return store
 
     @classmethod
-    def postgresql(cls, url: str) -> AuditStore:
-        """The store in the PostgreSQL database at `url` (schema created if missing)."""
+    def postgresql(cls, url: str, witness: Witness | None = None) -> AuditStore:
+        """The store in the PostgreSQL database at `url` (schema created if missing), witnessed by `witness`."""
         import psycopg
 
         try:
-            store = cls(_PostgresConnection(psycopg.connect(url)), "%s", "PostgreSQL")
+            store = cls(_PostgresConnection(psycopg.connect(url)), "%s", "PostgreSQL", witness)
             store._create(_POSTGRES_GUARDS)
         except psycopg.Error as exc:
             raise StoreError(f"the PostgreSQL audit store cannot be opened: {exc}") from exc
@@ -230,10 +235,15 @@ class AuditStore:
             return list(batch.stored)
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Store a signed checkpoint."""
+        """Store a signed checkpoint, then append it to the witness; `StoreError` if either fails."""
         with self._lock:
             row = (checkpoint.seq, checkpoint.hash, checkpoint.signed_at, checkpoint.key_id, checkpoint.signature)
             self._write("INSERT INTO audit_checkpoint VALUES", [row])
+            if self._witness is not None:
+                try:
+                    self._witness.append(checkpoint)
+                except OSError as exc:
+                    raise StoreError(f"the audit witness {self._witness.path} cannot be written: {exc}") from exc
 
     def head(self) -> tuple[int, str]:
         """The last record's seq and hash ((0, GENESIS) for an empty trail)."""

@@ -12,6 +12,12 @@
   from the chain's at its position (the chain was rewritten and re-hashed), or that names a
   record the trail no longer has (records cut off at the end).
 
+`verify_witness(witnessed, checkpoints, last, public_key)` checks the trail (its checkpoints
+and its last seq, once `verify` has found them consistent with the chain) against the
+checkpoints an outside witness holds (`gateway.audit.witness`): each witnessed checkpoint must
+verify with `public_key` and be in the trail with the same hash, and the trail must reach the
+newest witnessed record — else records were cut off at the end, and it says from which seq.
+
 `export_lines(store, key, first, last)` writes records `first..last` as JSON Lines: a header
 (format, range, the hash before `first` as anchor, the checkpoint public key), the records,
 and every checkpoint in the range — the last record is always checkpointed (the caller signs
@@ -31,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from gateway.audit.chain import GENESIS, Checkpoint, CheckpointKey, library_canonical, link, public_key_of_jwk
 from gateway.audit.store import INDEX_COLUMNS, AuditStore, StoredEvent, index_values
 
-__all__ = ["EXPORT_FORMAT", "Verdict", "export_lines", "verify", "verify_export"]
+__all__ = ["EXPORT_FORMAT", "Verdict", "export_lines", "verify", "verify_export", "verify_witness"]
 
 EXPORT_FORMAT = "yhteys-audit-export/1"
 
@@ -83,6 +89,32 @@ def verify(
                 f"the records up to {checkpoint.seq} differ from the checkpoint signed at {checkpoint.signed_at}",
             )  # fmt: skip
     return Verdict(count, len(checkpoints))
+
+
+def verify_witness(
+    witnessed: list[Checkpoint], checkpoints: list[Checkpoint], last: int, public_key: Ed25519PublicKey
+) -> Verdict:
+    """Check a trail whose records end at `last` and whose checkpoints are `checkpoints` (both
+    already checked by `verify`) against the `witnessed` checkpoints; see the module doc."""
+    held = {checkpoint.seq: checkpoint.hash for checkpoint in checkpoints}
+    for checkpoint in sorted(witnessed, key=lambda c: c.seq):
+        if not checkpoint.verifies_with(public_key):
+            return Verdict(
+                last, 0, checkpoint.seq, f"the witnessed checkpoint at record {checkpoint.seq} has a bad signature"
+            )
+        if checkpoint.seq > last:
+            return Verdict(
+                last, 0, last + 1,
+                f"the tail was cut: the trail ends at record {last}, but record {checkpoint.seq} was witnessed "
+                f"(signed at {checkpoint.signed_at}); records from {last + 1} are gone",
+            )  # fmt: skip
+        if held.get(checkpoint.seq) != checkpoint.hash:
+            return Verdict(
+                last, 0, checkpoint.seq,
+                f"the trail does not hold the checkpoint witnessed at record {checkpoint.seq} "
+                f"(signed at {checkpoint.signed_at})",
+            )  # fmt: skip
+    return Verdict(last, len(witnessed))
 
 
 def _record_problem(event: StoredEvent, expected: int, previous: str) -> str | None:

@@ -6,7 +6,7 @@
     yhteys package build        pack profiles/ and terminology/ as an NPM-style FHIR package
     yhteys demo load            load (again) the demo client, team and plan
     yhteys demo token SYSTEM    an access token for one of the four demo systems
-    yhteys audit verify         check the audit trail's chain and checkpoints (or an export)
+    yhteys audit verify         check the audit trail's chain, columns and checkpoints (or an export, or a witness)
     yhteys audit export         write a range of the trail that an auditor can verify alone
     yhteys policy check|explain validate a role-policy file; explain a decision (gateway.cli.policy)
 
@@ -31,7 +31,8 @@ from auth.config import SMART_CONFIGURATION_PATH, TOKEN_PATH
 from gateway.app.assembly import GatewayStartError, serve
 from gateway.audit.setup import checkpoint_key, open_store
 from gateway.audit.store import StoreError
-from gateway.audit.verify import export_lines, verify, verify_export
+from gateway.audit.verify import export_lines, verify, verify_export, verify_witness
+from gateway.audit.witness import read_witness
 from gateway.cli.policy import policy_app
 from gateway.demo import DemoError, load_demo
 from gateway.demo.clients import DemoClientError, demo_token, ensure_demo_clients
@@ -250,9 +251,16 @@ def demo_token_command(
 @audit_app.command("verify")
 def audit_verify(
     export: Annotated[Path | None, typer.Option(help="Verify this export file instead of the trail.")] = None,
+    witness: Annotated[
+        Path | None, typer.Option(help="Also check the trail against this witness file of its checkpoints.")
+    ] = None,
 ) -> None:
-    """Check every record's hash link and every signed checkpoint; name the first broken position."""
+    """Check every record's hash link, index columns and signed checkpoint, and with --witness that
+    the trail still holds every witnessed checkpoint; name the first broken position."""
+    witnessed_note = ""
     if export is not None:
+        if witness is not None:
+            _fail("--witness checks the trail, not an export; give one of them")
         try:
             verdict = verify_export(export.read_text(encoding="utf-8").splitlines())
         except (OSError, ValueError) as exc:
@@ -260,9 +268,16 @@ def audit_verify(
     else:
         settings = _settings()
         try:
+            witnessed = read_witness(witness) if witness is not None else None
+            public_key = checkpoint_key(settings).public_key
             store = open_store(settings)
             try:
-                verdict = verify(store.events(), store.checkpoints(), checkpoint_key(settings).public_key)
+                checkpoints = store.checkpoints()
+                verdict = verify(store.events(), checkpoints, public_key)
+                if verdict.ok and witnessed is not None:
+                    held = verify_witness(witnessed, checkpoints, verdict.records, public_key)
+                    verdict = held if not held.ok else verdict
+                    witnessed_note = f"; the trail holds all {held.checkpoints} witnessed checkpoints"
             finally:
                 store.close()
         except (StoreError, ValueError, OSError) as exc:
@@ -270,7 +285,7 @@ def audit_verify(
     if not verdict.ok:
         console.print(f"[red]BROKEN[/] at record {verdict.first_broken}: {verdict.problem}")
         raise typer.Exit(1)
-    console.print(f"OK: {verdict.records} records, {verdict.checkpoints} signed checkpoints verified")
+    console.print(f"OK: {verdict.records} records, {verdict.checkpoints} signed checkpoints verified{witnessed_note}")
 
 
 @audit_app.command("export")
