@@ -9,14 +9,21 @@ Group commit: requests that arrive while a batch is being written wait for the n
 each batch is one transaction (one fsync) however many requests it holds; a single writer task
 drains the queue, so a client that disconnects never strands the others' records.
 
-Checkpoints: after every `checkpoint_every` records, and on `close()`, the head of the chain
-is signed (`gateway.audit.chain.CheckpointKey`) and stored.
+Checkpoints: the head of the chain is signed (`gateway.audit.chain.CheckpointKey`) and stored
+(and so witnessed, `gateway.audit.witness`) right after the batch that brings `checkpoint_every`
+unsigned records, right after any batch committed `checkpoint_interval` seconds or more after
+the last checkpoint (under load: at most that far apart), by a timer that many seconds after
+the last checkpoint when records are left unsigned and no batch follows, and on `close()`. So
+the records newer than the newest checkpoint — at most `checkpoint_interval` seconds of them —
+are the only ones that can be cut off the end undetected. A checkpoint adds no transaction per
+request: at most one per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -42,14 +49,22 @@ class AuditTrail:
         *,
         server: str,
         checkpoint_every: int = 1000,
+        checkpoint_interval: float = 1.0,
         max_batch: int = 1000,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`now` dates the checkpoints; `clock` (seconds, monotonic) times `checkpoint_interval`."""
         self.store = store
         self.public_key = key.public_key
         self._key = key
         self._server = server
         self._checkpoint_every = checkpoint_every
+        self._checkpoint_interval = checkpoint_interval
+        self._clock = clock
+        self._checkpointed_at = clock()
+        self._timer: asyncio.Task[None] | None = None
+        self._signing = asyncio.Lock()  # a batch's commit and the timer's checkpoint, one at a time
         self._max_batch = max_batch
         self._now = now
         self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
@@ -68,6 +83,9 @@ class AuditTrail:
         """Write what is pending, sign a last checkpoint and close the store."""
         if self._writer is not None:
             await self._writer
+        if self._timer is not None:
+            self._timer.cancel()
+            await asyncio.gather(self._timer, return_exceptions=True)
         try:
             await asyncio.to_thread(self._checkpoint)
         finally:
@@ -79,7 +97,8 @@ class AuditTrail:
             events = [event for events, _ in batch for event in events]
             try:  # the CPU work here, the database in a thread: no GIL ping-pong with the loop
                 prepared = self.store.prepare(events)
-                await asyncio.to_thread(self._commit, prepared)
+                async with self._signing:
+                    await asyncio.to_thread(self._commit, prepared)
             except StoreError as exc:
                 _log.error("audit write failed: %s", exc)
                 for _, future in batch:
@@ -91,20 +110,40 @@ class AuditTrail:
             for _, future in batch:
                 if not future.done():
                     future.set_result(None)
+        if self._since_checkpoint and (self._timer is None or self._timer.done()):
+            self._timer = asyncio.create_task(self._sign_when_due())
+
+    async def _sign_when_due(self) -> None:
+        """Sleep until `checkpoint_interval` after the last checkpoint, then sign what is unsigned."""
+        while self._since_checkpoint:
+            due = self._checkpointed_at + self._checkpoint_interval - self._clock()
+            if due > 0:
+                await asyncio.sleep(due)
+                continue
+            async with self._signing:
+                if self._since_checkpoint:
+                    await asyncio.to_thread(self._checkpoint_logged)
 
     def _commit(self, batch: Batch) -> None:
         self.store.commit(batch)
         self._since_checkpoint += len(batch.rows)
-        if self._since_checkpoint >= self._checkpoint_every:
-            try:
-                self._checkpoint()
-            except StoreError as exc:  # the records are in; the next checkpoint will cover them
-                _log.error("audit checkpoint failed: %s", exc)
+        if (
+            self._since_checkpoint >= self._checkpoint_every
+            or self._clock() - self._checkpointed_at >= self._checkpoint_interval
+        ):
+            self._checkpoint_logged()
+
+    def _checkpoint_logged(self) -> None:
+        try:
+            self._checkpoint()
+        except StoreError as exc:  # the records are in; the next checkpoint will cover them
+            _log.error("audit checkpoint failed: %s", exc)
+            self._checkpointed_at = self._clock()  # tried: the next try one interval later
 
     def _checkpoint(self) -> None:
         seq, hash_ = self.store.head()
         last = self.store.last_checkpoint()
-        if seq == 0 or (last is not None and last.seq == seq):
-            return
-        self.store.add_checkpoint(self._key.sign(seq, hash_, self._now().isoformat()))
+        if seq != 0 and (last is None or last.seq != seq):
+            self.store.add_checkpoint(self._key.sign(seq, hash_, self._now().isoformat()))
         self._since_checkpoint = 0
+        self._checkpointed_at = self._clock()

@@ -281,3 +281,62 @@ def test_every_stored_event_is_the_librarys_canonical_form(path: Path, key: Chec
     for stored in store.events():
         assert library_canonical(json.loads(stored.event)) == stored.event.encode()
     store.close()
+
+
+def test_a_batch_a_checkpoint_interval_after_the_last_checkpoint_is_signed_at_once(
+    path: Path, key: CheckpointKey
+) -> None:
+    clock = [100.0]
+    store = AuditStore.sqlite(path)
+    trail = AuditTrail(store, key, server=SERVER, checkpoint_every=1000, checkpoint_interval=1.0,
+                       clock=lambda: clock[0])  # fmt: skip
+    signed: list[int | None] = []
+
+    async def run() -> None:
+        for at in (100.4, 100.9, 101.0, 101.5, 102.1):
+            clock[0] = at
+            await trail.record(_record(int(at * 10)))
+            last = store.last_checkpoint()
+            signed.append(last.seq if last else None)
+        await trail.close()
+
+    asyncio.run(run())
+    assert signed == [None, None, 3, 3, 5]  # 1.0 s after the start, then 1.0 s after that checkpoint
+
+
+def test_unsigned_records_are_signed_an_interval_later_with_no_batch_following(path: Path, key: CheckpointKey) -> None:
+    store = AuditStore.sqlite(path)
+    trail = AuditTrail(store, key, server=SERVER, checkpoint_every=1000, checkpoint_interval=0.05)
+    covered: list[int | None] = []
+
+    async def run() -> None:
+        await trail.record(_record(1))
+        await trail.record(_record(2))
+        for _ in range(200):  # wait on the condition, at most 10 s
+            last = store.last_checkpoint()
+            if last is not None and last.seq == 2:
+                break
+            await asyncio.sleep(0.05)
+        last = store.last_checkpoint()
+        covered.append(last.seq if last else None)
+        await trail.close()
+
+    asyncio.run(run())
+    assert covered == [2]
+
+
+def test_checkpoint_every_records_signs_without_waiting_for_the_interval(path: Path, key: CheckpointKey) -> None:
+    store = AuditStore.sqlite(path)
+    trail = AuditTrail(store, key, server=SERVER, checkpoint_every=3, checkpoint_interval=3600.0)
+    signed: list[int | None] = []
+
+    async def run() -> None:
+        for n in range(4):
+            await trail.record(_record(n))
+            last = store.last_checkpoint()
+            signed.append(last.seq if last else None)
+        await trail.close()
+
+    asyncio.run(run())
+    assert signed == [None, None, 3, 3]
+    assert [c.seq for c in AuditStore.sqlite(path).checkpoints()] == [3, 4]  # and closing signs the head
