@@ -39,3 +39,12 @@ def test_gateway_origin_follows_the_public_url_when_given() -> None:
     assert Settings.from_env({"YHTEYS_GATEWAY_PORT": "9000"}).gateway_origin == "http://127.0.0.1:9000"
     behind = Settings.from_env({"YHTEYS_GATEWAY_PUBLIC_URL": "https://yhteys.example.fi/"})
     assert behind.gateway_origin == "https://yhteys.example.fi"
+
+
+def test_the_audit_witness_is_in_the_gateway_dir_unless_named(tmp_path: Path) -> None:
+    assert (
+        Settings.from_env({"YHTEYS_DATA_DIR": str(tmp_path)}).audit_witness
+        == tmp_path / "gateway" / "audit-witness.jsonl"
+    )
+    named = Settings.from_env({"YHTEYS_AUDIT_WITNESS": str(tmp_path / "elsewhere" / "w.jsonl")})
+    assert named.audit_witness == tmp_path / "elsewhere" / "w.jsonl"
