@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -65,6 +66,7 @@ class AuditTrail:
         self._checkpointed_at = clock()
         self._timer: asyncio.Task[None] | None = None
         self._signing = asyncio.Lock()  # a batch's commit and the timer's checkpoint, one at a time
+        self._head_signing = threading.Lock()  # a cancelled timer's thread and close() never sign twice
         self._max_batch = max_batch
         self._now = now
         self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
@@ -141,9 +143,10 @@ class AuditTrail:
             self._checkpointed_at = self._clock()  # tried: the next try one interval later
 
     def _checkpoint(self) -> None:
-        seq, hash_ = self.store.head()
-        last = self.store.last_checkpoint()
-        if seq != 0 and (last is None or last.seq != seq):
-            self.store.add_checkpoint(self._key.sign(seq, hash_, self._now().isoformat()))
-        self._since_checkpoint = 0
-        self._checkpointed_at = self._clock()
+        with self._head_signing:
+            seq, hash_ = self.store.head()
+            last = self.store.last_checkpoint()
+            if seq != 0 and (last is None or last.seq != seq):
+                self.store.add_checkpoint(self._key.sign(seq, hash_, self._now().isoformat()))
+            self._since_checkpoint = 0
+            self._checkpointed_at = self._clock()
