@@ -163,9 +163,7 @@ def check_supported(rules: SearchRules, statement: Mapping[str, Any]) -> None:
     for rest in _objects(statement.get("rest")):
         for resource in _objects(rest.get("resource")):
             rtype = str(resource.get("type"))
-            params.setdefault(rtype, set()).update(
-                str(p.get("name")) for p in _objects(resource.get("searchParam"))
-            )
+            params.setdefault(rtype, set()).update(str(p.get("name")) for p in _objects(resource.get("searchParam")))
             includes.setdefault(rtype, set()).update(map(str, _list(resource.get("searchInclude"))))
             revincludes.update(map(str, _list(resource.get("searchRevInclude"))))
     unknown = [f"resource type {rtype}" for rtype in sorted(rules.types) if rtype not in params]

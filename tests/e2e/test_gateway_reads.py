@@ -266,7 +266,9 @@ def test_youth_worker_sees_no_trace_of_the_psychiatry_team_members(call: Gateway
     assert (members or contributors) >= {"PractitionerRole/demo-role-youth-worker"}  # the rest is still there
 
 
-@pytest.mark.parametrize(("path", "element"), [("/fhir/CareTeam/demo-team", "participant"), ("/fhir/CarePlan/demo-plan", "contributor")])
+@pytest.mark.parametrize(
+    ("path", "element"), [("/fhir/CareTeam/demo-team", "participant"), ("/fhir/CarePlan/demo-plan", "contributor")]
+)
 def test_psychiatric_nurse_sees_the_psychiatry_team_members(call: Gateway, path: str, element: str) -> None:
     response = call("GET", path, _token(PSYCH_NURSE))
     assert response.status_code == 200, response.text
