@@ -13,8 +13,8 @@ The rules apply to searches (GET or POST _search) and to the query of reads; `_g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
