@@ -1,7 +1,8 @@
 """Reading sensitivity labels and activity owners from FHIR JSON (dicts); pure functions.
 
 Labels come from a resource's `meta.security` and from the extension `plan-security-label`
-on a CarePlan's activities and on its references to goals and addressed needs; both are normalised by
+on a labelled part (`gateway.fhir.labels.LABELLED_PARTS`: a CarePlan's activities, its
+references to goals, addressed needs and contributors, a CareTeam's participants); both are normalised by
 `gateway.fhir.labels.label_of` to the four labels of ValueSet/sensitivity-label (`PSY`,
 `ETH`, `SOC`, `R`).
 
@@ -10,7 +11,7 @@ of `gateway.fhir.labels.label_of`:
 - In `meta.security`, codings of other systems (e.g. TURVAKIELTO, obligations) and other
   v3-ActCode codes are not sensitivity labels of ours and are ignored here; the protection
   order (`has_protection_order`) is enforced by `gateway.proxy.redaction`.
-- The plan-part extension carries nothing but sensitivity labels, so there an unreadable or
+- The part extension carries nothing but sensitivity labels, so there an unreadable or
   unknown coding reads as `R`; so does a malformed `meta` / `meta.security` / coding.
 - An activity's owner is the one sector coded in `activity-owning-sector`; none, several,
   or a code outside the sector CodeSystem give `UnknownSector`, which no writer owns.
@@ -63,7 +64,7 @@ def has_protection_order(resource: Mapping[str, object]) -> bool:
 
 
 def part_labels(part: Mapping[str, object]) -> frozenset[Label]:
-    """The labels of one plan part (an activity, or a goal / addresses reference) from the
+    """The labels of one labelled part (an entry of an element in `LABELLED_PARTS`) from the
     `plan-security-label` extension; anything but a known coding reads as `R`."""
     found: set[Label] = set()
     for value in _extension_values(part, PLAN_SECURITY_LABEL):

@@ -42,7 +42,7 @@ from gateway.audit.store import StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.proxy.capabilities import capability_statement
 from gateway.proxy.dispatch import FhirProxy
-from gateway.proxy.search import load_search_rules
+from gateway.proxy.search import check_supported, load_search_rules
 from gateway.proxy.urls import PublicUrls
 from gateway.review.api import create_audit_router
 from gateway.settings import Settings
@@ -104,6 +104,7 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
     verifier = TokenVerifier(keys, issuer=origin, audience=public_base, clock=system_clock)
     policies = Policies(load_policy(), ConsentPolicy())
     search_rules = load_search_rules()
+    check_supported(search_rules, store_statement)  # a name the store does not know stops start-up
     proxy = FhirProxy(
         store=store,
         policies=policies,

@@ -12,16 +12,31 @@ because it was spelt oddly):
 - a coding of any other system is not a sensitivity label (None).
 
 `PROTECTION_ORDER` is HL7 Finland's security label for a protection order (turvakielto).
+
+`LABELLED_PARTS` names, per resource type, the elements whose entries may carry their own
+labels (extension `plan-security-label`): the one definition redaction and the write merge use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from gateway.fhir.systems import ACT_CODE_SYSTEM, CONFIDENTIALITY_SYSTEM, FI_SECURITY_LABEL_SYSTEM, SENSITIVITY_SYSTEM
 
-__all__ = ["ETH", "LABELS", "NOT_RESTRICTED", "PROTECTION_ORDER", "PSY", "R", "SOC", "Label", "label_of"]
+__all__ = [
+    "ETH",
+    "LABELLED_PARTS",
+    "LABELS",
+    "NOT_RESTRICTED",
+    "PROTECTION_ORDER",
+    "PSY",
+    "R",
+    "SOC",
+    "Label",
+    "label_of",
+]
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,16 @@ NOT_RESTRICTED = frozenset({"U", "L", "M", "N"})
 
 PROTECTION_ORDER = (FI_SECURITY_LABEL_SYSTEM, "TURVAKIELTO")
 """(system, code) of a protection order: the client's address is never released."""
+
+LABELLED_PARTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "CarePlan": ("activity", "goal", "addresses", "contributor"),
+        "CareTeam": ("participant",),
+    }
+)
+"""Resource type → its top-level elements whose entries are labelled parts: each entry may
+carry the extension `plan-security-label` (profiles SharedCarePlan and SupportTeam) and is
+removed whole from a caller who may not see one of its labels; a type not named has none."""
 
 _ACT_CODE_LABELS = {"PSY": PSY, "ETH": ETH, "SOC": SOC}
 

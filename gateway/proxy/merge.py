@@ -1,16 +1,18 @@
 """What a write changes, and the server-side merge that keeps hidden parts intact; pure.
 
-A caller sees a resource redacted (`gateway.proxy.redaction`): a CarePlan without the activities,
-goal references and addressed needs whose labels are hidden from it. When it writes the plan
-back, those parts are missing from its body, and must not be erased. `merge_update(current,
+A caller sees a resource redacted (`gateway.proxy.redaction`): without the labelled parts
+(`gateway.fhir.labels.LABELLED_PARTS`: a CarePlan's activities, goal, addresses and contributor
+references, a CareTeam's participants) whose labels are hidden from it. When it writes the
+resource back, those parts are missing from its body, and must not be erased. `merge_update(current,
 proposed, hidden)` therefore re-inserts every part of `current` hidden from the caller at its
 old position, and describes the write for the decision (`WriteEffect`):
 
 - `owning_sectors`: the owner of every activity added, removed or changed (a changed activity
   is one removed and one added; activities compare by their whole JSON, so a reordering is no
   change and a changed owner counts both owners);
-- `changed_elements`: the other top-level elements whose value differs (`goal` and
-  `addresses` compare as multisets of references; `meta` counts only when its profile,
+- `changed_elements`: the other top-level elements whose value differs (the labelled parts
+  other than activities — `goal`, `addresses`, `contributor`, a team's `participant` — compare
+  as multisets of entries, so a reordering is no change; `meta` counts only when its profile,
   security labels or tags change; `id` and the store's `meta.versionId`, `lastUpdated` and
   `source` never count);
 - `labels`: the labels of the resource (before and after) and of every part added, removed or
@@ -33,13 +35,12 @@ from gateway.access.decider import WriteEffect
 from gateway.access.labels import activity_owner, part_labels, resource_labels
 from gateway.access.seam import UnknownSector
 from gateway.fhir.codes import Sector
-from gateway.fhir.labels import Label, R
+from gateway.fhir.labels import LABELLED_PARTS, Label, R
 
-__all__ = ["PLAN_PARTS", "describe_create", "describe_delete", "merge_update"]
+__all__ = ["describe_create", "describe_delete", "merge_update"]
 
-PLAN_PARTS = ("activity", "goal", "addresses")
-"""The CarePlan elements whose entries may carry their own labels (extension plan-security-label)."""
-
+_ACTIVITY = "activity"
+"""The labelled part that has an owner: a CarePlan's activities count by owning sector, not as an element."""
 _NEVER_CHANGED = frozenset({"resourceType", "id"})
 _META_CONTENT = ("profile", "security", "tag")
 
@@ -49,32 +50,32 @@ def merge_update(current: Mapping[str, Any], proposed: Mapping[str, Any], hidden
     merged = copy.deepcopy(dict(proposed))
     owners: list[Sector | UnknownSector] = []
     labels = set(resource_labels(current) | resource_labels(proposed))
+    elements = _labelled_parts(current)
     changed = {
         name
-        for name in (set(current) | set(proposed)) - _NEVER_CHANGED - {"meta"}
-        if not (_is_plan(current) and name in PLAN_PARTS) and current.get(name) != proposed.get(name)
+        for name in (set(current) | set(proposed)) - _NEVER_CHANGED - {"meta"} - set(elements)
+        if current.get(name) != proposed.get(name)
     }
     if _meta_content(current.get("meta")) != _meta_content(proposed.get("meta")):
         changed.add("meta")
-    if _is_plan(current):
-        for element in PLAN_PARTS:
-            before, after = _parts(current.get(element)), _parts(merged.get(element))
-            kept = [(index, part) for index, part in enumerate(before) if _hidden(part, hidden)]
-            seen = [part for part in before if not _hidden(part, hidden)]
-            removed, added = _difference(seen, after), _difference(after, seen)
-            touched = removed + added + [part for part in after if _hidden(part, hidden)]
-            labels.update(label for part in touched for label in _labels(part))
-            if element == "activity":
-                owners.extend(_owner(part) for part in removed + added)
-            elif removed or added:
-                changed.add(element)
-            merged_parts = list(after)
-            for index, part in kept:
-                merged_parts.insert(min(index, len(merged_parts)), copy.deepcopy(part))
-            if merged_parts:
-                merged[element] = merged_parts
-            else:
-                merged.pop(element, None)
+    for element in elements:
+        before, after = _parts(current.get(element)), _parts(merged.get(element))
+        kept = [(index, part) for index, part in enumerate(before) if _hidden(part, hidden)]
+        seen = [part for part in before if not _hidden(part, hidden)]
+        removed, added = _difference(seen, after), _difference(after, seen)
+        touched = removed + added + [part for part in after if _hidden(part, hidden)]
+        labels.update(label for part in touched for label in _labels(part))
+        if element == _ACTIVITY:
+            owners.extend(_owner(part) for part in removed + added)
+        elif removed or added:
+            changed.add(element)
+        merged_parts = list(after)
+        for index, part in kept:
+            merged_parts.insert(min(index, len(merged_parts)), copy.deepcopy(part))
+        if merged_parts:
+            merged[element] = merged_parts
+        else:
+            merged.pop(element, None)
     return WriteEffect(merged, tuple(owners), frozenset(changed), frozenset(labels))
 
 
@@ -89,22 +90,23 @@ def describe_delete(current: Mapping[str, Any]) -> WriteEffect:
 
 
 def _whole(resource: Mapping[str, Any], stored: dict[str, Any] | None) -> WriteEffect:
-    plan = _is_plan(resource)
-    activities = _parts(resource.get("activity")) if plan else []
-    parts = [part for element in PLAN_PARTS for part in _parts(resource.get(element))] if plan else []
+    elements = _labelled_parts(resource)
+    activities = _parts(resource.get(_ACTIVITY)) if _ACTIVITY in elements else []
+    parts = [part for element in elements for part in _parts(resource.get(element))]
     labels = set(resource_labels(resource)).union(*(_labels(part) for part in parts))
-    changed = set(resource) - _NEVER_CHANGED - ({"activity"} if plan else set())
+    changed = set(resource) - _NEVER_CHANGED - ({_ACTIVITY} & set(elements))
     if "meta" in changed and not any(_meta_content(resource.get("meta"))):
         changed.discard("meta")
     return WriteEffect(stored, tuple(_owner(part) for part in activities), frozenset(changed), frozenset(labels))
 
 
-def _is_plan(resource: Mapping[str, Any]) -> bool:
-    return resource.get("resourceType") == "CarePlan"
+def _labelled_parts(resource: Mapping[str, Any]) -> tuple[str, ...]:
+    """The elements of `resource` whose entries are labelled parts (none for most types)."""
+    return LABELLED_PARTS.get(str(resource.get("resourceType")), ())
 
 
 def _parts(value: object) -> list[object]:
-    """The entries of a plan element; a value that is not a list is one malformed entry."""
+    """The entries of a labelled-part element; a value that is not a list is one malformed entry."""
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]

@@ -4,9 +4,11 @@
 - a resource carrying a hidden label in `meta.security` is withheld whole;
 - a Patient under a protection order (TURVAKIELTO) loses its address, and the addresses of
   its contacts (they may give the client's away), for every caller;
-- a CarePlan keeps only the activities, goal references and addresses references without
-  hidden labels (extension `plan-security-label`); what is removed leaves no stub (a
-  reference to a hidden goal would reveal its id), and nothing else of the plan is touched;
+- a resource with labelled parts (`gateway.fhir.labels.LABELLED_PARTS`: a CarePlan's
+  activities, goal, addresses and contributor references, a CareTeam's participants) keeps
+  only the parts without hidden labels (extension `plan-security-label`); what is removed
+  leaves no stub (a reference to a hidden goal would reveal its id, a participant from
+  psychiatry the care), and nothing else of the resource is touched;
 - a Bundle keeps only the entries whose resource survives (each redacted the same way); it
   loses `total`, since a count over the store would count hidden resources too. An entry
   without a resource is kept only in a batch or transaction response (where it reports the
@@ -26,12 +28,10 @@ from typing import Any
 
 from gateway.access.labels import has_protection_order, part_labels, resource_labels
 from gateway.access.seam import Withheld
-from gateway.fhir.labels import Label
+from gateway.fhir.labels import LABELLED_PARTS, Label
 
 __all__ = ["HiddenFor", "redact", "redact_bundle"]
 
-
-_PLAN_PARTS = ("activity", "goal", "addresses")
 _RESPONSE_BUNDLES = frozenset({"batch-response", "transaction-response"})
 
 HiddenFor = Callable[[Mapping[str, Any]], "frozenset[Label] | Withheld"]
@@ -53,19 +53,18 @@ def redact(resource: Mapping[str, Any], hidden: frozenset[Label]) -> dict[str, A
         ]
         if any(contacts):
             shown["contact"] = [contact for contact in contacts if contact]
-    if shown.get("resourceType") == "CarePlan":
-        for element in _PLAN_PARTS:
-            parts = shown.get(element)
-            if parts is None:
-                continue
-            if not isinstance(parts, list):  # one part not in a list: malformed, but judged all the same
-                parts = [parts]
-            # a malformed part (not an object) is dropped too: it cannot be shown to be harmless
-            kept = [p for p in parts if isinstance(p, Mapping) and not part_labels(p) & hidden]
-            if kept:
-                shown[element] = kept
-            else:
-                del shown[element]
+    for element in LABELLED_PARTS.get(str(shown.get("resourceType")), ()):
+        parts = shown.get(element)
+        if parts is None:
+            continue
+        if not isinstance(parts, list):  # one part not in a list: malformed, but judged all the same
+            parts = [parts]
+        # a malformed part (not an object) is dropped too: it cannot be shown to be harmless
+        kept = [p for p in parts if isinstance(p, Mapping) and not part_labels(p) & hidden]
+        if kept:
+            shown[element] = kept
+        else:
+            del shown[element]
     return shown
 
 

@@ -13,6 +13,7 @@ The rules apply to searches (GET or POST _search) and to the query of reads; `_g
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from gateway.errors import BadRequest, UnsupportedParameter
 from gateway.fhir.codes import Interaction
 from gateway.proxy.call import FhirCall
 
-__all__ = ["SEARCH_RULES_PATH", "NEVER", "SearchRules", "SearchRulesError", "load_search_rules"]
+__all__ = ["SEARCH_RULES_PATH", "NEVER", "SearchRules", "SearchRulesError", "check_supported", "load_search_rules"]
 
 SEARCH_RULES_PATH = Path(__file__).with_name("search.yaml")
 
@@ -137,6 +138,55 @@ def load_search_rules(path: Path = SEARCH_RULES_PATH) -> SearchRules:
     if listed & NEVER:
         raise SearchRulesError(f"{path}: lists parameters that are never allowed: {sorted(listed & NEVER)}")
     return rules
+
+
+_RESULT_PARAMETERS = frozenset({"_count", "_sort", "_pretty", "_format", "_include", "_revinclude"})
+"""Parameters FHIR defines for every search that shape the answer and are no search parameter
+of a type, so a CapabilityStatement does not list them in `searchParam`."""
+
+
+def check_supported(rules: SearchRules, statement: Mapping[str, Any]) -> None:
+    """Raise `SearchRulesError` naming every name the rules allow that the store's
+    CapabilityStatement `statement` does not declare, else return None.
+
+    Checked, against `rest[].resource[]` of the statement: every type of `types` is a resource
+    of the store; its parameters are in that resource's `searchParam`; every `common` parameter
+    but the result parameters (`_count`, `_sort`, ...) is a `searchParam` of every listed type;
+    an `include` `Type:param` is in that Type's `searchInclude`; a `revinclude` is in some
+    resource's `searchRevInclude`. A parameter the store does not know is refused or ignored
+    by it, so a rule naming one is a mistake; start-up stops on it. A statement without these
+    lists fails every name (closed).
+    """
+    params: dict[str, set[str]] = {}
+    includes: dict[str, set[str]] = {}
+    revincludes: set[str] = set()
+    for rest in _objects(statement.get("rest")):
+        for resource in _objects(rest.get("resource")):
+            rtype = str(resource.get("type"))
+            params.setdefault(rtype, set()).update(str(p.get("name")) for p in _objects(resource.get("searchParam")))
+            includes.setdefault(rtype, set()).update(map(str, _list(resource.get("searchInclude"))))
+            revincludes.update(map(str, _list(resource.get("searchRevInclude"))))
+    unknown = [f"resource type {rtype}" for rtype in sorted(rules.types) if rtype not in params]
+    common = sorted(rules.common - _RESULT_PARAMETERS)
+    for rtype, names in sorted(rules.types.items()):
+        known = params.get(rtype, set())
+        unknown += [f"{rtype} search parameter {name}" for name in [*sorted(names), *common] if name not in known]
+    unknown += [
+        f"_include={name}" for name in sorted(rules.include) if name not in includes.get(name.split(":", 1)[0], set())
+    ]
+    unknown += [f"_revinclude={name}" for name in sorted(rules.revinclude) if name not in revincludes]
+    if unknown:
+        raise SearchRulesError(
+            "the search rules name what the FHIR store's CapabilityStatement does not declare: " + "; ".join(unknown)
+        )
+
+
+def _objects(value: object) -> list[Mapping[str, Any]]:
+    return [item for item in _list(value) if isinstance(item, Mapping)]
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def _names(path: Path, data: dict[str, Any], key: str) -> frozenset[str]:

@@ -249,3 +249,38 @@ def test_everything_and_other_operations_are_not_served(call: Gateway, client: C
         response = call("GET", path, _token(PSYCH_NURSE))
         assert response.status_code == 405, path
         assert response.json()["issue"][0]["code"] == "not-supported"
+
+
+_PSYCHIATRY = ("demo-role-psych-nurse", "demo-role-psychiatrist")
+
+
+@pytest.mark.parametrize("path", ["/fhir/CareTeam/demo-team", "/fhir/CarePlan/demo-plan"])
+def test_youth_worker_sees_no_trace_of_the_psychiatry_team_members(call: Gateway, path: str) -> None:
+    response = call("GET", path, _token(YOUTH_WORKER))
+    assert response.status_code == 200, response.text
+    text = response.text
+    assert not any(role in text for role in _PSYCHIATRY)
+    assert "PSY" not in text and "plan-security-label" not in text
+    members = {p["member"]["reference"] for p in response.json().get("participant", [])}
+    contributors = {c["reference"] for c in response.json().get("contributor", [])}
+    assert (members or contributors) >= {"PractitionerRole/demo-role-youth-worker"}  # the rest is still there
+
+
+@pytest.mark.parametrize(
+    ("path", "element"), [("/fhir/CareTeam/demo-team", "participant"), ("/fhir/CarePlan/demo-plan", "contributor")]
+)
+def test_psychiatric_nurse_sees_the_psychiatry_team_members(call: Gateway, path: str, element: str) -> None:
+    response = call("GET", path, _token(PSYCH_NURSE))
+    assert response.status_code == 200, response.text
+    parts = response.json()[element]
+    named = {json.dumps(part) for part in parts if any(role in json.dumps(part) for role in _PSYCHIATRY)}
+    assert len(named) == 2 and all('"code": "PSY"' in part for part in named)
+
+
+def test_youth_worker_cannot_search_or_include_by_team_participant(call: Gateway) -> None:
+    for query in (
+        "participant=PractitionerRole/demo-role-psych-nurse",
+        "subject=Patient/demo-client&_include=CareTeam:participant",
+    ):
+        response = call("GET", f"/fhir/CareTeam?{query}", _token(YOUTH_WORKER))
+        assert response.status_code == 400, (query, response.text)

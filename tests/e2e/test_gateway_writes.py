@@ -481,3 +481,45 @@ def test_denied_writes_are_audited_with_their_reasons(call: Gateway, client: Cli
     assert denied["outcome"] == "4" and denied["action"] == "U" and denied["subtype"][0]["code"] == "update"
     assert denied["_keys"]["patient"] == client.ref("client")
     assert "write-outside-own-sector" in denied["outcomeDesc"]
+
+
+# --- labelled team participants -----------------------------------------------------------------
+
+_PSY_PARTICIPANT_LABEL = {
+    "url": "https://yhteys.fi/fhir/StructureDefinition/plan-security-label",
+    "valueCoding": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PSY"},
+}
+
+
+def test_a_team_update_keeps_the_participants_hidden_from_its_writer(
+    call: Gateway, fhir: httpx.Client, client: Client
+) -> None:
+    before = _stored(fhir, client.ref("team"))
+    hidden = [p for p in before["participant"] if "extension" in p]
+    assert len(hidden) == 2  # the psychiatric nurse and the psychiatrist, labelled PSY
+    team, etag = _read(call, SOCIAL_WORKER, client.ref("team"))  # the personal worker sees no PSY
+    assert len(team["participant"]) == len(before["participant"]) - 2
+    team["name"] = "Ainon tiimi"
+    response = _put(call, SOCIAL_WORKER, team, etag)
+    assert response.status_code == 200, response.text
+    assert "PSY" not in response.text and "demo-role-psych" not in response.text
+    after = _stored(fhir, client.ref("team"))
+    assert after["name"] == "Ainon tiimi" and after["meta"]["versionId"] == "2"
+    assert after["participant"] == before["participant"]
+
+
+def test_a_writer_sending_a_participant_it_may_not_see_is_refused(
+    call: Gateway, fhir: httpx.Client, client: Client
+) -> None:
+    team, etag = _read(call, SOCIAL_WORKER, client.ref("team"))
+    team["participant"].append(
+        {
+            "extension": [_PSY_PARTICIPANT_LABEL],
+            "role": [{"coding": [{"system": _TEAM_ROLE, "code": "psychiatric-nurse"}]}],
+            "member": {"reference": PSYCH_NURSE.role},
+            "period": {"start": "2026-11-20"},
+        }
+    )
+    response = _put(call, SOCIAL_WORKER, team, etag)
+    assert response.status_code == 403, response.text
+    assert _stored(fhir, client.ref("team"))["meta"]["versionId"] == "1"

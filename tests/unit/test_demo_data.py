@@ -53,3 +53,17 @@ def test_plan_has_four_sectors_and_one_psy_activity() -> None:
                 labelled.append(ext["valueCoding"]["code"])
     assert sorted(sectors) == ["child-protection", "hospital-psychiatry", "municipal-youth-services", "school-welfare"]
     assert labelled == ["PSY"]
+
+
+def test_the_psychiatry_members_of_team_and_plan_are_labelled_psy() -> None:
+    psychiatry = {"PractitionerRole/demo-role-psych-nurse", "PractitionerRole/demo-role-psychiatrist"}
+    (team,) = [r for r in _resources() if r["resourceType"] == "CareTeam"]
+    (plan,) = [r for r in _resources() if r["resourceType"] == "CarePlan"]
+    parts = [(p["member"]["reference"], p) for p in team["participant"]]
+    parts += [(c["reference"], c) for c in plan["contributor"]]
+    for reference, part in parts:
+        codes = [
+            e["valueCoding"]["code"] for e in part.get("extension", []) if e["url"].endswith("/plan-security-label")
+        ]
+        assert codes == (["PSY"] if reference in psychiatry else []), reference
+    assert sum(reference in psychiatry for reference, _ in parts) == 4

@@ -125,6 +125,7 @@ def test_an_activity_of_an_unknown_owner_counts_as_unknown_sector() -> None:
         ("activity", _activity(Sector.MUNICIPAL_YOUTH_SERVICES.value, "Ryhmä", _psy_label())),
         ("goal", {"reference": "Goal/demo-goal-wellbeing", "extension": [_psy_label()]}),
         ("addresses", {"reference": "Condition/demo-need-anxiety", "extension": [_psy_label()]}),
+        ("contributor", {"reference": "PractitionerRole/demo-role-psych-nurse", "extension": [_psy_label()]}),
     ],
 )
 def test_a_part_the_caller_sends_with_a_hidden_label_is_reported(element: str, part: dict[str, Any]) -> None:
@@ -264,13 +265,66 @@ def test_a_malformed_part_sent_by_the_caller_reads_as_restricted_and_unowned() -
 
 
 def test_other_resources_compare_every_element_plainly() -> None:
-    team = DEMO["CareTeam/demo-team"]
-    proposed = copy.deepcopy(team)
-    proposed["participant"] = proposed["participant"][:-1]
-    effect = merge_update(team, proposed, HIDE_PSY)
+    goal = DEMO["Goal/demo-goal-studies"]
+    proposed = copy.deepcopy(goal)
+    proposed["target"] = list(reversed(proposed.get("target", []))) + [{"detailString": "x"}]
+    effect = merge_update(goal, proposed, HIDE_PSY)
     assert effect.resource == proposed
-    assert effect.changed_elements == frozenset({"participant"})
+    assert effect.changed_elements == frozenset({"target"})
     assert effect.owning_sectors == ()
+
+
+TEAM: dict[str, Any] = {**DEMO["CareTeam/demo-team"], "meta": {**DEMO["CareTeam/demo-team"]["meta"], **STORE_META}}
+"""The demo team as the store answers it: the psychiatric nurse and psychiatrist labelled PSY."""
+
+
+def _members(team: dict[str, Any]) -> list[str]:
+    return [p["member"]["reference"] for p in team["participant"]]
+
+
+def test_the_team_view_sent_back_unchanged_stores_exactly_the_current_team() -> None:
+    view = _view(TEAM)
+    assert len(view["participant"]) == len(TEAM["participant"]) - 2  # the setting
+    assert not any("psych" in member for member in _members(view))
+    effect = merge_update(TEAM, view, HIDE_PSY)
+    assert effect.resource == TEAM
+    assert (effect.owning_sectors, effect.changed_elements, effect.labels) == ((), frozenset(), frozenset())
+
+
+def test_a_team_update_keeps_hidden_participants_in_place() -> None:
+    view = _view(TEAM)
+    view["participant"] = [p for p in view["participant"] if p["member"]["reference"] != "Patient/demo-client"]
+    view["participant"].reverse()  # a reordering alone is no change
+    effect = merge_update(TEAM, view, HIDE_PSY)
+    assert effect.changed_elements == frozenset({"participant"})
+    assert (effect.owning_sectors, effect.labels) == ((), frozenset())
+    assert effect.resource is not None
+    kept = [p for p in effect.resource["participant"] if p.get("extension")]
+    assert kept == [p for p in TEAM["participant"] if p.get("extension")]
+    assert [_members(effect.resource).index(p["member"]["reference"]) for p in kept] == [
+        _members(TEAM).index(p["member"]["reference"]) for p in kept
+    ]
+
+
+def test_reordering_visible_participants_is_no_change() -> None:
+    view = _view(TEAM)
+    view["participant"].reverse()
+    effect = merge_update(TEAM, view, HIDE_PSY)
+    assert effect.changed_elements == frozenset() and effect.labels == frozenset()
+
+
+def test_a_participant_the_caller_sends_with_a_hidden_label_is_reported() -> None:
+    view = _view(TEAM)
+    hidden = next(p for p in TEAM["participant"] if p.get("extension"))
+    view["participant"].append(copy.deepcopy(hidden))
+    effect = merge_update(TEAM, view, HIDE_PSY)
+    assert PSY in effect.labels
+    assert effect.changed_elements == frozenset({"participant"})
+
+
+def test_a_whole_write_of_the_team_reports_its_participants_labels() -> None:
+    assert describe_create(TEAM).labels == frozenset({PSY})
+    assert "participant" in describe_delete(TEAM).changed_elements
 
 
 def test_merge_update_never_modifies_its_inputs() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.access.seam import Withheld
 from gateway.demo import demo_bundle
-from gateway.fhir.labels import PROTECTION_ORDER, PSY, SOC, Label
+from gateway.fhir.labels import LABELLED_PARTS, PROTECTION_ORDER, PSY, SOC, Label
 from gateway.proxy.redaction import redact, redact_bundle
 
 DEMO = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
@@ -39,9 +39,26 @@ def test_psy_parts_are_removed_whole_and_nothing_else_changes() -> None:
     assert "Condition/demo-need-anxiety" not in json.dumps(shown)
     assert "demo-goal-wellbeing" not in json.dumps(shown)
     assert "PSY" not in json.dumps(shown)
-    parts = ("activity", "goal", "addresses")
+    # so do the contributors from psychiatry: who wrote the plan tells the care
+    assert "demo-role-psych" not in json.dumps(shown)
+    assert len(shown["contributor"]) == len(PLAN["contributor"]) - 2
+    parts = LABELLED_PARTS["CarePlan"]
     assert {k: v for k, v in shown.items() if k not in parts} == {k: v for k, v in PLAN.items() if k not in parts}
     assert PLAN == before  # the input is untouched
+
+
+def test_team_participants_from_psychiatry_are_removed_whole() -> None:
+    team = DEMO["CareTeam/demo-team"]
+    before = copy.deepcopy(team)
+    shown = redact(team, frozenset({PSY}))
+    assert not isinstance(shown, Withheld)
+    text = json.dumps(shown)
+    assert "demo-role-psych" not in text and "PSY" not in text and "psychiatr" not in text
+    assert len(shown["participant"]) == len(team["participant"]) - 2
+    assert {k: v for k, v in shown.items() if k != "participant"} == {
+        k: v for k, v in team.items() if k != "participant"
+    }
+    assert redact(team, frozenset({SOC})) == team == before
 
 
 def test_a_caller_who_sees_psy_gets_the_whole_plan() -> None:

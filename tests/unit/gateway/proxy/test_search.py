@@ -8,7 +8,7 @@ import pytest
 
 from gateway.errors import BadRequest, UnsupportedParameter
 from gateway.proxy.call import parse_call
-from gateway.proxy.search import SearchRulesError, load_search_rules
+from gateway.proxy.search import SearchRules, SearchRulesError, check_supported, load_search_rules
 
 RULES = load_search_rules()
 TYPES = frozenset({"CarePlan", "Goal", "Consent", "Patient", "CareTeam"})
@@ -81,3 +81,70 @@ def test_malformed_files_stop_start_up(tmp_path: Path, text: str) -> None:
     bad.write_text(text)
     with pytest.raises(SearchRulesError):
         load_search_rules(bad)
+
+
+STATEMENT = {
+    "resourceType": "CapabilityStatement",
+    "rest": [
+        {
+            "mode": "server",
+            "resource": [
+                {
+                    "type": "CarePlan",
+                    "searchParam": [{"name": n} for n in ("_id", "subject", "condition")],
+                    "searchInclude": ["CarePlan:condition"],
+                    "searchRevInclude": ["Goal:subject"],
+                },
+                {"type": "Goal", "searchParam": [{"name": "_id"}, {"name": "subject"}]},
+            ],
+        }
+    ],
+}
+
+
+def _rules(tmp_path: Path, text: str) -> SearchRules:
+    path = tmp_path / "search.yaml"
+    path.write_text("version: 1\ncommon: [_id, _count, _sort]\n" + text)
+    return load_search_rules(path)
+
+
+def test_rules_naming_only_declared_names_pass(tmp_path: Path) -> None:
+    rules = _rules(
+        tmp_path,
+        "types: {CarePlan: [subject, condition], Goal: [subject]}\n"
+        "include: ['CarePlan:condition']\nrevinclude: ['Goal:subject']\n",
+    )
+    check_supported(rules, STATEMENT)  # raises on any unknown name
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("types: {CarePlan: [addresses]}\n", "CarePlan search parameter addresses"),
+        ("types: {CarePlan: [subject]}\ninclude: ['CarePlan:addresses']\n", "_include=CarePlan:addresses"),
+        ("types: {Goal: [subject]}\ninclude: ['Goal:condition']\n", "_include=Goal:condition"),
+        ("types: {}\nrevinclude: ['CareTeam:subject']\n", "_revinclude=CareTeam:subject"),
+        ("types: {Consent: [patient]}\n", "resource type Consent"),
+    ],
+)
+def test_a_name_the_store_does_not_declare_stops_start_up(tmp_path: Path, text: str, named: str) -> None:
+    with pytest.raises(SearchRulesError, match=named):
+        check_supported(_rules(tmp_path, text), STATEMENT)
+
+
+def test_a_common_parameter_must_be_declared_by_every_type(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, "types: {Goal: [subject]}\n")
+    statement = {"rest": [{"resource": [{"type": "Goal", "searchParam": [{"name": "subject"}]}]}]}
+    with pytest.raises(SearchRulesError, match="Goal search parameter _id"):
+        check_supported(rules, statement)
+
+
+def test_a_statement_without_resources_fails_every_name(tmp_path: Path) -> None:
+    with pytest.raises(SearchRulesError, match="resource type Goal"):
+        check_supported(_rules(tmp_path, "types: {Goal: [subject]}\n"), {"resourceType": "CapabilityStatement"})
+
+
+def test_team_participants_are_not_searchable_nor_included() -> None:
+    # a search or include by participant would tell who is on the team, labelled participants too
+    assert "participant" not in RULES.types["CareTeam"]
+    assert not any(name.startswith("CareTeam:participant") for name in RULES.include)
