@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from gateway.app.frame import AuditedFrame
 from gateway.outcomes import install_handlers
+from gateway.proxy.call import fhir_path_of
 from gateway.proxy.dispatch import FhirProxy, is_public
 from gateway.served import Attempt, Served
 
@@ -48,8 +49,8 @@ def create_app(
         app.include_router(router)
 
     async def fhir_path(request: Request, path: str) -> Response:
-        async def serve(attempt: Attempt) -> Served:
-            return await proxy.serve(request, path, attempt)
+        async def serve(attempt: Attempt) -> Served:  # the path as sent, not as decoded by the router
+            return await proxy.serve(request, fhir_path_of(request.scope.get("raw_path")), attempt)
 
         return await frame(request, serve, Attempt(), public=is_public(request.method, path))
 
