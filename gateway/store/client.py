@@ -23,10 +23,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from urllib.parse import unquote
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 from yarl import URL

@@ -86,7 +86,9 @@ def test_the_fhir_path_is_taken_as_sent(raw: bytes | str, want: str) -> None:
     assert fhir_path_of(raw) == want
 
 
-@pytest.mark.parametrize(("raw", "error"), [(b"/%66hir/Goal", NotFound), (b"/fhirx/Goal", NotFound), (None, Unexpected)])
+@pytest.mark.parametrize(
+    ("raw", "error"), [(b"/%66hir/Goal", NotFound), (b"/fhirx/Goal", NotFound), (None, Unexpected)]
+)
 def test_a_raw_path_off_the_fhir_base_is_refused(raw: bytes | None, error: type[GatewayError]) -> None:
     with pytest.raises(error):
         fhir_path_of(raw)
