@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Receive, Scope, Send
 
 from auth.server import Around, Handled
 from gateway.access.seam import Effect
@@ -95,8 +97,20 @@ def create_app(
 
         return await frame(request, serve, Attempt())
 
-    app.router.routes.append(Route("/{anything:path}", unrouted))  # every method, every path
+    app.router.routes.append(Route("/{anything:path}", _EveryMethod(unrouted)))
     return app
+
+
+@dataclass(frozen=True)
+class _EveryMethod:
+    """An endpoint as an ASGI application: Starlette routes a plain function only for GET and
+    HEAD, an application for every method."""
+
+    endpoint: Callable[[Request], Awaitable[Response]]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 def _matches(route: BaseRoute, request: Request) -> Match:
