@@ -8,16 +8,24 @@
 Every OAuth failure is answered as RFC 6749 §5.2 JSON `{"error", "error_description"}` with
 `Cache-Control: no-store`: 400, 401 for invalid_client, 503 when a dependency failed, 500
 `server_error` for a bug — never a stack trace, never a secret in a description.
+
+Each endpoint runs through `around(request, endpoint, handle)`, given by whoever mounts the
+router (the gateway runs it in its audited frame, so that every request, refused ones too,
+is recorded): `handle()` answers the request and says why it was refused — for the token
+endpoint the client id the caller claimed (as given, unverified) and the OAuth error — or
+None when it was not.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from auth.assertion import ASSERTION_ALGORITHMS, JWT_BEARER, AssertionVerifier, VerifiedAssertion
 from auth.claims import read_acting_claims
@@ -38,11 +46,21 @@ from auth.scopes import grant_requested
 from auth.tokens import IssuedToken, TokenIssuer
 from gateway.fhir.codes import PurposeOfUse
 
-__all__ = ["create_auth_app", "create_auth_router"]
+__all__ = ["Around", "Handled", "create_auth_app", "create_auth_router"]
 
 _log = logging.getLogger("auth.server")
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_SCOPE_PARAMETER = 4096
+_MAX_CLAIMED_ID = 200
+
+Handled = tuple[JSONResponse, str | None]
+"""An endpoint's answer and why it refused the request (None: it did not)."""
+Around = Callable[[Request, str, Callable[[], Awaitable[Handled]]], Awaitable[Response]]
+"""Runs one endpoint (`request`, the endpoint's name, its handler) and returns what is sent."""
+
+
+async def _alone(request: Request, endpoint: str, handle: Callable[[], Awaitable[Handled]]) -> Response:
+    return (await handle())[0]
 
 
 def create_auth_app(config: AuthConfig) -> FastAPI:
@@ -52,14 +70,28 @@ def create_auth_app(config: AuthConfig) -> FastAPI:
     return app
 
 
-def create_auth_router(config: AuthConfig) -> APIRouter:
-    """The endpoints as a router, for mounting into another application (e.g. the gateway)."""
+def create_auth_router(config: AuthConfig, around: Around = _alone) -> APIRouter:
+    """The endpoints as a router, for mounting into another application (e.g. the gateway),
+    each run through `around` (see the module doc)."""
     server = _AuthServer(config)
     router = APIRouter()
-    router.add_api_route(TOKEN_PATH, server.token, methods=["POST"])
-    router.add_api_route(INTROSPECTION_PATH, server.introspect, methods=["POST"])
-    router.add_api_route(JWKS_PATH, server.jwks, methods=["GET"])
-    router.add_api_route(SMART_CONFIGURATION_PATH, server.smart_configuration, methods=["GET"])
+
+    async def token(request: Request) -> Response:
+        return await around(request, "token", lambda: server.token(request))
+
+    async def introspect(request: Request) -> Response:
+        return await around(request, "introspect", lambda: server.introspect(request))
+
+    async def jwks(request: Request) -> Response:
+        return await around(request, "jwks", server.jwks)
+
+    async def smart_configuration(request: Request) -> Response:
+        return await around(request, "smart-configuration", server.smart_configuration)
+
+    router.add_api_route(TOKEN_PATH, token, methods=["POST"])
+    router.add_api_route(INTROSPECTION_PATH, introspect, methods=["POST"])
+    router.add_api_route(JWKS_PATH, jwks, methods=["GET"])
+    router.add_api_route(SMART_CONFIGURATION_PATH, smart_configuration, methods=["GET"])
     return router
 
 
@@ -91,36 +123,41 @@ class _AuthServer:
             leeway=config.token_leeway,
         )
 
-    async def token(self, request: Request) -> JSONResponse:
+    async def token(self, request: Request) -> Handled:
+        form: Mapping[str, str] = {}
         try:
-            issued = await self._issue(await read_form(request))
+            form = await read_form(request)
+            issued = await self._issue(form)
         except Exception as exc:
-            return _error_response(exc, "token")
+            return _error_response(exc, "token"), f"token refused to client_id {_claimed(form)!r}: {_why(exc)}"
         body = {
             "access_token": issued.access_token,
             "token_type": issued.token_type,
             "expires_in": issued.expires_in,
             "scope": issued.scope,
         }
-        return JSONResponse(body, headers=_NO_STORE)
+        return JSONResponse(body, headers=_NO_STORE), None
 
-    async def introspect(self, request: Request) -> JSONResponse:
+    async def introspect(self, request: Request) -> Handled:
+        form: Mapping[str, str] = {}
         try:
             form = await read_form(request)
             await self._authenticate_caller(form)
             answer = self._introspection(required(form, "token"))
         except Exception as exc:
-            return _error_response(exc, "introspection")
-        return JSONResponse(answer, headers=_NO_STORE)
+            return _error_response(
+                exc, "introspection"
+            ), f"introspection refused to client_id {_claimed(form)!r}: {_why(exc)}"
+        return JSONResponse(answer, headers=_NO_STORE), None
 
-    async def jwks(self) -> JSONResponse:
+    async def jwks(self) -> Handled:
         keys = self._config.signing_keys
         keys.prune(self._config.clock())
-        return JSONResponse(keys.jwks(), headers={"Cache-Control": "max-age=60"})
+        return JSONResponse(keys.jwks(), headers={"Cache-Control": "max-age=60"}), None
 
-    async def smart_configuration(self) -> JSONResponse:
+    async def smart_configuration(self) -> Handled:
         config = self._config
-        return JSONResponse(
+        response = JSONResponse(
             {
                 "issuer": config.issuer,
                 "jwks_uri": config.jwks_uri,
@@ -133,6 +170,7 @@ class _AuthServer:
                 "capabilities": ["client-confidential-asymmetric", "permission-v2"],
             }
         )
+        return response, None
 
     async def _issue(self, form: Mapping[str, str]) -> IssuedToken:
         grant_type = required(form, "grant_type")
@@ -216,6 +254,26 @@ def _active(principal: Principal, config: AuthConfig) -> dict[str, object]:
     if principal.purpose_of_use is PurposeOfUse.BTG:
         answer["btg_reason"] = principal.btg_reason
     return answer
+
+
+def _claimed(form: Mapping[str, str]) -> str:
+    """The client id a request claims, unverified: its `client_id`, else its assertion's `sub`."""
+    claimed = form.get("client_id", "")
+    if not claimed:
+        try:
+            payload = form.get("client_assertion", "").split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            claimed = claims.get("sub", "") if isinstance(claims, dict) else ""
+        except (IndexError, ValueError):
+            claimed = ""
+    return str(claimed)[:_MAX_CLAIMED_ID]
+
+
+def _why(exc: Exception) -> str:
+    """The refusal as recorded: the OAuth error and its description (no more for a bug)."""
+    if isinstance(exc, OAuthError):
+        return f"{exc.error}: {exc.description}"
+    return "server_error"
 
 
 def _error_response(exc: Exception, endpoint: str) -> JSONResponse:

@@ -27,7 +27,7 @@ from gateway.errors import GatewayError, Unexpected
 from gateway.fhir.media import FHIR_JSON
 from gateway.outcomes import error_outcome
 
-__all__ = ["Answer", "Attempt", "IntentRecorder", "Served"]
+__all__ = ["Answer", "Attempt", "IntentRecorder", "Responded", "Served"]
 
 _REASON_PHRASES = {
     200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -64,7 +64,9 @@ class Attempt:
     `principal` is set by the frame once the token verified (None for a public endpoint or
     before that). `touch` the clients ("Patient/<id>") the request reads or names, as soon as
     they are known: a failure is recorded with them. `recorder` is set by the frame: an
-    endpoint must `await intend(...)` before it sends any write to the store.
+    endpoint must `await intend(...)` before it sends any write to the store. A public
+    endpoint may set `anonymous` to what it knows of an unauthenticated caller (recorded as
+    why it is not authenticated, e.g. the client a token request claimed and why it was refused).
     """
 
     interaction: str = "unknown"
@@ -72,6 +74,7 @@ class Attempt:
     resource_id: str | None = None
     principal: Principal | None = None
     recorder: IntentRecorder | None = None
+    anonymous: str = ""
     _clients: dict[str, None] = field(default_factory=dict)
 
     async def intend(self, writes: tuple[str, ...], reasons: tuple[Reason, ...]) -> None:
@@ -154,3 +157,27 @@ class Served:
                 patient = patient_of(resource)
                 found.append(Disclosed(reference, patient if isinstance(patient, str) else None))
         return tuple(found)
+
+
+@dataclass(frozen=True)
+class Responded:
+    """An `Answer` that is a finished response (a page, an OAuth answer), with its clients.
+
+    It discloses no FHIR resource (`disclosed` is empty); `effect` and `reasons` are the
+    decision's, when one was made.
+    """
+
+    response: Response
+    patients: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    effect: Effect = Effect.PERMIT
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    def disclosed(self) -> tuple[Disclosed, ...]:
+        return ()
+
+    def as_response(self) -> Response:
+        return self.response

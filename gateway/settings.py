@@ -7,6 +7,7 @@ and pass it down; nothing else reads the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -28,6 +29,8 @@ class Settings:
 
     `hapi_db_url` empty means the default H2 file database under `data_dir`; set it to a
     `jdbc:postgresql://...` URL (with user and password) to run HAPI on PostgreSQL.
+    `gateway_trusted_proxies` are the addresses or networks (CIDR) of the reverse proxies whose
+    `X-Forwarded-For` the gateway believes; empty, the default, believes nobody's.
     """
 
     data_dir: Path
@@ -42,6 +45,7 @@ class Settings:
     gateway_port: int = 8000
     gateway_public_url: str = ""
     gateway_max_body: int = 1_048_576
+    gateway_trusted_proxies: tuple[str, ...] = ()
     audit_db_url: str = ""
     audit_witness_path: str = ""
     project_root: Path = PROJECT_ROOT
@@ -63,6 +67,7 @@ class Settings:
             gateway_port=_int(env, "YHTEYS_GATEWAY_PORT", 8000),
             gateway_public_url=env.get("YHTEYS_GATEWAY_PUBLIC_URL", ""),
             gateway_max_body=_int(env, "YHTEYS_GATEWAY_MAX_BODY", 1_048_576),
+            gateway_trusted_proxies=_networks(env, "YHTEYS_GATEWAY_TRUSTED_PROXIES"),
             audit_db_url=env.get("YHTEYS_AUDIT_DB_URL", ""),
             audit_witness_path=env.get("YHTEYS_AUDIT_WITNESS", ""),
         )
@@ -113,3 +118,14 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses or CIDR networks, each checked."""
+    items = tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name} must list IP addresses or networks (CIDR), got {item!r}") from None
+    return items

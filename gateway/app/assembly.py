@@ -34,7 +34,8 @@ from auth.server import create_auth_router
 from gateway.access.consent.decider import ConsentPolicy
 from gateway.access.decider import Policies
 from gateway.access.policy import load_policy
-from gateway.app.asgi import create_app
+from gateway.app.asgi import create_app, in_frame
+from gateway.app.forwarded import networks_of
 from gateway.app.frame import AuditedFrame
 from gateway.audit.setup import checkpoint_key, open_store
 from gateway.audit.sink import AuditSink
@@ -48,7 +49,7 @@ from gateway.review.api import create_audit_router
 from gateway.settings import Settings
 from gateway.store.client import Upstream
 
-__all__ = ["Gateway", "GatewayStartError", "build_gateway", "serve"]
+__all__ = ["Gateway", "GatewayStartError", "build_gateway", "serve", "server_config"]
 
 
 class GatewayStartError(RuntimeError):
@@ -122,18 +123,29 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
         await store.close()
         await directory.aclose()
 
-    audit_router = create_audit_router(AuditedFrame(verifier, trail), policies.role, trail)
-    app = create_app(
-        AuditedFrame(verifier, trail if audit is None else audit),
-        proxy,
-        create_auth_router(auth_config),
-        audit_router,
-        on_close=close,
+    trusted = networks_of(settings.gateway_trusted_proxies)
+    audit_router = create_audit_router(
+        AuditedFrame(verifier, trail, trusted_proxies=trusted), policies.role, trail, origin
     )
+    frame = AuditedFrame(verifier, trail if audit is None else audit, trusted_proxies=trusted)
+    app = create_app(frame, proxy, create_auth_router(auth_config, in_frame(frame)), audit_router, on_close=close)
     return Gateway(app, trail, close)
+
+
+def server_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
+    """How uvicorn serves `app`: on the configured host and port, and told to leave forwarded
+    headers alone — uvicorn believes X-Forwarded-For from 127.0.0.1 by default; the gateway
+    reads it itself, from `settings.gateway_trusted_proxies` only (`gateway.app.forwarded`)."""
+    return uvicorn.Config(
+        app,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        log_level="warning",
+        proxy_headers=False,
+        forwarded_allow_ips=list(settings.gateway_trusted_proxies),
+    )
 
 
 def serve(settings: Settings) -> None:
     """Run the gateway in the foreground until interrupted."""
-    gateway = build_gateway(settings)
-    uvicorn.run(gateway.app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
+    uvicorn.Server(server_config(settings, build_gateway(settings).app)).run()

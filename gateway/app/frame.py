@@ -4,7 +4,9 @@
 endpoint alike (the FHIR path, the audit API, and whatever comes):
 
 1. authenticate the bearer token into a `Principal` (unless the endpoint is `public`, as
-   /metadata is): no token or a bad one is a 401, recorded with why;
+   /metadata and the authorization server's endpoints are): no token or a bad one is a 401,
+   recorded with why (a public endpoint may say why in `attempt.anonymous`: the token
+   endpoint names the client it refused);
 2. `serve(attempt)`: the endpoint's own work, which notes in `attempt` what it learns (the
    interaction, the resource, the clients it touches) and, before it sends a write to the
    store, records the intended write through `attempt.intend` (a record of outcome
@@ -36,6 +38,7 @@ from auth.clock import Clock, system_clock
 from auth.principal import TokenVerifier
 from gateway.access.seam import Effect, Reason
 from gateway.app.bearer import authenticate
+from gateway.app.forwarded import Networks, source_address
 from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, Disclosed, request_id_of
 from gateway.audit.sink import AuditSink
 from gateway.errors import AuditUnavailable, GatewayError, Unauthenticated, Unexpected
@@ -62,11 +65,15 @@ def outcome_of(answer: Answer) -> AuditOutcome:
 
 @dataclass(frozen=True)
 class AuditedFrame:
-    """The frame: `verifier` authenticates, `audit` records; see the module doc."""
+    """The frame: `verifier` authenticates, `audit` records; see the module doc.
+
+    The recorded source address is the direct peer's, or the client a peer among
+    `trusted_proxies` names in X-Forwarded-For (`gateway.app.forwarded`)."""
 
     verifier: TokenVerifier
     audit: AuditSink
     clock: Clock = system_clock
+    trusted_proxies: Networks = ()
 
     async def __call__(self, request: Request, serve: Serve, attempt: Attempt, *, public: bool = False) -> Response:
         """Serve `request` with `serve` and audit it; see the module doc."""
@@ -86,6 +93,8 @@ class AuditedFrame:
         except Exception:
             _log.exception("request %s failed", request_id)
             answer = Served.failed(Unexpected(), attempt.patients)
+        if public and attempt.anonymous:
+            caller = Anonymous(attempt.anonymous)
         record = self._record(
             request,
             request_id,
@@ -156,7 +165,11 @@ class AuditedFrame:
             interaction=attempt.interaction,
             resource_type=attempt.resource_type,
             resource_id=attempt.resource_id,
-            source_address=request.client.host if request.client else None,
+            source_address=source_address(
+                request.client.host if request.client else None,
+                ", ".join(request.headers.getlist("x-forwarded-for")),
+                self.trusted_proxies,
+            ),
             patients=patients,
             effect=effect,
             reasons=reasons,

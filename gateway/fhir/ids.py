@@ -1,7 +1,9 @@
 """FHIR ids and literal references, by the one pattern FHIR R4 gives for an id.
 
-An id is 1–64 of `A-Z a-z 0-9 - .` (R4 `id` datatype); a literal relative reference is
-`<Type>/<id>`. `reference_pattern("Patient")` compiles the pattern of such a reference for
+An id is 1–64 of `A-Z a-z 0-9 - .` (R4 `id` datatype), but never one made only of dots: `.`
+and `..` are path segments every URL library resolves away (`Consent/.` becomes a search of
+all consents), so the gateway accepts neither as an id, in a path or in a reference. A
+literal relative reference is `<Type>/<id>`. `reference_pattern("Patient")` compiles the pattern of such a reference for
 the given types; the common ones are compiled once here. Pure.
 """
 
@@ -20,8 +22,9 @@ __all__ = [
     "reference_pattern",
 ]
 
-ID = r"[A-Za-z0-9\-.]{1,64}"
-"""The regular expression of a FHIR id (also of a version id), for use inside other patterns."""
+ID = r"(?!\.+(?![A-Za-z0-9\-.]))[A-Za-z0-9\-.]{1,64}"
+"""The regular expression of a FHIR id (also of a version id), for use inside other patterns:
+1–64 id characters, not all of them dots."""
 ID_PATTERN = re.compile(ID)
 
 

@@ -1,6 +1,8 @@
 """What a FHIR REST request asks for, read off its method, path and query.
 
-`parse_call(method, path, query)` returns a frozen `FhirCall` — interaction, resource type,
+`fhir_path_of(raw_path)` is the path relative to the FHIR base `/fhir`, as the request sent it
+(the ASGI scope's `raw_path`, still percent-encoded: a decoded path no longer tells `%2F` from
+`/`). `parse_call(method, path, query)` returns a frozen `FhirCall` — interaction, resource type,
 id, version, operation and the query as ordered pairs — or raises a `gateway.errors` error:
 `InvalidId` for an id that is not a FHIR id (`gateway.fhir.ids`), `NotFound` for a path that is not
 a FHIR interaction or names a resource type the store does not serve, `MethodNotAllowed` for a
@@ -9,6 +11,9 @@ its CapabilityStatement). Nothing here decides access.
 
 Paths are relative to the FHIR base: "" (system), "CarePlan", "CarePlan/x",
 "CarePlan/x/_history/2", "CarePlan/_search", "CarePlan/x/$everything", "metadata", ...
+Each segment is percent-decoded once; a segment that decodes to one holding `/`, or to one
+made only of dots (`.`, `..`, `%2e`, ...), is refused (`BadRequest`): the store, or any URL
+library on the way, would resolve it into another path than the one decided on.
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
-from gateway.errors import InvalidId, MethodNotAllowed, NotFound
+from gateway.errors import BadRequest, InvalidId, MethodNotAllowed, NotFound, Unexpected
 from gateway.fhir.codes import Interaction
 from gateway.fhir.ids import is_id
 
-__all__ = ["FhirCall", "parse_call"]
+__all__ = ["FHIR_BASE_PATH", "FhirCall", "fhir_path_of", "parse_call"]
+
+FHIR_BASE_PATH = "/fhir"
+"""Where the FHIR path is served on the gateway's origin."""
 
 _OPERATION = re.compile(r"\$[A-Za-z][A-Za-z0-9\-]*")
 
@@ -44,11 +52,28 @@ class FhirCall:
         return frozenset(name for name, _ in self.params)
 
 
+def fhir_path_of(raw_path: bytes | str | None) -> str:
+    """The still-encoded path after `/fhir` of a request's raw path; `NotFound` if it is not under it.
+
+    The caller's duty: pass the raw path as the request sent it (ASGI `raw_path`), never the
+    decoded one. None (a server that gives no raw path) is a fault of the assembly: `Unexpected`.
+    """
+    if raw_path is None:
+        raise Unexpected()
+    raw = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else raw_path
+    raw = raw.partition("?")[0]
+    if raw != FHIR_BASE_PATH and not raw.startswith(FHIR_BASE_PATH + "/"):
+        raise NotFound(f"{raw[:200]!r} is not on the FHIR base {FHIR_BASE_PATH}")
+    return raw[len(FHIR_BASE_PATH) :]
+
+
 def parse_call(method: str, path: str, query: str, resource_types: frozenset[str]) -> FhirCall:
-    """Classify a request on the FHIR base; raise for anything that is not a FHIR interaction."""
-    parts = path.strip("/").split("/") if path.strip("/") else []
+    """Classify a request on the FHIR base; raise for anything that is not a FHIR interaction.
+
+    `path` may be percent-encoded (see the module doc on what is refused)."""
+    parts = [_segment(part) for part in path.strip("/").split("/")] if path.strip("/") else []
     if any(not part for part in parts):
-        raise NotFound(f"/{path.strip('/')} is not a FHIR interaction")
+        raise NotFound(f"/{path.strip('/')[:200]} is not a FHIR interaction")
     shape = _shape(parts, resource_types)
     method = method.upper()
     return FhirCall(
@@ -119,6 +144,17 @@ def _only(method: str, allowed: Mapping[str, Interaction]) -> Interaction:
         return allowed[method]
     except KeyError:
         raise MethodNotAllowed(f"{method} is not allowed here; allowed: {', '.join(sorted(allowed))}") from None
+
+
+def _segment(raw: str) -> str:
+    """One path segment, decoded once; refused if it would change the path's shape."""
+    try:
+        part = unquote(raw, errors="strict") if "%" in raw else raw
+    except UnicodeDecodeError:
+        raise BadRequest(f"the path segment {raw[:70]!r} is not percent-encoded UTF-8") from None
+    if "/" in part or (part and set(part) == {"."}):
+        raise BadRequest(f"the path segment {raw[:70]!r} is not accepted: it names no resource")
+    return part
 
 
 def _id(value: str) -> str:

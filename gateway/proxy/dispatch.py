@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 
@@ -53,8 +53,10 @@ _MAX_SEARCH_BODY = 65_536
 
 
 def is_public(method: str, path: str) -> bool:
-    """Whether the FHIR request needs no token: only GET /metadata, as FHIR expects."""
-    return method == "GET" and path.strip("/") == "metadata"
+    """Whether the FHIR request needs no token: only GET /metadata, as FHIR expects.
+
+    `path` (relative to the base) may be percent-encoded or decoded: the answer is the same."""
+    return method == "GET" and unquote(path).strip("/") == "metadata"
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class FhirProxy:
     max_body: int = 1_048_576
 
     async def serve(self, request: Request, path: str, attempt: Attempt) -> Served:
-        """Serve `request` on FHIR path `path` (relative to the base); see the module doc."""
+        """Serve `request` on FHIR path `path` (relative to the base, as sent: still
+        percent-encoded, `gateway.proxy.call.fhir_path_of`); see the module doc."""
         if is_public(request.method, path):
             attempt.interaction = str(Interaction.CAPABILITIES)
             return Served(200, self.capabilities)

@@ -59,7 +59,7 @@ def check_form(resource: Mapping[str, Any], local: frozenset[str] = frozenset())
         if isinstance(value, str) and value in local:
             continue
         match = _LITERAL.fullmatch(value) if isinstance(value, str) else None
-        if match is None or set(match.group(1)) == {"."}:
+        if match is None:
             raise Unprocessable(
                 f"{location}: a reference must be a literal Type/id of a resource you may see"
                 " (in a transaction also the urn:uuid: of an entry created in it); searches,"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -32,9 +32,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from gateway.access.policy import RolePolicy
-from gateway.access.seam import AccessRequest, Effect, Reason, UnknownPatient
+from gateway.access.seam import AccessRequest, Effect, UnknownPatient
 from gateway.app.frame import AuditedFrame
-from gateway.audit.record import Disclosed
 from gateway.audit.store import AuditQuery, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import Verdict, verify
@@ -43,7 +42,7 @@ from gateway.fhir.codes import Interaction
 from gateway.fhir.ids import PATIENT_REFERENCE
 from gateway.fhir.media import FHIR_JSON
 from gateway.review.pages import LANGUAGES, render_console, render_report
-from gateway.served import Attempt
+from gateway.served import Attempt, Responded
 
 __all__ = ["LANGUAGES", "create_audit_router", "query_of"]
 
@@ -56,26 +55,6 @@ _PRIVATE = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
 }
 """Headers of every audit answer: personal data, never cached, never scripted."""
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """An audit endpoint's answer (a `gateway.app.frame.Answer`): a page or Bundle, and its clients."""
-
-    response: Response
-    patients: tuple[str, ...]
-    reasons: tuple[Reason, ...] = ()
-    effect: Effect = Effect.PERMIT
-
-    @property
-    def status(self) -> int:
-        return self.response.status_code
-
-    def disclosed(self) -> tuple[Disclosed, ...]:
-        return ()
-
-    def as_response(self) -> Response:
-        return self.response
 
 
 def query_of(params: list[tuple[str, str]]) -> AuditQuery:
@@ -99,12 +78,15 @@ def query_of(params: list[tuple[str, str]]) -> AuditQuery:
     return query
 
 
-def create_audit_router(frame: AuditedFrame, role_policy: RolePolicy, trail: AuditTrail) -> APIRouter:
-    """The /audit endpoints over `trail`, each inside `frame`, for callers `role_policy` lets in."""
+def create_audit_router(frame: AuditedFrame, role_policy: RolePolicy, trail: AuditTrail, origin: str) -> APIRouter:
+    """The /audit endpoints over `trail`, each inside `frame`, for callers `role_policy` lets in.
+
+    Links (a search's `self`) are built on `origin`, the gateway's configured public origin,
+    never on the request's Host header."""
     router = APIRouter()
 
-    async def serve(request: Request, answer: Callable[[], Awaitable[_Answer]], named: tuple[str, ...]) -> Response:
-        async def audited(attempt: Attempt) -> _Answer:
+    async def serve(request: Request, answer: Callable[[], Awaitable[Responded]], named: tuple[str, ...]) -> Response:
+        async def audited(attempt: Attempt) -> Responded:
             request = AccessRequest.of(
                 attempt.caller(), Interaction.SEARCH, "AuditEvent", patient=UnknownPatient("the audit trail")
             )
@@ -120,32 +102,33 @@ def create_audit_router(frame: AuditedFrame, role_policy: RolePolicy, trail: Aud
         return response
 
     async def search(request: Request) -> Response:
-        async def answer() -> _Answer:
+        async def answer() -> Responded:
             query = query_of(_params(request))
             events = await _search(trail, query)
-            bundle = _bundle("searchset", events, str(request.url))
-            return _Answer(JSONResponse(bundle, media_type=FHIR_JSON), _patient_list(query.patient))
+            self_url = f"{origin}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+            bundle = _bundle("searchset", events, self_url)
+            return Responded(JSONResponse(bundle, media_type=FHIR_JSON), _patient_list(query.patient))
 
         return await serve(request, answer, _named_patient(request))
 
     async def report(request: Request, patient_id: str) -> Response:
-        async def answer() -> _Answer:
+        async def answer() -> Responded:
             patient = f"Patient/{patient_id}"
             lang = _language(request)
             events = await _search(trail, AuditQuery(patient=patient, limit=_MAX_COUNT))
             if _wants_html(request):
-                return _Answer(HTMLResponse(render_report(patient, [_json(e) for e in events], lang)), (patient,))
-            return _Answer(JSONResponse(_bundle("collection", events, None), media_type=FHIR_JSON), (patient,))
+                return Responded(HTMLResponse(render_report(patient, [_json(e) for e in events], lang)), (patient,))
+            return Responded(JSONResponse(_bundle("collection", events, None), media_type=FHIR_JSON), (patient,))
 
         return await serve(request, answer, (f"Patient/{patient_id}",))
 
     async def console(request: Request) -> Response:
-        async def answer() -> _Answer:
+        async def answer() -> Responded:
             params = _params(request)
             query, lang = query_of(params), _language(request)
             events, verdict = await asyncio.gather(_search(trail, query), _verify(trail))
             page = render_console([_json(e) for e in events], params, verdict, lang)
-            return _Answer(HTMLResponse(page), _patient_list(query.patient))
+            return Responded(HTMLResponse(page), _patient_list(query.patient))
 
         return await serve(request, answer, _named_patient(request))
 

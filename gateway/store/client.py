@@ -9,6 +9,11 @@ exchange `UpstreamFailure` (502). HAPI's 5xx answers become `UpstreamFailure` wi
 message — their diagnostics name Java internals and are logged, never sent; its 4xx
 OperationOutcomes are passed on with only the fields a client can use (`sanitize_outcome`).
 
+Upstream URLs are built already encoded (yarl `encoded=True`) from path segments the
+gateway checked, so that nothing on the way resolves `.` or `..` or re-encodes a character:
+`send` refuses a path with any other segment, and no request leaves unless the path on the
+wire is the one meant (`Unexpected` otherwise: the gateway sends nothing it did not decide on).
+
 The session (a pool of kept-alive connections) is opened on first use, inside the running
 event loop, and closed by `close()`; one `Upstream` serves one event loop.
 """
@@ -17,14 +22,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 from yarl import URL
 
-from gateway.errors import UpstreamFailure, UpstreamUnavailable
+from gateway.errors import Unexpected, UpstreamFailure, UpstreamUnavailable
 
 __all__ = ["FORWARDED_HEADERS", "Upstream", "UpstreamResponse", "sanitize_outcome"]
 
@@ -33,6 +40,8 @@ FORWARDED_HEADERS = ("etag", "last-modified", "location", "content-location", "c
 
 _ISSUE_FIELDS = ("severity", "code", "details", "diagnostics", "location", "expression")
 _log = logging.getLogger("gateway.store.client")
+_SEGMENT = re.compile(r"[A-Za-z0-9\-._$]+")
+"""A path segment the gateway sends: a resource type, an id, `_history`, `_search`, `$operation`."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class Upstream:
 
     def __init__(self, base_url: str, *, timeout: float = 60.0, max_connections: int = 50) -> None:
         self.base_url = base_url.rstrip("/")
+        self._base = URL(self.base_url, encoded=True)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
@@ -71,19 +81,27 @@ class Upstream:
     ) -> UpstreamResponse:
         """Send `method` to `<base_url>/<path>`; raise on transport failure or a 5xx answer.
 
-        `path` is relative to the FHIR base ("" for the base itself, "CarePlan/x", ...).
+        `path` is relative to the FHIR base ("" for the base itself, "CarePlan/x", ...); each of
+        its segments is a resource type, an id, `_history` or an operation, never one made only
+        of dots (`Unexpected` otherwise, and nothing is sent).
         4xx answers are returned (the caller decides what to pass on).
         """
-        url = f"{self.base_url}/{path}" if path else self.base_url
-        return await self._exchange(method, URL(url), params, headers, content)
+        if not all(_SEGMENT.fullmatch(segment) and set(segment) != {"."} for segment in path.split("/") if path):
+            _log.error("refused to send %s to the FHIR store path %.200r", method, path)
+            raise Unexpected()
+        meant = f"{self._base.raw_path}/{path}" if path else self._base.raw_path
+        url = URL(f"{self.base_url}/{path}" if path else self.base_url, encoded=True)
+        return await self._exchange(method, url, meant, params, headers, content)
 
     async def follow(self, url: str, headers: Mapping[str, str] | None = None) -> UpstreamResponse:
-        """GET a link the store gave (e.g. a Bundle's `next`), as it is; it must be on the store."""
-        link, base = URL(url, encoded=True), URL(self.base_url)
-        on_store = link.path == base.path or link.path.startswith(base.path.rstrip("/") + "/")
+        """GET a link the store gave (e.g. a Bundle's `next`), as it is; it must be on the store,
+        under its FHIR base, with no `.` or `..` segment (`UpstreamFailure` otherwise)."""
+        link, base = URL(url, encoded=True), self._base
+        on_store = link.raw_path == base.raw_path or link.raw_path.startswith(base.raw_path.rstrip("/") + "/")
+        on_store = on_store and not any(part and set(unquote(part)) == {"."} for part in link.raw_path.split("/"))
         if (link.scheme, link.host, link.port) != (base.scheme, base.host, base.port) or not on_store:
             raise UpstreamFailure("the FHIR store linked outside itself")
-        return await self._exchange("GET", link, (), headers, None)
+        return await self._exchange("GET", link, link.raw_path, (), headers, None)
 
     async def close(self) -> None:
         """Close the connection pool (if it was opened)."""
@@ -95,15 +113,19 @@ class Upstream:
         self,
         method: str,
         url: URL,
+        meant: str,
         params: Sequence[tuple[str, str]],
         headers: Mapping[str, str] | None,
         content: bytes | None,
     ) -> UpstreamResponse:
+        sent = url.extend_query(list(params)) if params else url
+        if sent.raw_path != url.raw_path or url.raw_path != meant:
+            _log.error("the URL built for the FHIR store, %.200r, is not the path meant, %.200r", str(sent), meant)
+            raise Unexpected()
         try:
             async with self._client().request(
                 method,
-                url,
-                params=list(params) or None,
+                sent,
                 headers=dict(headers or {}),
                 data=content,
                 allow_redirects=False,

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from gateway.app.assembly import build_gateway
+from gateway.app.assembly import build_gateway, server_config
 from gateway.demo import DemoLoad
 from gateway.demo.clients import ensure_demo_clients
 from gateway.settings import Settings
@@ -47,13 +47,14 @@ def client(fhir: httpx.Client, demo: DemoLoad) -> Client:
 def served(hapi: HapiServer, demo: DemoLoad, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings of a gateway served by uvicorn on loopback in front of the session's HAPI, with
     the demo systems registered and its own data directory (trail, keys) for this module."""
-    settings = hapi.settings.with_changes(data_dir=tmp_path_factory.mktemp("gateway-data"), gateway_port=free_port())
+    yield from serve_gateway(hapi.settings.with_changes(data_dir=tmp_path_factory.mktemp("gateway-data")))
+
+
+def serve_gateway(settings: Settings) -> Iterator[Settings]:
+    """Serve the gateway of `settings` (on a free port) as `yhteys gateway serve` does, until resumed."""
+    settings = settings.with_changes(gateway_port=free_port())
     ensure_demo_clients(settings.gateway_dir)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build_gateway(settings).app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning"
-        )
-    )
+    server = uvicorn.Server(server_config(settings, build_gateway(settings).app))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

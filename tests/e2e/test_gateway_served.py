@@ -78,10 +78,10 @@ def test_every_request_lands_in_the_audit_trail(served: Settings) -> None:
     before = _trail_head(served)
     _read(served, "no-token", "CarePlan/demo-plan")
     _read(served, _token(served, "school-welfare-system"), "Goal/demo-goal-wellbeing")
-    events = _rest_events_after(served, before)
-    assert [e["outcome"] for e in events] == ["4", "4"]
-    assert "401" in events[0]["outcomeDesc"] and "404" in events[1]["outcomeDesc"]
-    assert events[1]["_keys"]["client_id"] == "school-welfare-system"
+    events = _rest_events_after(served, before)  # the read without a token, the token request, the read
+    assert [e["outcome"] for e in events] == ["4", "0", "4"]
+    assert "401" in events[0]["outcomeDesc"] and "200" in events[1]["outcomeDesc"] and "404" in events[2]["outcomeDesc"]
+    assert events[2]["_keys"]["client_id"] == "school-welfare-system"
 
 
 def test_an_unmodified_fhir_client_library_reads_and_pages_through_the_gateway(served: Settings) -> None:

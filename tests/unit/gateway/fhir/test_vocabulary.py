@@ -51,12 +51,12 @@ def test_the_search_rules_name_only_served_types() -> None:
     assert set(load_search_rules().types) <= SERVED_TYPES
 
 
-@pytest.mark.parametrize("value", ["a", "demo-plan", "A.b-9", "x" * 64])
+@pytest.mark.parametrize("value", ["a", "demo-plan", "A.b-9", "x" * 64, ".a", "a.", "..a", "-"])
 def test_fhir_ids(value: str) -> None:
     assert is_id(value) and ID_PATTERN.fullmatch(value)
 
 
-@pytest.mark.parametrize("value", ["", "x" * 65, "a/b", "a_b", "ä", "a b", None, 3])
+@pytest.mark.parametrize("value", ["", "x" * 65, "a/b", "a_b", "ä", "a b", ".", "..", "." * 64, None, 3])
 def test_not_fhir_ids(value: object) -> None:
     assert not is_id(value)
 
@@ -65,6 +65,8 @@ def test_references() -> None:
     assert PATIENT_REFERENCE.fullmatch("Patient/demo-client")
     assert not PATIENT_REFERENCE.fullmatch("Patient/demo-client/_history/1")
     assert not PATIENT_REFERENCE.fullmatch("http://x/Patient/demo-client")
+    assert not PATIENT_REFERENCE.fullmatch("Patient/.") and not PATIENT_REFERENCE.fullmatch("Patient/..")
+    assert PATIENT_REFERENCE.fullmatch("Patient/..x")
     actor = reference_pattern("Organization", "PractitionerRole")
     match = actor.fullmatch("PractitionerRole/r-1")
     assert match is not None and match.group(1) == "r-1"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import GatewayError, InvalidId, MethodNotAllowed, NotFound
+from gateway.errors import BadRequest, GatewayError, InvalidId, MethodNotAllowed, NotFound, Unexpected
 from gateway.fhir.codes import Interaction
-from gateway.proxy.call import parse_call
+from gateway.proxy.call import fhir_path_of, parse_call
 
 TYPES = frozenset({"CarePlan", "Goal", "Patient", "CareTeam"})
 
@@ -29,6 +29,7 @@ CASES = [
     ("POST", "Patient/$validate", (Interaction.OPERATION, "Patient", None, None, "$validate")),
     ("POST", "$graphql", (Interaction.OPERATION, None, None, None, "$graphql")),
     ("get", "/CarePlan/demo-plan/", (Interaction.READ, "CarePlan", "demo-plan", None, None)),
+    ("GET", "CarePlan/demo%2Dplan", (Interaction.READ, "CarePlan", "demo-plan", None, None)),  # decoded once
 ]
 
 
@@ -56,6 +57,18 @@ REFUSALS: list[tuple[str, str, type[GatewayError]]] = [
     ("DELETE", "", MethodNotAllowed),
     ("POST", "CarePlan/x", MethodNotAllowed),
     ("PUT", "metadata", MethodNotAllowed),
+    # ids and segments the store (or a URL library) would resolve into another path
+    ("GET", "CarePlan/.", BadRequest),
+    ("GET", "CarePlan/..", BadRequest),
+    ("GET", "CarePlan/%2e", BadRequest),
+    ("GET", "CarePlan/%2E%2e", BadRequest),
+    ("GET", "CarePlan/./x", BadRequest),
+    ("GET", "CarePlan/x/_history/.", BadRequest),
+    ("GET", "Patient/..%2f_history", BadRequest),
+    ("GET", "Patient/x%2Fy", BadRequest),
+    ("GET", "../_history", BadRequest),
+    ("GET", "CarePlan/%252e", InvalidId),  # decoded once only: "%2e" is no id
+    ("GET", "CarePlan/%e2%82", BadRequest),  # not UTF-8
 ]
 
 
@@ -63,3 +76,19 @@ REFUSALS: list[tuple[str, str, type[GatewayError]]] = [
 def test_what_is_not_a_fhir_call_is_refused(method: str, path: str, error: type[GatewayError]) -> None:
     with pytest.raises(error):
         parse_call(method, path, "", TYPES)
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [(b"/fhir", ""), (b"/fhir/", "/"), (b"/fhir/CarePlan/%2e", "/CarePlan/%2e"), ("/fhir/Goal?x=1", "/Goal")],
+)
+def test_the_fhir_path_is_taken_as_sent(raw: bytes | str, want: str) -> None:
+    assert fhir_path_of(raw) == want
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"), [(b"/%66hir/Goal", NotFound), (b"/fhirx/Goal", NotFound), (None, Unexpected)]
+)
+def test_a_raw_path_off_the_fhir_base_is_refused(raw: bytes | None, error: type[GatewayError]) -> None:
+    with pytest.raises(error):
+        fhir_path_of(raw)

@@ -35,7 +35,7 @@ def test_an_unexpected_failure_is_answered_500_and_recorded(tmp_path: Path, monk
         AuditStore.sqlite(tmp_path / "audit.sqlite"), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE
     )
     verifier = TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time)
-    router = api.create_audit_router(AuditedFrame(verifier, trail), load_policy(), trail)
+    router = api.create_audit_router(AuditedFrame(verifier, trail), load_policy(), trail, "http://gateway.test")
     bearer = token(AUDITOR, ("system/AuditEvent.rs",))
 
     async def call() -> httpx.Response:
