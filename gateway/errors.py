@@ -17,6 +17,7 @@ and, for access decisions, the decision's reasons.
     ├── NotFound                      404 not-found
     │   └── Unseen                    404 not-found   (exists, but hidden from the caller)
     ├── MethodNotAllowed              405 not-supported
+    ├── PageGone                      410 not-found   (a page link not known, not the caller's, or expired)
     ├── Conflict                      409 conflict    (breaks a rule across resources)
     ├── PreconditionFailed            412 conflict    (stale If-Match)
     ├── PayloadTooLarge               413 too-costly
@@ -45,6 +46,7 @@ __all__ = [
     "MalformedBody",
     "MethodNotAllowed",
     "NotFound",
+    "PageGone",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",
@@ -140,6 +142,14 @@ class Unseen(NotFound):
 class MethodNotAllowed(GatewayError):
     status_code = 405
     issue_code = "not-supported"
+
+
+class PageGone(GatewayError):
+    """A follow-up page that cannot be served: its link was not made for this caller, was
+    changed, or its stored search expired. One answer for all three, so a link is no oracle."""
+
+    status_code = 410
+    issue_code = "not-found"
 
 
 class Conflict(GatewayError):

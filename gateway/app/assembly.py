@@ -2,7 +2,8 @@
 
 `yhteys gateway serve`, `yhteys run`, the benchmarks and the e2e tests all build the gateway
 here. `build_gateway(settings)` reads the FHIR store's CapabilityStatement (so the store must
-be serving), the client registry and the token signing key from `settings.gateway_dir`,
+be serving), the client registry, the token signing key and the page cursors' key from
+`settings.gateway_dir`,
 opens the audit trail, and returns a `Gateway`: the ASGI application — the authorization
 server at the gateway's origin, the auditors' `/audit` endpoints and the FHIR path at
 `<origin>/fhir`, in front of HAPI, every endpoint inside the one audited frame — with its
@@ -42,6 +43,7 @@ from gateway.audit.sink import AuditSink
 from gateway.audit.store import StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.proxy.capabilities import capability_statement
+from gateway.proxy.cursor import CursorSeal
 from gateway.proxy.dispatch import FhirProxy
 from gateway.proxy.search import check_supported, load_search_rules
 from gateway.proxy.urls import PublicUrls
@@ -87,6 +89,7 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
         keys = SigningKeys(load_signing_key(folder / "signing-key.pem"))
         audit_store = open_store(settings)
         audit_key = checkpoint_key(settings)
+        cursors = CursorSeal.load(folder / "page-cursor-key")
     except (RegistryError, SigningKeyError, StoreError, ValueError, OSError) as exc:
         raise GatewayStartError(str(exc)) from exc
     origin = settings.gateway_origin
@@ -115,6 +118,7 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
         capabilities=capability_statement(
             public_base, auth_config.token_endpoint, auth_config.introspection_endpoint, search_rules, store_statement
         ),
+        cursors=cursors,
         max_body=settings.gateway_max_body,
     )
 

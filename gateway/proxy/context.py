@@ -10,7 +10,8 @@ reads, writes and bundles of the FHIR path:
   (`gateway.store.facts.FactsReader`), and noted in the request's `Attempt` as touched;
 - `await intend(*writes)`: the writes about to be sent to the store, recorded in the audit
   trail first (`gateway.served.Attempt.intend`); if that fails, nothing may be sent;
-- `patients()` and `reasons()`: what the audit record of the request carries.
+- `patients()` and `reasons()`: what the audit record of the request carries;
+- `binding()`: what the request's follow-up page links are bound to (`gateway.proxy.cursor`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class RequestContext:
     def patients(self) -> tuple[str, ...]:
         """The clients whose data the request touched (their facts were read)."""
         return self._facts.clients()
+
+    def binding(self) -> bytes:
+        """The client system and the acting professional: a page link opens only for them."""
+        return f"{self._principal.client_id}\n{self._principal.practitioner_role}".encode()
 
     def reasons(self) -> tuple[Reason, ...]:
         """Every reason of every decision of the request, first occurrence kept."""

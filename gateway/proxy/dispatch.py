@@ -7,8 +7,8 @@ needs, and hands it on:
 
 - `/metadata`: the gateway's own CapabilityStatement (public, no token);
 - reads — read, vread, search (GET and POST _search, parameters allow-listed by
-  `gateway.proxy.search`), instance history and follow-up pages (`_getpages`, only the paging
-  parameters) — to `gateway.proxy.reads`;
+  `gateway.proxy.search`), instance history and follow-up pages (`_getpages` with the sealed
+  cursor of a page the gateway made for this caller, and nothing else) — to `gateway.proxy.reads`;
 - writes — create, update, JSON Patch and delete (If-Match required where a version exists),
   never conditional — to `gateway.proxy.writes`;
 - a batch or transaction Bundle POSTed to the base to `gateway.proxy.bundles`, every entry
@@ -33,7 +33,8 @@ from gateway.proxy.body import if_match_version, media_type, patch_of, read_body
 from gateway.proxy.bundles import parse_bundle, serve_batch, serve_transaction
 from gateway.proxy.call import FhirCall, parse_call
 from gateway.proxy.context import RequestContext
-from gateway.proxy.reads import serve_read
+from gateway.proxy.cursor import CursorSeal
+from gateway.proxy.reads import ReadPath
 from gateway.proxy.search import SearchRules
 from gateway.proxy.urls import PublicUrls
 from gateway.proxy.writes import WriteInput, serve_write
@@ -42,8 +43,9 @@ from gateway.store.client import Upstream
 
 __all__ = ["PAGING_PARAMS", "FhirProxy", "is_public"]
 
-PAGING_PARAMS = frozenset({"_getpages", "_getpagesoffset", "_count", "_pretty", "_bundletype", "_format"})
-"""The only parameters of a follow-up page request (a GET on the base with `_getpages`)."""
+PAGING_PARAMS = frozenset({"_getpages", "_pretty", "_format"})
+"""The only parameters of a follow-up page request (a GET on the base with `_getpages`): where
+the page begins and how long it is are sealed in the cursor, never the caller's to set."""
 
 _SERVED = frozenset(
     {Interaction.READ, Interaction.VREAD, Interaction.SEARCH, Interaction.HISTORY}
@@ -65,7 +67,8 @@ class FhirProxy:
 
     `store` is the HAPI client (it also reads the facts decisions rest on); `resource_types`
     those the store serves; `capabilities` the gateway's CapabilityStatement
-    (`gateway.proxy.capabilities`); `max_body` limits write and Bundle bodies.
+    (`gateway.proxy.capabilities`); `cursors` seals follow-up page links; `max_body` limits
+    write and Bundle bodies.
     """
 
     store: Upstream
@@ -74,6 +77,7 @@ class FhirProxy:
     resource_types: frozenset[str]
     urls: PublicUrls
     capabilities: Mapping[str, Any]
+    cursors: CursorSeal
     max_body: int = 1_048_576
 
     async def serve(self, request: Request, path: str, attempt: Attempt) -> Served:
@@ -98,6 +102,18 @@ class FhirProxy:
             return await serve_transaction(context, self.store, entries)
         if call.interaction.is_write:
             return await self._serve_one(context, call, await self._write_input(request, call))
+        if call.resource_type is None and call.interaction is Interaction.SEARCH:  # a follow-up page
+            token = dict(call.params)["_getpages"]
+            cursor = self.cursors.open(token, context.binding())
+            paged = Interaction.HISTORY if cursor.resource_id is not None else Interaction.SEARCH
+            call = FhirCall("GET", paged, cursor.resource_type, cursor.resource_id, None, None, (("_getpages", token),))
+            attempt.interaction, attempt.resource_type, attempt.resource_id = (
+                str(paged),
+                cursor.resource_type,
+                cursor.resource_id,
+            )
+            context.pre_check(call)
+            return await self._reads.serve(context, call, cursor)
         if request.method == "POST":  # _search: the parameters come in a form body too
             call = replace(call, params=call.params + await _form_params(request))
         return await self._serve_one(context, call, None)
@@ -118,6 +134,10 @@ class FhirProxy:
             raise UnsupportedParameter("conditional writes are not supported: they decide on data you may not see")
         return call
 
+    @property
+    def _reads(self) -> ReadPath:
+        return ReadPath(self.store, self.urls, self.search_rules, self.cursors)
+
     async def _write_input(self, request: Request, call: FhirCall) -> WriteInput:
         content_type = request.headers.get("content-type", "")
         if_match = None
@@ -135,9 +155,8 @@ class FhirProxy:
         """One read or write (alone, or as a batch entry)."""
         context.pre_check(call)
         if call.interaction.is_read:
-            if call.resource_type is not None:  # a follow-up page was checked when parsed
-                self.search_rules.check(call)
-            return await serve_read(context, self.store, self.urls, call)
+            self.search_rules.check(call)
+            return await self._reads.serve(context, call)
         assert given is not None
         return await serve_write(context, self.store, self.urls, call, given)
 

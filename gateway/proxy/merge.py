@@ -26,7 +26,6 @@ resource in the same terms. The input is never modified.
 from __future__ import annotations
 
 import copy
-import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -35,7 +34,8 @@ from gateway.access.decider import WriteEffect
 from gateway.access.labels import activity_owner, part_labels, resource_labels
 from gateway.access.seam import UnknownSector
 from gateway.fhir.codes import Sector
-from gateway.fhir.labels import LABELLED_PARTS, Label, R
+from gateway.fhir.labels import Label, R
+from gateway.proxy.parts import canonical, entries, is_hidden, labelled_elements
 
 __all__ = ["describe_create", "describe_delete", "merge_update"]
 
@@ -50,7 +50,7 @@ def merge_update(current: Mapping[str, Any], proposed: Mapping[str, Any], hidden
     merged = copy.deepcopy(dict(proposed))
     owners: list[Sector | UnknownSector] = []
     labels = set(resource_labels(current) | resource_labels(proposed))
-    elements = _labelled_parts(current)
+    elements = labelled_elements(current)
     changed = {
         name
         for name in (set(current) | set(proposed)) - _NEVER_CHANGED - {"meta"} - set(elements)
@@ -59,11 +59,11 @@ def merge_update(current: Mapping[str, Any], proposed: Mapping[str, Any], hidden
     if _meta_content(current.get("meta")) != _meta_content(proposed.get("meta")):
         changed.add("meta")
     for element in elements:
-        before, after = _parts(current.get(element)), _parts(merged.get(element))
-        kept = [(index, part) for index, part in enumerate(before) if _hidden(part, hidden)]
-        seen = [part for part in before if not _hidden(part, hidden)]
+        before, after = entries(current.get(element)), entries(merged.get(element))
+        kept = [(index, part) for index, part in enumerate(before) if is_hidden(part, hidden)]
+        seen = [part for part in before if not is_hidden(part, hidden)]
         removed, added = _difference(seen, after), _difference(after, seen)
-        touched = removed + added + [part for part in after if _hidden(part, hidden)]
+        touched = removed + added + [part for part in after if is_hidden(part, hidden)]
         labels.update(label for part in touched for label in _labels(part))
         if element == _ACTIVITY:
             owners.extend(_owner(part) for part in removed + added)
@@ -90,9 +90,9 @@ def describe_delete(current: Mapping[str, Any]) -> WriteEffect:
 
 
 def _whole(resource: Mapping[str, Any], stored: dict[str, Any] | None) -> WriteEffect:
-    elements = _labelled_parts(resource)
-    activities = _parts(resource.get(_ACTIVITY)) if _ACTIVITY in elements else []
-    parts = [part for element in elements for part in _parts(resource.get(element))]
+    elements = labelled_elements(resource)
+    activities = entries(resource.get(_ACTIVITY)) if _ACTIVITY in elements else []
+    parts = [part for element in elements for part in entries(resource.get(element))]
     labels = set(resource_labels(resource)).union(*(_labels(part) for part in parts))
     changed = set(resource) - _NEVER_CHANGED - ({_ACTIVITY} & set(elements))
     if "meta" in changed and not any(_meta_content(resource.get("meta"))):
@@ -100,26 +100,9 @@ def _whole(resource: Mapping[str, Any], stored: dict[str, Any] | None) -> WriteE
     return WriteEffect(stored, tuple(_owner(part) for part in activities), frozenset(changed), frozenset(labels))
 
 
-def _labelled_parts(resource: Mapping[str, Any]) -> tuple[str, ...]:
-    """The elements of `resource` whose entries are labelled parts (none for most types)."""
-    return LABELLED_PARTS.get(str(resource.get("resourceType")), ())
-
-
-def _parts(value: object) -> list[object]:
-    """The entries of a labelled-part element; a value that is not a list is one malformed entry."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
 def _labels(part: object) -> frozenset[Label]:
     """A part's labels; a malformed part (not an object) is unreadable, so reads as `R`."""
     return part_labels(part) if isinstance(part, Mapping) else frozenset({R})
-
-
-def _hidden(part: object, hidden: frozenset[Label]) -> bool:
-    """True if the caller could not see `part` (redaction drops malformed parts too)."""
-    return not isinstance(part, Mapping) or bool(part_labels(part) & hidden)
 
 
 def _owner(part: object) -> Sector | UnknownSector:
@@ -128,10 +111,10 @@ def _owner(part: object) -> Sector | UnknownSector:
 
 def _difference(left: list[object], right: list[object]) -> list[object]:
     """The entries of `left` not matched one-for-one by equal entries of `right`."""
-    remaining = Counter(_canonical(part) for part in right)
+    remaining = Counter(canonical(part) for part in right)
     result = []
     for part in left:
-        key = _canonical(part)
+        key = canonical(part)
         if remaining[key]:
             remaining[key] -= 1
         else:
@@ -139,18 +122,14 @@ def _difference(left: list[object], right: list[object]) -> list[object]:
     return result
 
 
-def _canonical(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _meta_content(meta: object) -> tuple[str, ...]:
     """The caller-meaningful content of `meta` (profile, security, tag), comparable."""
     if not isinstance(meta, Mapping):
         return ("", "", "") if meta is None else ("malformed", "", "")
-    return tuple(_canonical(_sorted(meta.get(name))) if meta.get(name) else "" for name in _META_CONTENT)
+    return tuple(canonical(_sorted(meta.get(name))) if meta.get(name) else "" for name in _META_CONTENT)
 
 
 def _sorted(values: object) -> object:
     if isinstance(values, list):
-        return sorted(_canonical(value) for value in values)
+        return sorted(canonical(value) for value in values)
     return values

@@ -1,57 +1,156 @@
-"""The read path: read, vread, search, instance history and follow-up pages.
+"""The read path: read, vread, search, instance history and their follow-up pages.
 
-`serve_read(context, store, urls, call)` forwards one read to the store and answers what the
-caller may see of the result:
-- a resource: decided for its client (role policy and consent); one the caller may not see
-  at all — refused by the consent, by the role for that resource, or carrying a label hidden
-  from it — is answered exactly as an id that does not exist (404, the same OperationOutcome
-  and headers; the reasons go to the audit only), so a refusal is no oracle; labelled parts
-  the caller may not see are removed (`gateway.proxy.redaction`);
-- a Bundle (search, history, a follow-up page): every entry decided for its own client and
-  redacted, withheld entries leaving no trace; links and fullUrls made the gateway's.
+`ReadPath.serve(context, call, cursor)` forwards one read to the store and answers what the
+caller may see of the result. Hidden looks exactly like missing everywhere:
+- a resource the caller may not see at all — refused by the consent, by the role for that
+  resource, or carrying a label hidden from it — is answered exactly as an id that does not
+  exist (404, the same OperationOutcome and headers; the reasons go to the audit only);
+  labelled parts it may not see are removed (`gateway.proxy.redaction`);
+- a version (vread) and a history belong to the resource as it is now: the current version is
+  read first, and if it is missing, deleted or hidden the answer is that same 404; each
+  earlier version is redacted by its own labels and by those of the current version
+  (`gateway.proxy.versions`), so a part labelled later stays hidden in its past;
+- a search or a history is paged by the gateway (`gateway.proxy.pages`): each match decided
+  for its own client and redacted, a search match left out if what the caller sees of it no
+  longer matches the search's terms over labelled parts (`SearchRules.view_matches`),
+  included resources kept only where the page's matches link to them; the next page is a
+  sealed cursor (`gateway.proxy.cursor`). The Bundle has no `total`, no store ids, and only
+  `self` and `next` links, on the gateway.
 A store answer other than 200 is passed on as a sanitised OperationOutcome.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
 from gateway.access.seam import Effect, Withheld
-from gateway.errors import NotFound, Unseen, UpstreamFailure, unknown
+from gateway.errors import BadRequest, NotFound, Unseen, UpstreamFailure, unknown
 from gateway.fhir.codes import Interaction
 from gateway.fhir.media import FHIR_JSON
 from gateway.proxy.call import FhirCall
 from gateway.proxy.context import RequestContext
-from gateway.proxy.redaction import redact, redact_bundle
+from gateway.proxy.cursor import CursorSeal, PageCursor
+from gateway.proxy.pages import Page, gather, read_on
+from gateway.proxy.redaction import redact
+from gateway.proxy.search import SearchRules
 from gateway.proxy.urls import PublicUrls
+from gateway.proxy.versions import redact_version
 from gateway.served import Served
 from gateway.store.client import Upstream, UpstreamResponse, sanitize_outcome
 
-__all__ = ["passthrough", "serve_read"]
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "ReadPath", "passthrough"]
+
+DEFAULT_PAGE = 20
+"""Entries per page when the caller gives no `_count`."""
+MAX_PAGE = 100
+"""The largest `_count` honoured."""
 
 
-async def serve_read(context: RequestContext, store: Upstream, urls: PublicUrls, call: FhirCall) -> Served:
-    """One read of `context`'s caller; see the module doc."""
-    path = _store_path(call)
-    answer = await store.send("GET", path, params=call.params, headers={"Accept": FHIR_JSON})
-    if answer.status in (404, 410) and call.resource_id is not None:
-        raise NotFound(unknown(path))  # the gateway's own words: the same as for a hidden one
-    if answer.status != 200:
-        return passthrough(answer)
-    body = answer.json()
-    if not isinstance(body, dict):
-        raise UpstreamFailure("the FHIR store answered with something that is not a resource")
-    if body.get("resourceType") == "Bundle":
-        entries = [e.get("resource") for e in body.get("entry", []) if isinstance(e, dict)]
-        decider = await context.decider([r for r in entries if isinstance(r, dict)], call.interaction)
-        shown = urls.bundle(redact_bundle(body, decider.hidden_for))
-        return Served(200, shown, urls.headers(answer), context.patients(), Effect.PERMIT, context.reasons())
-    decider = await context.decider([body], call.interaction)
-    decision = decider.decide(body)
-    if decision.effect is not Effect.PERMIT:
-        raise Unseen(unknown(path), decision.reasons)
-    redacted = redact(body, decision.redactions.hidden)
-    if isinstance(redacted, Withheld):
-        raise Unseen(unknown(path), decision.reasons)
-    return Served(200, redacted, urls.headers(answer), context.patients(), Effect.PERMIT, decision.reasons)
+@dataclass(frozen=True)
+class ReadPath:
+    """Reads through `store`, links on the gateway (`urls`), searches by `rules`, pages sealed by `cursors`."""
+
+    store: Upstream
+    urls: PublicUrls
+    rules: SearchRules
+    cursors: CursorSeal
+
+    async def serve(self, context: RequestContext, call: FhirCall, cursor: PageCursor | None = None) -> Served:
+        """One read of `context`'s caller (a follow-up page if `cursor`); see the module doc."""
+        try:
+            return await self._serve(context, call, cursor)
+        except _Refused as refused:
+            return passthrough(refused.answer, context.patients())
+
+    async def _serve(self, context: RequestContext, call: FhirCall, cursor: PageCursor | None) -> Served:
+        if call.interaction is Interaction.READ:
+            answer = await self._get(_path(call), call.params)
+            [view] = await _views(context, [_resource(answer, call, _path(call))], call.interaction)
+            if view is None:
+                raise Unseen(unknown(_path(call)), context.reasons())
+            return Served(200, view, self.urls.headers(answer), context.patients(), Effect.PERMIT, context.reasons())
+        current = None
+        if call.resource_id is not None:
+            current = await self._current(context, call)
+        if call.interaction is Interaction.VREAD:
+            answer = await self._get(_path(call), ())
+            assert current is not None
+            [view] = await _version_views(context, [_resource(answer, call, _path(call))], current, call.interaction)
+            if view is None:
+                raise Unseen(unknown(_path(call)), context.reasons())
+            return Served(200, view, self.urls.headers(answer), context.patients(), Effect.PERMIT, context.reasons())
+        return await self._page(context, call, current, cursor)
+
+    async def _current(self, context: RequestContext, call: FhirCall) -> dict[str, Any]:
+        """The resource of a vread or history as it is now; 404 if the caller may not see it."""
+        assert call.resource_type is not None and call.resource_id is not None
+        path = f"{call.resource_type}/{call.resource_id}"
+        current = _resource(await self._get(path, ()), call, path)
+        if (await _views(context, [current], call.interaction)) == [None]:
+            raise Unseen(unknown(path), context.reasons())
+        return current
+
+    async def _page(
+        self, context: RequestContext, call: FhirCall, current: dict[str, Any] | None, cursor: PageCursor | None
+    ) -> Served:
+        want = cursor.count if cursor else _count_of(call)
+        terms = cursor.terms if cursor else self.rules.terms(call)
+        if cursor is None:
+            params = [(n, v) for n, v in call.params if n not in ("_count", "_format", "_pretty")]
+            first = _bundle(await self._get(_path(call), (*params, ("_count", str(want)))))
+            start = 0
+        else:
+            first = await read_on(self.store, cursor.search, cursor.offset, cursor.count)
+            start = cursor.offset
+
+        async def shown(resources: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+            if current is not None:
+                return await _version_views(context, resources, current, call.interaction)
+            views = await _views(context, resources, call.interaction)
+            return [
+                v if v is not None and self.rules.view_matches(call.resource_type, terms, v) else None for v in views
+            ]
+
+        history = _path(call) if current is not None else None
+        page = await gather(self.store, first, start, want, shown, history)
+        bundle = await self._bundle(context, call, first, page, want, terms, cursor is not None)
+        return Served(200, bundle, {}, context.patients(), Effect.PERMIT, context.reasons())
+
+    async def _bundle(
+        self,
+        context: RequestContext,
+        call: FhirCall,
+        first: Mapping[str, Any],
+        page: Page,
+        want: int,
+        terms: tuple[tuple[str, str], ...],
+        paged: bool,
+    ) -> dict[str, Any]:
+        includes = [entry["resource"] for entry in page.includes]
+        views = await _views(context, includes, Interaction.SEARCH) if includes else []
+        entries = [{**_without_resource(entry), "resource": view} for entry, view in page.matches]
+        entries += [{**_without_resource(page.includes[i]), "resource": views[i]} for i in page.pointed(views)]
+        links = [{"relation": "self", "url": self._self_url(call, paged)}]
+        if page.next_offset is not None and page.source is not None:
+            cursor = PageCursor(page.source, page.next_offset, want, call.resource_type, call.resource_id, terms)
+            token = self.cursors.seal(cursor, context.binding())
+            links.append({"relation": "next", "url": f"{self.urls.public_base}?{urlencode({'_getpages': token})}"})
+        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": first.get("type", "searchset"), "link": links}
+        if entries:
+            bundle["entry"] = entries
+        return self.urls.bundle(bundle)
+
+    def _self_url(self, call: FhirCall, paged: bool) -> str:
+        """The URL of this page on the gateway: the request as made, or the follow-up page's link."""
+        path = "" if paged else _path(call)
+        url = f"{self.urls.public_base}/{path}" if path else self.urls.public_base
+        return f"{url}?{urlencode(call.params)}" if call.params else url
+
+    async def _get(self, path: str, params: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> UpstreamResponse:
+        return await self.store.send("GET", path, params=params, headers={"Accept": FHIR_JSON})
 
 
 def passthrough(answer: UpstreamResponse, patients: tuple[str, ...] = ()) -> Served:
@@ -63,7 +162,85 @@ def passthrough(answer: UpstreamResponse, patients: tuple[str, ...] = ()) -> Ser
     return Served(answer.status, sanitize_outcome(body if isinstance(body, dict) else {}), {}, patients)
 
 
-def _store_path(call: FhirCall) -> str:
+async def _views(
+    context: RequestContext, resources: list[dict[str, Any]], interaction: Interaction
+) -> list[dict[str, Any] | None]:
+    """What the caller sees of each of `resources` (None: nothing), decided together."""
+    decider = await context.decider(resources, interaction)
+    views: list[dict[str, Any] | None] = []
+    for resource in resources:
+        hidden = decider.hidden_for(resource)
+        view = hidden if isinstance(hidden, Withheld) else redact(resource, hidden)
+        views.append(None if isinstance(view, Withheld) else view)
+    return views
+
+
+async def _version_views(
+    context: RequestContext, versions: list[dict[str, Any]], current: dict[str, Any], interaction: Interaction
+) -> list[dict[str, Any] | None]:
+    """What the caller sees of each of `versions` of `current` (None: nothing)."""
+    decider = await context.decider([current, *versions], interaction)
+    now = decider.hidden_for(current)
+    views: list[dict[str, Any] | None] = []
+    for version in versions:
+        hidden = decider.hidden_for(version)
+        if isinstance(hidden, Withheld) or isinstance(now, Withheld):
+            views.append(None)
+            continue
+        view = redact_version(version, current, hidden | now)
+        views.append(None if isinstance(view, Withheld) else view)
+    return views
+
+
+def _resource(answer: UpstreamResponse, call: FhirCall, path: str) -> dict[str, Any]:
+    """The resource the store answered at `path`; 404 naming `path` (in the gateway's own
+    words, as for a hidden one) if it has none."""
+    if answer.status in (404, 410):
+        raise NotFound(unknown(path))
+    body = _body(answer)
+    if body.get("resourceType") != call.resource_type:
+        raise UpstreamFailure("the FHIR store answered with a resource of another type")
+    return body
+
+
+def _bundle(answer: UpstreamResponse) -> dict[str, Any]:
+    body = _body(answer)
+    if body.get("resourceType") != "Bundle":
+        raise UpstreamFailure("the FHIR store answered a search with something that is not a Bundle")
+    return body
+
+
+def _body(answer: UpstreamResponse) -> dict[str, Any]:
+    if answer.status != 200:
+        raise _Refused(answer)
+    body = answer.json()
+    if not isinstance(body, dict):
+        raise UpstreamFailure("the FHIR store answered with something that is not a resource")
+    return body
+
+
+class _Refused(Exception):
+    """The store refused the read (a 4xx other than 404/410); passed on by `ReadPath.serve`."""
+
+    def __init__(self, answer: UpstreamResponse) -> None:
+        self.answer = answer
+
+
+def _count_of(call: FhirCall) -> int:
+    """The page size asked for (the last `_count`), at most `MAX_PAGE`; 400 if not a number."""
+    given = [value for name, value in call.params if name == "_count"]
+    if not given:
+        return DEFAULT_PAGE
+    if not given[-1].isdigit():
+        raise BadRequest(f"_count must be a whole number, not {given[-1][:20]!r}")
+    return max(1, min(int(given[-1]), MAX_PAGE))
+
+
+def _without_resource(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in entry.items() if key != "resource"}
+
+
+def _path(call: FhirCall) -> str:
     path = "/".join(p for p in (call.resource_type, call.resource_id) if p)
     if call.version_id:
         return f"{path}/_history/{call.version_id}"

@@ -3,6 +3,13 @@
 `SearchRules.check(call)` raises `UnsupportedParameter` (400) for the first parameter of a
 search that the list does not allow, naming it; `BadRequest` when a required one is missing.
 `_sort` may name only allowed parameters of the type (or `_id`, `_lastUpdated`).
+
+Reference parameters over labelled parts (`labelled` in the file: `CarePlan.goal`,
+`CareTeam.participant.member`) find resources by a reference the caller may not see; the
+store cannot know that. `terms(call)` picks them out of a search, and `view_matches(type,
+terms, view)` says whether what the caller sees of a match still matches them: a match that
+does not is left out, as if the store had not found it. Such parameters take no modifier
+(`:missing`, `:not` would match on the hidden part) and sort nothing.
 Refused on principle, whatever the file says: `_has` (reverse chaining), chained names
 (`subject.name`), `_contained`, `_containedType`, `_filter`, `_query`, `_text`, `_content`,
 `_list`, `_elements`, `_summary` and `_total` — each can reveal hidden data or counts of it.
@@ -13,8 +20,8 @@ The rules apply to searches (GET or POST _search) and to the query of reads; `_g
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +53,7 @@ NEVER = frozenset(
 )
 """Parameters refused whatever the rules file says."""
 
-_KEYS = {"version", "common", "formats", "modifiers", "types", "include", "revinclude", "required"}
+_KEYS = {"version", "common", "formats", "modifiers", "types", "include", "revinclude", "required", "labelled"}
 
 
 class SearchRulesError(ValueError):
@@ -64,6 +71,8 @@ class SearchRules:
     include: frozenset[str]
     revinclude: frozenset[str]
     required: dict[str, frozenset[str]]
+    labelled: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per type, the reference parameters over labelled parts and the path each searches."""
 
     def check(self, call: FhirCall) -> None:
         """Raise unless every parameter of `call` is allowed (and required ones are present)."""
@@ -94,22 +103,44 @@ class SearchRules:
             if modifier:
                 raise UnsupportedParameter(f"the modifier {modifier!r} is not allowed on {base}")
             if base == "_sort":
-                self._check_sort(value, allowed)
+                self._check_sort(value, allowed, call.resource_type)
             return
         if call.interaction is not Interaction.SEARCH or base not in allowed:
             raise UnsupportedParameter(
                 f"the search parameter {name!r} is not allowed on {call.resource_type or 'this interaction'}"
             )
-        if modifier and modifier not in self.modifiers:
+        if modifier and (modifier not in self.modifiers or base in self._labelled(call.resource_type)):
             raise UnsupportedParameter(f"the modifier {modifier!r} is not allowed on {base}")
 
-    def _check_sort(self, value: str, allowed: frozenset[str]) -> None:
+    def _check_sort(self, value: str, allowed: frozenset[str], resource_type: str | None) -> None:
         """Sort keys are allowed parameters of the type (or `_id`, `_lastUpdated`), optionally
-        descending: sorting by anything else orders results by data the caller may not see."""
+        descending, and not over labelled parts: sorting by anything else orders results by
+        data the caller may not see."""
         for key in value.split(","):
             name = key.removeprefix("-")
-            if name not in allowed and name not in ("_id", "_lastUpdated"):
+            if (name not in allowed and name not in ("_id", "_lastUpdated")) or name in self._labelled(resource_type):
                 raise UnsupportedParameter(f"sorting by {name!r} is not allowed")
+
+    def terms(self, call: FhirCall) -> tuple[tuple[str, str], ...]:
+        """The parameters of `call` that search labelled parts (checked by `view_matches`)."""
+        labelled = self._labelled(call.resource_type)
+        return tuple((name, value) for name, value in call.params if name in labelled)
+
+    def view_matches(
+        self, resource_type: str | None, terms: tuple[tuple[str, str], ...], view: Mapping[str, Any]
+    ) -> bool:
+        """Whether `view` (a match as the caller sees it) matches every one of `terms` (each
+        a parameter of `terms(call)`: one of its comma-separated references is in the path)."""
+        labelled = self._labelled(resource_type)
+        for name, value in terms:
+            found = {_reference_key(ref) for ref in _references_at(view, labelled[name].split("."))}
+            wanted = [_reference_key(item) for item in value.split(",")]
+            if not any(_same_target(want, have) for want in wanted for have in found):
+                return False
+        return True
+
+    def _labelled(self, resource_type: str | None) -> Mapping[str, str]:
+        return self.labelled.get(resource_type or "", {})
 
 
 def load_search_rules(path: Path = SEARCH_RULES_PATH) -> SearchRules:
@@ -133,6 +164,7 @@ def load_search_rules(path: Path = SEARCH_RULES_PATH) -> SearchRules:
         include=_names(path, data, "include"),
         revinclude=_names(path, data, "revinclude"),
         required=required,
+        labelled=_labelled_paths(path, data, types),
     )
     listed = rules.common.union(*rules.types.values())
     if listed & NEVER:
@@ -201,3 +233,44 @@ def _mapping_of_lists(path: Path, data: dict[str, Any], key: str) -> dict[str, f
     if not isinstance(value, dict):
         raise SearchRulesError(f"{path}: {key} must map resource types to lists of names")
     return {str(rtype): _names(path, value, str(rtype)) for rtype in value}
+
+
+def _labelled_paths(path: Path, data: dict[str, Any], types: dict[str, frozenset[str]]) -> dict[str, dict[str, str]]:
+    value = data.get("labelled", {})
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise SearchRulesError(f"{path}: labelled must map resource types to parameter: path")
+    result: dict[str, dict[str, str]] = {}
+    for rtype, params in value.items():
+        for name, where in params.items():
+            if name not in types.get(str(rtype), frozenset()) or not isinstance(where, str) or not where:
+                raise SearchRulesError(f"{path}: labelled {rtype}.{name} must be an allowed parameter with a path")
+        result[str(rtype)] = {str(name): where for name, where in params.items()}
+    return result
+
+
+def _references_at(element: object, steps: list[str]) -> Iterator[str]:
+    """The `reference` strings found by following `steps` from `element` through lists."""
+    if isinstance(element, list):
+        for item in element:
+            yield from _references_at(item, steps)
+    elif isinstance(element, Mapping):
+        if not steps:
+            if isinstance(element.get("reference"), str):
+                yield element["reference"]
+        else:
+            yield from _references_at(element.get(steps[0]), steps[1:])
+
+
+def _reference_key(reference: str) -> tuple[str | None, str]:
+    """(type or None, id) of a reference or a search value: `Type/id`, `id`, an absolute URL
+    ending in `Type/id`, each possibly versioned (`/_history/n`)."""
+    parts = reference.strip().split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    if len(parts) == 1:
+        return None, parts[0]
+    return parts[-2], parts[-1]
+
+
+def _same_target(wanted: tuple[str | None, str], have: tuple[str | None, str]) -> bool:
+    return bool(wanted[1]) and wanted[1] == have[1] and (wanted[0] is None or wanted[0] == have[0])

@@ -210,3 +210,13 @@ def copy_demo_client(fhir: httpx.Client) -> Client:
     answer = fhir.post("", json=bundle, headers={"Content-Type": FHIR_JSON})
     assert answer.status_code == 200, answer.text
     return Client(prefix)
+
+
+def assert_answered_as_missing(hidden: httpx.Response, missing: httpx.Response, path: str, missing_path: str) -> None:
+    """`hidden` is answered exactly as `missing`: status, headers (but the request id) and body,
+    the body naming its own path in the same words."""
+    assert hidden.status_code == missing.status_code == 404
+    assert sorted(hidden.headers.keys()) == sorted(missing.headers.keys())
+    for name in set(missing.headers.keys()) - {"x-request-id", "content-length"}:
+        assert hidden.headers[name] == missing.headers[name], name
+    assert hidden.text.replace(path, missing_path) == missing.text

@@ -13,7 +13,16 @@ import httpx
 import pytest
 
 from gateway.fhir.media import FHIR_JSON
-from tests.e2e.gateway_harness import CURATOR, ISSUER, PSYCH_NURSE, PUBLIC_BASE, YOUTH_WORKER, Client, Gateway
+from tests.e2e.gateway_harness import (
+    CURATOR,
+    ISSUER,
+    PSYCH_NURSE,
+    PUBLIC_BASE,
+    YOUTH_WORKER,
+    Client,
+    Gateway,
+    assert_answered_as_missing,
+)
 from tests.e2e.gateway_harness import token as _token
 
 
@@ -40,16 +49,6 @@ def test_youth_worker_sees_the_plan_without_its_psychiatric_parts(call: Gateway)
     assert _sectors(plan) == {"school-welfare", "child-protection", "municipal-youth-services"}
     text = json.dumps(plan)
     assert "PSY" not in text and "demo-goal-wellbeing" not in text and "demo-need-anxiety" not in text
-
-
-def _assert_answered_as_missing(hidden: httpx.Response, missing: httpx.Response, path: str, missing_path: str) -> None:
-    """`hidden` is answered exactly as `missing`: status, headers (but the request id) and body,
-    the body naming its own path in the same words."""
-    assert hidden.status_code == missing.status_code == 404
-    assert sorted(hidden.headers.keys()) == sorted(missing.headers.keys())
-    for name in set(missing.headers.keys()) - {"x-request-id", "content-length"}:
-        assert hidden.headers[name] == missing.headers[name], name
-    assert hidden.text.replace(path, missing_path) == missing.text
 
 
 def test_a_hidden_resource_is_answered_like_a_missing_one(call: Gateway) -> None:
@@ -137,7 +136,7 @@ def test_a_withdrawn_consent_applies_to_the_very_next_request(call: Gateway, fhi
         withdrawn = call("GET", "/fhir/CarePlan/demo-plan", token)
         missing = call("GET", "/fhir/CarePlan/no-such-plan", token)
         assert withdrawn.status_code == 404  # refused by the consent: answered as an id that does not exist
-        _assert_answered_as_missing(withdrawn, missing, "CarePlan/demo-plan", "CarePlan/no-such-plan")
+        assert_answered_as_missing(withdrawn, missing, "CarePlan/demo-plan", "CarePlan/no-such-plan")
         search = call("GET", "/fhir/Goal?subject=Patient/demo-client", token)
         assert search.status_code == 200 and "entry" not in search.json()
         # other team members are not affected: their access rests on their role
@@ -230,8 +229,7 @@ def test_included_resources_are_decided_one_by_one(call: Gateway, client: Client
 
 def test_history_is_redacted_version_by_version(call: Gateway, fhir: httpx.Client, client: Client) -> None:
     plan = fhir.get(f"/{client.ref('plan')}").json()
-    for activity in plan["activity"]:
-        activity["detail"]["description"] += " (päivitetty)"
+    plan["description"] += " (päivitetty)"
     assert fhir.put(f"/{client.ref('plan')}", json=plan, headers={"Content-Type": FHIR_JSON}).status_code == 200
     history = call("GET", f"/fhir/{client.ref('plan')}/_history", _token(YOUTH_WORKER))
     assert history.status_code == 200, history.text
@@ -239,7 +237,7 @@ def test_history_is_redacted_version_by_version(call: Gateway, fhir: httpx.Clien
     assert sorted(v["meta"]["versionId"] for v in versions) == ["1", "2"]
     assert all(len(v["activity"]) == 3 for v in versions) and "PSY" not in history.text
     hidden = call("GET", f"/fhir/{client.ref('goal-wellbeing')}/_history", _token(YOUTH_WORKER))
-    assert hidden.status_code == 200 and "entry" not in hidden.json() and "total" not in hidden.json()
+    assert hidden.status_code == 404  # the history of a hidden resource is that of a missing one
     old = call("GET", f"/fhir/{client.ref('goal-wellbeing')}/_history/1", _token(YOUTH_WORKER))
     assert old.status_code == 404
 

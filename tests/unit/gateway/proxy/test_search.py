@@ -44,6 +44,9 @@ REFUSED = [
     ("GET", "Goal", "_sort=-performer", UnsupportedParameter),  # not an allowed parameter
     ("GET", "Consent", "patient=Patient/demo-client", BadRequest),  # status required
     ("GET", "Consent", "status=active", BadRequest),  # patient required
+    ("GET", "CarePlan", "goal:missing=true", UnsupportedParameter),  # would match on a hidden goal
+    ("GET", "CarePlan", "goal:not=Goal/x", UnsupportedParameter),
+    ("GET", "CarePlan", "_sort=goal", UnsupportedParameter),  # would order by a hidden goal
 ]
 
 
@@ -148,3 +151,22 @@ def test_team_participants_are_not_searchable_nor_included() -> None:
     # a search or include by participant would tell who is on the team, labelled participants too
     assert "participant" not in RULES.types["CareTeam"]
     assert not any(name.startswith("CareTeam:participant") for name in RULES.include)
+
+
+def test_a_search_by_a_labelled_reference_matches_only_what_the_caller_sees() -> None:
+    call = parse_call("GET", "CarePlan", "goal=Goal/g1,g2&status=active", TYPES)
+    terms = RULES.terms(call)
+    assert terms == (("goal", "Goal/g1,g2"),)  # status searches no labelled part
+    assert RULES.view_matches("CarePlan", terms, {"goal": [{"reference": "Goal/g2"}]})  # a bare id matches
+    assert RULES.view_matches("CarePlan", terms, {"goal": [{"reference": "https://x.example/fhir/Goal/g1"}]})
+    assert not RULES.view_matches("CarePlan", terms, {"goal": [{"reference": "Goal/g3"}]})
+    assert not RULES.view_matches("CarePlan", terms, {"status": "active"})  # the goal was redacted
+    assert not RULES.view_matches("CarePlan", terms, {"goal": [{"reference": "Condition/g1"}]})
+    assert RULES.view_matches("CarePlan", (), {"status": "active"})  # no terms: nothing to check
+
+
+def test_labelled_parameters_must_be_allowed_ones(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("version: 1\ntypes: {CarePlan: [status]}\nlabelled: {CarePlan: {goal: goal}}\n")
+    with pytest.raises(SearchRulesError, match="labelled CarePlan.goal"):
+        load_search_rules(bad)
