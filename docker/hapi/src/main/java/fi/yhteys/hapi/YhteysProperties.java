@@ -13,7 +13,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *   <li>{@code YHTEYS_LUCENE_DIR} or {@code yhteys.lucene-dir}: default {@code ./var/hapi/lucene};
  *   <li>{@code YHTEYS_DEFAULT_PAGE_SIZE} or {@code yhteys.default-page-size}: default 20;
  *   <li>{@code YHTEYS_MAX_PAGE_SIZE} or {@code yhteys.max-page-size}: default 200;
- *   <li>{@code YHTEYS_SEARCH_EXPIRY_SECONDS} or {@code yhteys.search-expiry-seconds}: default 600.
+ *   <li>{@code YHTEYS_SEARCH_EXPIRY_SECONDS} or {@code yhteys.search-expiry-seconds}: default 600;
+ *   <li>{@code YHTEYS_SEARCH_SWEEP_SECONDS} or {@code yhteys.search-sweep-seconds}: default 60.
  * </ul>
  *
  * <p>The environment variables reach the properties through placeholders in application.yaml
@@ -28,8 +29,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param defaultPageSize search page size when the client gives no {@code _count}
  * @param maxPageSize the largest {@code _count} honoured
  * @param searchExpirySeconds how long a stored search (kept for paging through its results)
- *     lives after it was last used; HAPI's sweep deletes older ones once a minute, so a paging
- *     link older than this answers 410 Gone
+ *     lives after it was last used; the sweep ({@link SearchSweep}) deletes older ones, after
+ *     which its paging links answer 410 Gone
+ * @param searchSweepSeconds how often the sweep runs
  */
 @ConfigurationProperties(prefix = "yhteys")
 public record YhteysProperties(
@@ -38,7 +40,8 @@ public record YhteysProperties(
 		String luceneDir,
 		Integer defaultPageSize,
 		Integer maxPageSize,
-		Long searchExpirySeconds) {
+		Long searchExpirySeconds,
+		Long searchSweepSeconds) {
 
 	public YhteysProperties {
 		packageFile = packageFile == null ? "" : packageFile;
@@ -46,9 +49,17 @@ public record YhteysProperties(
 		luceneDir = luceneDir == null ? "./var/hapi/lucene" : luceneDir;
 		defaultPageSize = defaultPageSize == null ? 20 : defaultPageSize;
 		maxPageSize = maxPageSize == null ? 200 : maxPageSize;
-		searchExpirySeconds = searchExpirySeconds == null ? 600L : searchExpirySeconds;
-		if (searchExpirySeconds <= 0) {
-			throw new IllegalArgumentException("yhteys.search-expiry-seconds must be positive, got: " + searchExpirySeconds);
+		searchExpirySeconds = positive("search-expiry-seconds", searchExpirySeconds, 600L);
+		searchSweepSeconds = positive("search-sweep-seconds", searchSweepSeconds, 60L);
+	}
+
+	private static long positive(String name, Long value, long orElse) {
+		if (value == null) {
+			return orElse;
 		}
+		if (value <= 0) {
+			throw new IllegalArgumentException("yhteys." + name + " must be positive, got: " + value);
+		}
+		return value;
 	}
 }
