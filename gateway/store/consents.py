@@ -1,10 +1,10 @@
 """Reading a client's consents from the FHIR store, afresh on every call.
 
 `read_consents(upstream, patient)` searches
-`GET <store>/Consent?patient=<Patient/id>&status=active` with `gateway.store.search` (every
-page, at most `MAX_PAGES` of `PAGE_SIZE`). It returns `ConsentsOnFile` (every Consent
+`GET <store>/Consent?patient=<Patient/id>&status=active` with `gateway.store.search` (one
+page of `PAGE_SIZE`, not stored by the store; a full page is unreadable). It returns `ConsentsOnFile` (every Consent
 found), `NoConsentOnFile` (an answer with none) or `ConsentUnreadable` for any failure
-(`SearchFailed`: network, status, body, links). It never raises (except for cancellation).
+(`SearchFailed`: network, status, body, a full page or a `next` link). It never raises (except for cancellation).
 
 There is no cache, on purpose: a withdrawn or newly refusing consent must apply to the very
 next request (existing gateways kept consents for hours after revocation). The caller's duty:
@@ -21,9 +21,9 @@ from __future__ import annotations
 from gateway.access.consent.decider import ConsentsOnFile, ConsentsRead, ConsentUnreadable, NoConsentOnFile
 from gateway.fhir.ids import PATIENT_REFERENCE
 from gateway.store.client import Upstream
-from gateway.store.search import MAX_PAGES, PAGE_SIZE, SearchFailed, search_all
+from gateway.store.search import PAGE_SIZE, SearchFailed, search_all
 
-__all__ = ["MAX_PAGES", "PAGE_SIZE", "read_consents"]
+__all__ = ["PAGE_SIZE", "read_consents"]
 
 
 async def read_consents(
@@ -31,14 +31,13 @@ async def read_consents(
     patient: str,
     *,
     page_size: int = PAGE_SIZE,
-    max_pages: int = MAX_PAGES,
 ) -> ConsentsRead:
     """The active Consents of `patient` ("Patient/<id>") on the store; never cached."""
     if not PATIENT_REFERENCE.fullmatch(patient):
         return ConsentUnreadable("patient is not 'Patient/<id>'")
     params = {"patient": patient, "status": "active"}
     try:
-        found = await search_all(upstream, "Consent", params, page_size=page_size, max_pages=max_pages)
+        found = await search_all(upstream, "Consent", params, page_size=page_size)
     except SearchFailed as exc:
         return ConsentUnreadable(str(exc))
     return ConsentsOnFile(tuple(found)) if found else NoConsentOnFile()

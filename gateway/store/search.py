@@ -1,15 +1,20 @@
 """Reading every match of one search from the FHIR store, afresh, for the gateway's own decisions.
 
-`search_all(upstream, resource_type, params)` runs
-`GET {base}/{resource_type}?{params}&_count=<page_size>` and follows the Bundle's `next`
-links (at most `max_pages` pages, only on the store: `Upstream.follow`), returning the matched
-resources. It raises `SearchFailed` for any failure: the store unreachable or failing, a status
-other than 200, a body that is not a searchset Bundle, an entry of another type, a foreign or
-excess `next` link. Entries with `search.mode` "outcome" are skipped.
+`search_all(upstream, resource_type, params)` runs one
+`GET {base}/{resource_type}?{params}&_count=<page_size>` with
+`Cache-Control: no-store, max-results=<page_size>`: HAPI answers it in one page and stores
+nothing (no HFJ_SEARCH row, no paging links to keep), so the gateway's own reads, made for every
+request, never fill the store's disk. The answer must hold every match, so a full page (exactly
+`page_size` matches, which may hide more) or a `next` link is a failure, never a partial answer:
+a consent read missing a withdrawal must not permit.
+
+It raises `SearchFailed` for any failure: the store unreachable or failing, a status other than
+200, a body that is not a searchset Bundle, an entry of another type, a full page, a `next` link.
+Entries with `search.mode` "outcome" are skipped.
 
 Nothing is cached, on purpose: consents and care teams decide access, and a change to them
-must apply to the very next request. The request asks the store not to reuse cached results
-(`Cache-Control: no-cache`, which HAPI honours; ours also never reuses them).
+must apply to the very next request (HAPI never reuses cached results for a no-store request;
+ours also never reuses them).
 """
 
 from __future__ import annotations
@@ -19,13 +24,10 @@ from collections.abc import Mapping
 from gateway.errors import GatewayError
 from gateway.store.client import Upstream, UpstreamResponse
 
-__all__ = ["MAX_PAGES", "PAGE_SIZE", "SearchFailed", "search_all"]
+__all__ = ["PAGE_SIZE", "SearchFailed", "search_all"]
 
-PAGE_SIZE = 100
-MAX_PAGES = 20
-"""At most page_size × max_pages resources are read; more is a failure (fail closed)."""
-
-_HEADERS = {"Accept": "application/fhir+json", "Cache-Control": "no-cache"}
+PAGE_SIZE = 200
+"""The store's largest page (`yhteys.max-page-size`): fewer than this many matches are read whole."""
 
 
 class SearchFailed(Exception):
@@ -38,26 +40,25 @@ async def search_all(
     params: Mapping[str, str],
     *,
     page_size: int = PAGE_SIZE,
-    max_pages: int = MAX_PAGES,
 ) -> list[Mapping[str, object]]:
-    """Every `resource_type` matching `params` on the store; see the module doc."""
+    """Every `resource_type` matching `params` on the store, fewer than `page_size`; see the module doc.
+
+    Requires 1 <= `page_size` <= the store's maximum page size (HAPI's no-store limit is 1000).
+    """
     query = [*params.items(), ("_count", str(page_size))]
-    found: list[Mapping[str, object]] = []
+    headers = {"Accept": "application/fhir+json", "Cache-Control": f"no-store, max-results={page_size}"}
     try:
-        answer = await upstream.send("GET", resource_type, params=query, headers=_HEADERS)
-        for _ in range(max_pages):
-            resources, following = _page(answer, resource_type)
-            found.extend(resources)
-            if following is None:
-                return found
-            answer = await upstream.follow(following, _HEADERS)
-    except GatewayError as exc:  # unreachable, failing, not JSON, a link off the store
+        answer = await upstream.send("GET", resource_type, params=query, headers=headers)
+        resources = _page(answer, resource_type)
+    except GatewayError as exc:  # unreachable, failing, not JSON
         raise SearchFailed(f"{type(exc).__name__}: {exc.message}") from exc
-    raise SearchFailed(f"more than {max_pages} pages of {resource_type}")
+    if len(resources) >= page_size:
+        raise SearchFailed(f"{page_size} or more {resource_type} match, more than one page holds")
+    return resources
 
 
-def _page(answer: UpstreamResponse, resource_type: str) -> tuple[list[Mapping[str, object]], str | None]:
-    """The resources of one searchset page and its `next` link (None on the last page)."""
+def _page(answer: UpstreamResponse, resource_type: str) -> list[Mapping[str, object]]:
+    """The resources of the one searchset page; a `next` link is a failure."""
     if answer.status != 200:
         raise SearchFailed(f"the store answered {answer.status}")
     body = answer.json()
@@ -67,6 +68,8 @@ def _page(answer: UpstreamResponse, resource_type: str) -> tuple[list[Mapping[st
     links = body.get("link", [])
     if not isinstance(entries, list) or not isinstance(links, list):
         raise SearchFailed("malformed Bundle")
+    if any(isinstance(link, Mapping) and link.get("relation") == "next" for link in links):
+        raise SearchFailed(f"more {resource_type} match than one page holds (a next link)")
     resources: list[Mapping[str, object]] = []
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
@@ -76,9 +79,4 @@ def _page(answer: UpstreamResponse, resource_type: str) -> tuple[list[Mapping[st
         if not isinstance(resource, Mapping) or resource.get("resourceType") != resource_type:
             raise SearchFailed(f"an entry that is not a {resource_type}")
         resources.append(resource)
-    following = [link.get("url") for link in links if isinstance(link, Mapping) and link.get("relation") == "next"]
-    if not following:
-        return resources, None
-    if len(following) > 1 or not isinstance(following[0], str):
-        raise SearchFailed("more than one next link")
-    return resources, following[0]
+    return resources

@@ -115,15 +115,16 @@ def test_a_new_refusal_and_its_withdrawal_apply_to_the_very_next_read(
         assert fhir.delete(f"/Consent/{consent['id']}").status_code in (200, 204)
 
 
-def test_next_links_are_followed_and_bounded(fhir: httpx.Client, base_url: str, demo: DemoLoad) -> None:
+def test_a_full_page_is_unreadable(fhir: httpx.Client, base_url: str, demo: DemoLoad) -> None:
     created = fhir.post("/Consent", json=_denying_consent(), headers=FHIR_JSON)
     assert created.status_code == 201, created.text
     try:
         everything = _ids(_read(base_url))
         assert len(everything) >= 2
-        assert _ids(_read(base_url, page_size=1, max_pages=len(everything))) == everything
-        too_many = _read(base_url, page_size=1, max_pages=len(everything) - 1)
-        assert isinstance(too_many, ConsentUnreadable) and "pages" in too_many.why
+        assert _ids(_read(base_url, page_size=len(everything) + 1)) == everything
+        full = _read(base_url, page_size=len(everything))
+        assert isinstance(full, ConsentUnreadable) and "more than one page holds" in full.why
+        assert POLICY.check(YOUTH_READS_PLAN, full).effect is Effect.DENY
     finally:
         assert fhir.delete(f"/Consent/{created.json()['id']}").status_code in (200, 204)
 

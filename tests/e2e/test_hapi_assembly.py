@@ -15,7 +15,8 @@ Running the jar directly, this proves that:
   the store starts, uses every one of those settings, and enforces exactly the package's profiles;
 
 and, against the session's HAPI, that the profiles it enforces are the package's (eight resource
-types) and that a resource of each of those types without `meta.profile` is refused and not stored.
+types), that a resource of each of those types without `meta.profile` is refused and not stored,
+and that a reference written as a search (an inline match URL) is refused and nothing stored.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ PROFILED_TYPES = frozenset(
     {"CarePlan", "CareTeam", "Goal", "Consent", "Patient", "Practitioner", "PractitionerRole", "Organization"}
 )
 """The resource types today's package profiles."""
+
+DEMO_CLIENT_IDENTIFIER = "urn:oid:1.2.246.21|140307A946S"
+"""The demo client's personal identity code, as a token search names it."""
 
 REFUSAL = "The Yhteys FHIR store refuses to serve without its profiles"
 REFUSAL_SECONDS = 30.0
@@ -311,11 +315,35 @@ def test_a_resource_without_its_profile_is_refused(
 
 def _demo_without_profile(kind: str) -> dict[str, Any]:
     """A copy of the first demo resource of type `kind`, without id and meta (so no profile)."""
+    fresh = _demo_resource(kind)
+    fresh.pop("meta", None)
+    return fresh
+
+
+def _demo_resource(kind: str) -> dict[str, Any]:
+    """A copy of the first demo resource of type `kind`, without its id (its profile kept)."""
     for entry in demo_bundle()["entry"]:
         resource: dict[str, Any] = entry["resource"]
         if resource["resourceType"] == kind:
             fresh = copy.deepcopy(resource)
             fresh.pop("id", None)
-            fresh.pop("meta", None)
             return fresh
     raise LookupError(kind)
+
+
+@pytest.mark.slow
+def test_a_reference_by_search_is_refused_and_nothing_stored(fhir: httpx.Client, demo: DemoLoad) -> None:
+    """Inline match URLs are off: a reference written as a search (`Patient?identifier=...`), here
+    one that matches exactly the demo client, is refused rather than resolved, and nothing is stored.
+    Sent straight to HAPI: the gateway refuses such references before they reach it."""
+    assert search_total(fhir, "/Patient", identifier=DEMO_CLIENT_IDENTIFIER) == 1
+    goal = _demo_resource("Goal")
+    marker = f"test-{uuid.uuid4()}"
+    goal["identifier"] = [{"system": "urn:yhteys:test", "value": marker}]
+    literal = fhir.post("/Goal/$validate", json=goal, headers=FHIR_JSON)
+    assert literal.status_code == 200, literal.text  # valid as it is, with its literal subject
+    goal["subject"] = {"reference": f"Patient?identifier={DEMO_CLIENT_IDENTIFIER}"}
+    response = fhir.post("/Goal", json=goal, headers=FHIR_JSON)
+    assert 400 <= response.status_code < 500, response.text
+    assert any("Inline match URLs are not supported" in problem for problem in errors(response.json())), response.text
+    assert search_total(fhir, "/Goal", identifier=f"urn:yhteys:test|{marker}") == 0

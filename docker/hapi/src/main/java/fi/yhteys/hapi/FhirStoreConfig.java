@@ -51,12 +51,21 @@ public class FhirStoreConfig {
 
 	/**
 	 * Storage behaviour. Search results are never reused from the cache: a search must see the
-	 * store as it is now, since the gateway's access decisions depend on it.
+	 * store as it is now, since the gateway's access decisions depend on it. A search stored for
+	 * paging expires {@code yhteys.search-expiry-seconds} after its last use and {@link SearchSweep}
+	 * deletes it (HAPI's own sweep task, once a minute with a minute's slack, is off), so stored
+	 * searches do not fill the disk; a request with {@code Cache-Control: no-store} is
+	 * answered in one page and stores nothing. References are literal only: a search URL in a
+	 * reference ({@code Patient?identifier=...}, an "inline match URL") is refused, not resolved.
 	 */
 	@Bean
-	public JpaStorageSettings jpaStorageSettings() {
+	public JpaStorageSettings jpaStorageSettings(YhteysProperties properties) {
 		JpaStorageSettings settings = new JpaStorageSettings();
 		settings.setReuseCachedSearchResultsForMillis(null);
+		settings.setExpireSearchResults(true);
+		settings.setExpireSearchResultsAfterMillis(properties.searchExpirySeconds() * 1000L);
+		settings.setEnableTaskStaleSearchCleanup(false);
+		settings.setAllowInlineMatchUrlReferences(false);
 		settings.setResourceClientIdStrategy(JpaStorageSettings.ClientIdStrategyEnum.ALPHANUMERIC);
 		settings.setAllowExternalReferences(false);
 		settings.setEnforceReferentialIntegrityOnWrite(true);
