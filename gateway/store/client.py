@@ -26,7 +26,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 import aiohttp
 from yarl import URL
@@ -92,16 +91,6 @@ class Upstream:
         meant = f"{self._base.raw_path}/{path}" if path else self._base.raw_path
         url = URL(f"{self.base_url}/{path}" if path else self.base_url, encoded=True)
         return await self._exchange(method, url, meant, params, headers, content)
-
-    async def follow(self, url: str, headers: Mapping[str, str] | None = None) -> UpstreamResponse:
-        """GET a link the store gave (e.g. a Bundle's `next`), as it is; it must be on the store,
-        under its FHIR base, with no `.` or `..` segment (`UpstreamFailure` otherwise)."""
-        link, base = URL(url, encoded=True), self._base
-        on_store = link.raw_path == base.raw_path or link.raw_path.startswith(base.raw_path.rstrip("/") + "/")
-        on_store = on_store and not any(part and set(unquote(part)) == {"."} for part in link.raw_path.split("/"))
-        if (link.scheme, link.host, link.port) != (base.scheme, base.host, base.port) or not on_store:
-            raise UpstreamFailure("the FHIR store linked outside itself")
-        return await self._exchange("GET", link, link.raw_path, (), headers, None)
 
     async def close(self) -> None:
         """Close the connection pool (if it was opened)."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from gateway.demo import DemoLoad
-from gateway.errors import UpstreamFailure, UpstreamUnavailable
+from gateway.errors import UpstreamUnavailable
 from gateway.store.client import Upstream, UpstreamResponse
 from tests.ports import free_port
 
@@ -51,15 +51,3 @@ def test_missing_resource_is_returned_not_raised(base_url: str, demo: DemoLoad) 
 def test_a_store_that_does_not_answer_is_503() -> None:
     with pytest.raises(UpstreamUnavailable):
         _send(f"http://127.0.0.1:{free_port()}/fhir", "GET", "metadata")
-
-
-def test_a_link_off_the_store_is_not_followed(base_url: str) -> None:
-    async def run() -> None:
-        upstream = Upstream(base_url, timeout=30.0)
-        try:
-            await upstream.follow("http://example.org/fhir/Consent?page=2")
-        finally:
-            await upstream.close()
-
-    with pytest.raises(UpstreamFailure, match="outside"):
-        asyncio.run(run())
