@@ -31,6 +31,8 @@ class Settings:
     `jdbc:postgresql://...` URL (with user and password) to run HAPI on PostgreSQL.
     `gateway_trusted_proxies` are the addresses or networks (CIDR) of the reverse proxies whose
     `X-Forwarded-For` the gateway believes; empty, the default, believes nobody's.
+    `audit_checkpoint_ms` is the longest time between signed audit checkpoints while records
+    arrive (1–60000 ms): the window in which a cut tail of the trail goes unnoticed.
     """
 
     data_dir: Path
@@ -48,6 +50,7 @@ class Settings:
     gateway_trusted_proxies: tuple[str, ...] = ()
     audit_db_url: str = ""
     audit_witness_path: str = ""
+    audit_checkpoint_ms: int = 1000
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -70,6 +73,7 @@ class Settings:
             gateway_trusted_proxies=_networks(env, "YHTEYS_GATEWAY_TRUSTED_PROXIES"),
             audit_db_url=env.get("YHTEYS_AUDIT_DB_URL", ""),
             audit_witness_path=env.get("YHTEYS_AUDIT_WITNESS", ""),
+            audit_checkpoint_ms=_int_in(env, "YHTEYS_AUDIT_CHECKPOINT_MS", 1000, 1, 60_000),
         )
 
     def with_changes(self, **changes: object) -> Settings:
@@ -118,6 +122,14 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _int_in(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """`_int`, which must also lie in `low`..`high`."""
+    value = _int(env, name, default)
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be from {low} to {high}, got {value}")
+    return value
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:

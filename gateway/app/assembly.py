@@ -94,7 +94,9 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
         raise GatewayStartError(str(exc)) from exc
     origin = settings.gateway_origin
     public_base = f"{origin}/fhir"
-    trail = AuditTrail(audit_store, audit_key, server=public_base)
+    trail = AuditTrail(
+        audit_store, audit_key, server=public_base, checkpoint_interval=settings.audit_checkpoint_ms / 1000
+    )
     directory = httpx.AsyncClient(timeout=60.0)  # the directory of professionals, read at token issue
     store = Upstream(store_base, timeout=60.0, max_connections=50)  # the hot path
     auth_config = AuthConfig.at(

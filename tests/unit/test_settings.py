@@ -48,3 +48,11 @@ def test_the_audit_witness_is_in_the_gateway_dir_unless_named(tmp_path: Path) ->
     )
     named = Settings.from_env({"YHTEYS_AUDIT_WITNESS": str(tmp_path / "elsewhere" / "w.jsonl")})
     assert named.audit_witness == tmp_path / "elsewhere" / "w.jsonl"
+
+
+def test_the_checkpoint_window_is_a_bounded_setting() -> None:
+    assert Settings.from_env({}).audit_checkpoint_ms == 1000
+    assert Settings.from_env({"YHTEYS_AUDIT_CHECKPOINT_MS": "250"}).audit_checkpoint_ms == 250
+    for bad in ("0", "-5", "60001", "soon"):
+        with pytest.raises(SettingsError, match="YHTEYS_AUDIT_CHECKPOINT_MS"):
+            Settings.from_env({"YHTEYS_AUDIT_CHECKPOINT_MS": bad})
