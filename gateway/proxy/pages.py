@@ -30,13 +30,12 @@ from gateway.errors import PageGone, UpstreamFailure
 from gateway.fhir.media import FHIR_JSON
 from gateway.proxy.references import references_of
 from gateway.store.client import Upstream
+from gateway.store.search import PAGE_SIZE
 
 __all__ = ["Page", "Shown", "gather", "read_on", "resource_key"]
 
 Shown = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any] | None]]]
 """What the caller sees of each of the store's matches of one page (None: nothing)."""
-
-_MAX_STORE_PAGE = 200  # the store's largest page (docker/hapi: maxPageSize)
 
 
 @dataclass
@@ -88,7 +87,7 @@ async def gather(
         offset += len(matches)
         if len(visible) > want or not matches or not _has_next(bundle) or page.source is None:
             break
-        bundle = await read_on(store, page.source, offset, min(2 * (want + 1), _MAX_STORE_PAGE))
+        bundle = await read_on(store, page.source, offset, min(2 * (want + 1), PAGE_SIZE))
     page.matches = [(entry, view) for _, entry, view in visible[:want]]
     page.next_offset = visible[want][0] if len(visible) > want else None
     return page

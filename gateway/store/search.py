@@ -43,8 +43,11 @@ async def search_all(
 ) -> list[Mapping[str, object]]:
     """Every `resource_type` matching `params` on the store, fewer than `page_size`; see the module doc.
 
-    Requires 1 <= `page_size` <= the store's maximum page size (HAPI's no-store limit is 1000).
+    `page_size` must be from 1 to `PAGE_SIZE` (the store's largest page; a larger one could let a
+    page the store cut short pass as whole): `ValueError` otherwise.
     """
+    if not 1 <= page_size <= PAGE_SIZE:
+        raise ValueError(f"page_size must be from 1 to {PAGE_SIZE}, not {page_size}")
     query = [*params.items(), ("_count", str(page_size))]
     headers = {"Accept": "application/fhir+json", "Cache-Control": f"no-store, max-results={page_size}"}
     try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
-from gateway.store.client import UpstreamResponse
-from gateway.store.search import SearchFailed, _page
+from gateway.store.client import Upstream, UpstreamResponse
+from gateway.store.search import PAGE_SIZE, SearchFailed, _page, search_all
 
 _CONSENT = {"resourceType": "Consent", "id": "c1"}
 
@@ -39,3 +40,10 @@ def test_the_page_s_resources_are_read_and_outcomes_skipped() -> None:
 def test_anything_else_fails(answer: UpstreamResponse, why: str) -> None:
     with pytest.raises(SearchFailed, match=why):
         _page(answer, "Consent")
+
+
+@pytest.mark.parametrize("page_size", [0, -1, PAGE_SIZE + 1])
+def test_a_page_larger_than_the_stores_is_refused_before_anything_is_sent(page_size: int) -> None:
+    nowhere = Upstream("http://127.0.0.1:9/fhir")  # a request that left would fail otherwise
+    with pytest.raises(ValueError, match="page_size"):
+        asyncio.run(search_all(nowhere, "Consent", {"patient": "Patient/x"}, page_size=page_size))
