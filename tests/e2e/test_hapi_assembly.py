@@ -49,7 +49,6 @@ PROFILED_TYPES = frozenset(
 )
 """The resource types today's package profiles."""
 
-DEMO_CLIENT_IDENTIFIER = "urn:oid:1.2.246.21|140307A946S"
 """The demo client's personal identity code, as a token search names it."""
 
 REFUSAL = "The Yhteys FHIR store refuses to serve without its profiles"
@@ -333,16 +332,17 @@ def _demo_resource(kind: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_a_reference_by_search_is_refused_and_nothing_stored(fhir: httpx.Client, demo: DemoLoad) -> None:
-    """Inline match URLs are off: a reference written as a search (`Patient?identifier=...`), here
-    one that matches exactly the demo client, is refused rather than resolved, and nothing is stored.
+    """Inline match URLs are off: a reference written as a search (`Patient?_id=...`), here one
+    that matches exactly the demo client (other tests copy the client with its henkilötunnus, so
+    an identifier would match many), is refused rather than resolved, and nothing is stored.
     Sent straight to HAPI: the gateway refuses such references before they reach it."""
-    assert search_total(fhir, "/Patient", identifier=DEMO_CLIENT_IDENTIFIER) == 1
+    assert search_total(fhir, "/Patient", _id="demo-client") == 1
     goal = _demo_resource("Goal")
     marker = f"test-{uuid.uuid4()}"
     goal["identifier"] = [{"system": "urn:yhteys:test", "value": marker}]
     literal = fhir.post("/Goal/$validate", json=goal, headers=FHIR_JSON)
     assert literal.status_code == 200, literal.text  # valid as it is, with its literal subject
-    goal["subject"] = {"reference": f"Patient?identifier={DEMO_CLIENT_IDENTIFIER}"}
+    goal["subject"] = {"reference": "Patient?_id=demo-client"}
     response = fhir.post("/Goal", json=goal, headers=FHIR_JSON)
     assert 400 <= response.status_code < 500, response.text
     assert any("Inline match URLs are not supported" in problem for problem in errors(response.json())), response.text
