@@ -78,7 +78,7 @@ class AuditedFrame:
     async def __call__(self, request: Request, serve: Serve, attempt: Attempt, *, public: bool = False) -> Response:
         """Serve `request` with `serve` and audit it; see the module doc."""
         request_id = request_id_of(request.headers.get("x-request-id"))
-        caller: Caller | Anonymous = Anonymous("no bearer token")
+        caller: Caller | Anonymous = Anonymous("a public endpoint, no token asked for" if public else "no bearer token")
         answer: Answer
         try:
             if not public:
