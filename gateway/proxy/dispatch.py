@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -134,7 +135,7 @@ class FhirProxy:
             raise UnsupportedParameter("conditional writes are not supported: they decide on data you may not see")
         return call
 
-    @property
+    @cached_property
     def _reads(self) -> ReadPath:
         return ReadPath(self.store, self.urls, self.search_rules, self.cursors)
 

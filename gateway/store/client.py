@@ -90,7 +90,11 @@ class Upstream:
             raise Unexpected()
         meant = f"{self._base.raw_path}/{path}" if path else self._base.raw_path
         url = URL(f"{self.base_url}/{path}" if path else self.base_url, encoded=True)
-        return await self._exchange(method, url, meant, params, headers, content)
+        sent = url.extend_query(list(params)) if params else url
+        if sent.raw_path != url.raw_path or url.raw_path != meant:
+            _log.error("the URL built for the FHIR store, %.200r, is not the path meant, %.200r", str(sent), meant)
+            raise Unexpected()
+        return await self._exchange(method, sent, headers, content)
 
     async def close(self) -> None:
         """Close the connection pool (if it was opened)."""
@@ -99,18 +103,9 @@ class Upstream:
             self._session = None
 
     async def _exchange(
-        self,
-        method: str,
-        url: URL,
-        meant: str,
-        params: Sequence[tuple[str, str]],
-        headers: Mapping[str, str] | None,
-        content: bytes | None,
+        self, method: str, sent: URL, headers: Mapping[str, str] | None, content: bytes | None
     ) -> UpstreamResponse:
-        sent = url.extend_query(list(params)) if params else url
-        if sent.raw_path != url.raw_path or url.raw_path != meant:
-            _log.error("the URL built for the FHIR store, %.200r, is not the path meant, %.200r", str(sent), meant)
-            raise Unexpected()
+        """One exchange with the store at `sent`, checked by `send`; errors mapped as the module says."""
         try:
             async with self._client().request(
                 method,
@@ -125,7 +120,7 @@ class Upstream:
         except aiohttp.ClientError as exc:
             raise UpstreamFailure("the exchange with the FHIR store failed") from exc
         if response.status >= 500:
-            _log.error("FHIR store answered %s to %s %s: %.500r", response.status, method, url, body)
+            _log.error("FHIR store answered %s to %s %s: %.500r", response.status, method, sent, body)
             raise UpstreamFailure("the FHIR store failed to process the request")
         kept = {name: response.headers[name] for name in FORWARDED_HEADERS if name in response.headers}
         return UpstreamResponse(response.status, kept, body)
