@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import jsonpatch
 
-from gateway.access.seam import Effect
+from gateway.access.seam import Effect, Withheld
 from gateway.errors import (
     BadRequest,
     GatewayError,
@@ -38,13 +38,16 @@ from gateway.errors import (
     PreconditionFailed,
     UnsupportedMediaType,
     UnsupportedParameter,
+    UpstreamFailure,
 )
 from gateway.fhir.codes import Interaction
 from gateway.fhir.media import FHIR_JSON, FHIR_MEDIA_TYPES
 from gateway.proxy.body import checked_resource, if_match_version, media_type, patch_of, strict_json
 from gateway.proxy.call import FhirCall, parse_call
 from gateway.proxy.context import RequestContext
+from gateway.proxy.history import as_seen, seen_response
 from gateway.proxy.reads import passthrough
+from gateway.proxy.redaction import redact
 from gateway.proxy.writes import PreparedWrite, WriteInput, prepare_write, store_refusal
 from gateway.served import Served
 from gateway.store.client import Upstream
@@ -206,7 +209,7 @@ async def serve_transaction(
         prepared.append((entry, write))
     stored_entries = [_store_entry(store.base_url, entry, write) for entry, write in prepared]
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": stored_entries}
-    headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Prefer": "return=minimal"}
+    headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Prefer": "return=representation"}
     await context.intend(*(write.describe() for _, write in prepared))
     answer = await store.send("POST", "", headers=headers, content=json.dumps(bundle, ensure_ascii=False).encode())
     if answer.status == 409:
@@ -216,14 +219,13 @@ async def serve_transaction(
     if answer.status != 200:
         return passthrough(store_refusal(answer), context.patients())
     stored = answer.json()
-    responses = (
-        [e.get("response") for e in stored.get("entry", []) if isinstance(e, dict)] if isinstance(stored, dict) else []
-    )
-    result = {
-        "resourceType": "Bundle",
-        "type": "transaction-response",
-        "entry": [{"response": _entry_response(r)} for r in responses if isinstance(r, dict)],
-    }
+    results = [e for e in stored.get("entry", []) if isinstance(e, dict)] if isinstance(stored, dict) else []
+    if len(results) != len(prepared):
+        raise UpstreamFailure("the FHIR store answered the transaction with another number of entries")
+    responses = [
+        await _response(context, store, write, result) for (_, write), result in zip(prepared, results, strict=True)
+    ]
+    result = {"resourceType": "Bundle", "type": "transaction-response", "entry": [{"response": r} for r in responses]}
     return Served(200, result, {}, context.patients(), Effect.PERMIT, context.reasons())
 
 
@@ -248,6 +250,17 @@ def _store_entry(store_base: str, entry: BundleEntry, write: PreparedWrite) -> d
     return stored
 
 
-def _entry_response(response: Mapping[str, Any]) -> dict[str, Any]:
-    """A transaction-response entry's response without the store's outcome (it names internals)."""
-    return {key: response[key] for key in ("status", "location", "etag", "lastModified") if key in response}
+async def _response(
+    context: RequestContext, store: Upstream, write: PreparedWrite, stored: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The response of one entry of a transaction as the caller may see it: without the store's
+    outcome (it names internals), naming the version the caller sees
+    (`gateway.proxy.history.seen_response`); the store's resource is not passed on."""
+    response = stored.get("response")
+    resource = stored.get("resource")
+    view = redact(resource, write.hidden) if isinstance(resource, dict) else None
+    if isinstance(view, Withheld):
+        view = None
+    if view is not None and isinstance(resource, dict):
+        view = await as_seen(context, store, resource, view)
+    return seen_response(response if isinstance(response, Mapping) else {}, write.path.split("/")[0], view)

@@ -10,10 +10,13 @@ least one (an empty result is one empty page), and a next page exists only if a 
 caller may see follows; where it begins is handed back as an offset for a sealed cursor
 (`gateway.proxy.cursor`), never shown, with the page's `source`: the store's stored search,
 or the instance history, which the store pages by `_offset`; `read_on(store, source, offset,
-count)` reads a follow-up page of either.
+count)` reads a page of either (a history always afresh — the store would answer a history
+read in the last minute from what it found then — with a next link exactly when more follow).
 
-`shown(resources)` gives, for the store's matches of one page, what the caller sees of each
-(None: nothing — not permitted, withheld, or no longer a match in what it sees). Entries the
+`shown(resources, offset, more)` gives, for the store's matches of one page (from `offset` of
+the result, `more` if the store has entries after them; a history's deletion is a None),
+what the caller sees of each (None: nothing — not permitted, withheld, no longer a match in
+what it sees, or a version that shows no change of its own). Entries the
 store included (`search.mode` include) are kept aside; `Page.pointed` keeps only those the
 page's matches point to or that point to one of them, so an include never follows a
 reference the caller does not see.
@@ -34,8 +37,9 @@ from gateway.store.search import PAGE_SIZE
 
 __all__ = ["Page", "Shown", "gather", "read_on", "resource_key"]
 
-Shown = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any] | None]]]
-"""What the caller sees of each of the store's matches of one page (None: nothing)."""
+Shown = Callable[[list[dict[str, Any] | None], int, bool], Awaitable[list[dict[str, Any] | None]]]
+"""What the caller sees of each of the store's matches of one page (None: nothing), given the
+matches' resources (None: a deletion), the offset of the first and whether more follow."""
 
 
 @dataclass
@@ -77,12 +81,10 @@ async def gather(
     page, bundle, offset = Page(source=_source(first, history)), first, start
     visible: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     while True:
-        entries = [
-            e for e in bundle.get("entry", []) or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-        ]
+        entries = [e for e in bundle.get("entry", []) or [] if isinstance(e, dict)]
         matches = [e for e in entries if _mode(e) == "match"]
-        page.includes += [e for e in entries if _mode(e) == "include"]
-        views = await shown([e["resource"] for e in matches])
+        page.includes += [e for e in entries if _mode(e) == "include" and isinstance(e.get("resource"), dict)]
+        views = await shown([_resource_of(e) for e in matches], offset, _has_next(bundle))
         visible += [(offset + i, e, v) for i, (e, v) in enumerate(zip(matches, views, strict=True)) if v is not None]
         offset += len(matches)
         if len(visible) > want or not matches or not _has_next(bundle) or page.source is None:
@@ -96,19 +98,31 @@ async def gather(
 async def read_on(store: Upstream, source: str, offset: int, count: int) -> dict[str, Any]:
     """The store's page of `count` entries from `offset` of `source` (`Page.source`: a stored
     search, or an instance history); `PageGone` if the store no longer has the search."""
-    if source.endswith("/_history"):
-        path, params = source, [("_count", str(count)), ("_offset", str(offset))]
+    headers = {"Accept": FHIR_JSON}
+    history = source.endswith("/_history")
+    if history:  # one more than asked: the store's next link is not reliable in offset paging
+        path, params = source, [("_count", str(count + 1)), ("_offset", str(offset))]
+        headers["Cache-Control"] = "no-cache"  # the store would reuse a history read a minute ago
     else:
         path = ""
         params = [("_getpages", source), ("_getpagesoffset", str(offset)), ("_count", str(count))]
         params.append(("_bundletype", "searchset"))
-    answer = await store.send("GET", path, params=params, headers={"Accept": FHIR_JSON})
+    answer = await store.send("GET", path, params=params, headers=headers)
     if answer.status in (404, 410):
         raise PageGone("this page is not known, or it has expired; search again")
     body = answer.json() if answer.status == 200 else None
     if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
         raise UpstreamFailure("the FHIR store did not answer a page of its search")
-    return body
+    if not history:
+        return body
+    entries = body.get("entry") or []
+    links = [{"relation": "next", "url": f"{source}?_offset={offset + count}"}] if len(entries) > count else []
+    return {**body, "entry": entries[:count], "link": links}
+
+
+def _resource_of(entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    resource = entry.get("resource")
+    return resource if isinstance(resource, dict) else None
 
 
 def _mode(entry: Mapping[str, Any]) -> str:

@@ -10,6 +10,9 @@ caller may see of the result. Hidden looks exactly like missing everywhere:
   read first, and if it is missing, deleted or hidden the answer is that same 404; each
   earlier version is redacted by its own labels and by those of the current version
   (`gateway.proxy.versions`), so a part labelled later stays hidden in its past;
+- the versions of a plan or a team are those the caller can tell apart
+  (`gateway.proxy.history`): named by what it sees, one per change it can see, so an edit to
+  parts hidden from it changes no version, ETag or `lastUpdated` it is shown;
 - a search or a history is paged by the gateway (`gateway.proxy.pages`): each match decided
   for its own client and redacted, a search match left out if what the caller sees of it no
   longer matches the search's terms over labelled parts (`SearchRules.view_matches`),
@@ -21,6 +24,7 @@ A store answer other than 200 is passed on as a sanitised OperationOutcome.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +37,12 @@ from gateway.fhir.media import FHIR_JSON
 from gateway.proxy.call import FhirCall
 from gateway.proxy.context import RequestContext
 from gateway.proxy.cursor import CursorSeal, PageCursor
+from gateway.proxy.history import SeenHistory, as_seen, seen_entry, seen_headers, version_views
 from gateway.proxy.pages import Page, gather, read_on
 from gateway.proxy.redaction import redact
 from gateway.proxy.search import SearchRules
 from gateway.proxy.urls import PublicUrls
-from gateway.proxy.versions import redact_version
+from gateway.proxy.versions import NAMED_TYPES
 from gateway.served import Served
 from gateway.store.client import Upstream, UpstreamResponse, sanitize_outcome
 
@@ -68,21 +73,37 @@ class ReadPath:
     async def _serve(self, context: RequestContext, call: FhirCall, cursor: PageCursor | None) -> Served:
         if call.interaction is Interaction.READ:
             answer = await self._get(_path(call), call.params)
-            [view] = await _views(context, [_resource(answer, call, _path(call))], call.interaction)
+            resource = _resource(answer, call, _path(call))
+            [view] = await self._views(context, [resource], call.interaction)
             if view is None:
                 raise Unseen(unknown(_path(call)), context.reasons())
-            return Served(200, view, self.urls.headers(answer), context.patients(), Effect.PERMIT, context.reasons())
+            headers = seen_headers(self.urls.headers(answer), call.resource_type, view)
+            return Served(200, view, headers, context.patients(), Effect.PERMIT, context.reasons())
         current = None
         if call.resource_id is not None:
             current = await self._current(context, call)
         if call.interaction is Interaction.VREAD:
-            answer = await self._get(_path(call), ())
-            assert current is not None
-            [view] = await _version_views(context, [_resource(answer, call, _path(call))], current, call.interaction)
-            if view is None:
-                raise Unseen(unknown(_path(call)), context.reasons())
-            return Served(200, view, self.urls.headers(answer), context.patients(), Effect.PERMIT, context.reasons())
+            assert current is not None and call.version_id is not None
+            view, headers = await self._version(context, call, current)
+            return Served(200, view, headers, context.patients(), Effect.PERMIT, context.reasons())
         return await self._page(context, call, current, cursor)
+
+    async def _version(
+        self, context: RequestContext, call: FhirCall, current: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The version `call` names of `current` as the caller sees it, with its headers; the
+        404 of a missing version if the caller was never shown it."""
+        assert call.version_id is not None
+        if call.resource_type in NAMED_TYPES:
+            view = await SeenHistory(self.store, context, current, call.interaction).find(call.version_id)
+            if view is None:
+                raise NotFound(unknown(_path(call)))
+            return view, seen_headers({}, call.resource_type, view)
+        answer = await self._get(_path(call), ())
+        [view] = await version_views(context, [_resource(answer, call, _path(call))], current, call.interaction)
+        if view is None:
+            raise Unseen(unknown(_path(call)), context.reasons())
+        return view, self.urls.headers(answer)
 
     async def _current(self, context: RequestContext, call: FhirCall) -> dict[str, Any]:
         """The resource of a vread or history as it is now; 404 if the caller may not see it."""
@@ -98,7 +119,9 @@ class ReadPath:
     ) -> Served:
         want = cursor.count if cursor else _count_of(call)
         terms = cursor.terms if cursor else self.rules.terms(call)
-        if cursor is None:
+        if cursor is None and current is not None:
+            first, start = await read_on(self.store, _path(call), 0, want), 0
+        elif cursor is None:
             params = [(n, v) for n, v in call.params if n not in ("_count", "_format", "_pretty")]
             first = _bundle(await self._get(_path(call), (*params, ("_count", str(want)))))
             start = 0
@@ -106,16 +129,20 @@ class ReadPath:
             first = await read_on(self.store, cursor.search, cursor.offset, cursor.count)
             start = cursor.offset
 
-        async def shown(resources: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
-            if current is not None:
-                return await _version_views(context, resources, current, call.interaction)
-            views = await _views(context, resources, call.interaction)
+        async def matching(
+            resources: list[dict[str, Any] | None], offset: int, more: bool
+        ) -> list[dict[str, Any] | None]:
+            views = await self._views(context, resources, call.interaction)
             return [
                 v if v is not None and self.rules.view_matches(call.resource_type, terms, v) else None for v in views
             ]
 
-        history = _path(call) if current is not None else None
-        page = await gather(self.store, first, start, want, shown, history)
+        if current is not None:
+            page = await gather(
+                self.store, first, start, want, SeenHistory(self.store, context, current, call.interaction), _path(call)
+            )
+        else:
+            page = await gather(self.store, first, start, want, matching)
         bundle = await self._bundle(context, call, first, page, want, terms, cursor is not None)
         return Served(200, bundle, {}, context.patients(), Effect.PERMIT, context.reasons())
 
@@ -130,9 +157,13 @@ class ReadPath:
         paged: bool,
     ) -> dict[str, Any]:
         includes = [entry["resource"] for entry in page.includes]
-        views = await _views(context, includes, Interaction.SEARCH) if includes else []
-        entries = [{**_without_resource(entry), "resource": view} for entry, view in page.matches]
-        entries += [{**_without_resource(page.includes[i]), "resource": views[i]} for i in page.pointed(views)]
+        views = await self._views(context, includes, Interaction.SEARCH) if includes else []
+        entries = [{**seen_entry(entry, view), "resource": view} for entry, view in page.matches]
+        entries += [
+            {**seen_entry(page.includes[i], view), "resource": view}
+            for i in page.pointed(views)
+            if (view := views[i]) is not None
+        ]
         links = [{"relation": "self", "url": self._self_url(call, paged)}]
         if page.next_offset is not None and page.source is not None:
             cursor = PageCursor(page.source, page.next_offset, want, call.resource_type, call.resource_id, terms)
@@ -142,6 +173,23 @@ class ReadPath:
         if entries:
             bundle["entry"] = entries
         return self.urls.bundle(bundle)
+
+    async def _views(
+        self, context: RequestContext, resources: list[dict[str, Any] | None], interaction: Interaction
+    ) -> list[dict[str, Any] | None]:
+        """What the caller sees of each of the store's current `resources` (None: nothing), each
+        with the version it sees (`gateway.proxy.history.as_seen`)."""
+        views = await _views(context, resources, interaction)
+        seen = [
+            as_seen(context, self.store, resource, view, interaction)
+            for resource, view in zip(resources, views, strict=True)
+            if resource is not None and view is not None
+        ]
+        named = iter(await asyncio.gather(*seen))
+        return [
+            next(named) if resource is not None and view is not None else None
+            for resource, view in zip(resources, views, strict=True)
+        ]
 
     def _self_url(self, call: FhirCall, paged: bool) -> str:
         """The URL of this page on the gateway: the request as made, or the follow-up page's link."""
@@ -163,31 +211,14 @@ def passthrough(answer: UpstreamResponse, patients: tuple[str, ...] = ()) -> Ser
 
 
 async def _views(
-    context: RequestContext, resources: list[dict[str, Any]], interaction: Interaction
+    context: RequestContext, resources: list[dict[str, Any] | None], interaction: Interaction
 ) -> list[dict[str, Any] | None]:
     """What the caller sees of each of `resources` (None: nothing), decided together."""
-    decider = await context.decider(resources, interaction)
+    decider = await context.decider([r for r in resources if r is not None], interaction)
     views: list[dict[str, Any] | None] = []
     for resource in resources:
-        hidden = decider.hidden_for(resource)
-        view = hidden if isinstance(hidden, Withheld) else redact(resource, hidden)
-        views.append(None if isinstance(view, Withheld) else view)
-    return views
-
-
-async def _version_views(
-    context: RequestContext, versions: list[dict[str, Any]], current: dict[str, Any], interaction: Interaction
-) -> list[dict[str, Any] | None]:
-    """What the caller sees of each of `versions` of `current` (None: nothing)."""
-    decider = await context.decider([current, *versions], interaction)
-    now = decider.hidden_for(current)
-    views: list[dict[str, Any] | None] = []
-    for version in versions:
-        hidden = decider.hidden_for(version)
-        if isinstance(hidden, Withheld) or isinstance(now, Withheld):
-            views.append(None)
-            continue
-        view = redact_version(version, current, hidden | now)
+        hidden = decider.hidden_for(resource) if resource is not None else Withheld(frozenset())
+        view = redact(resource, hidden) if resource is not None and not isinstance(hidden, Withheld) else None
         views.append(None if isinstance(view, Withheld) else view)
     return views
 
@@ -234,10 +265,6 @@ def _count_of(call: FhirCall) -> int:
     if not given[-1].isdigit():
         raise BadRequest(f"_count must be a whole number, not {given[-1][:20]!r}")
     return max(1, min(int(given[-1]), MAX_PAGE))
-
-
-def _without_resource(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in entry.items() if key != "resource"}
 
 
 def _path(call: FhirCall) -> str:

@@ -3,6 +3,9 @@
 `SearchRules.check(call)` raises `UnsupportedParameter` (400) for the first parameter of a
 search that the list does not allow, naming it; `BadRequest` when a required one is missing.
 `_sort` may name only allowed parameters of the type (or `_id`, `_lastUpdated`).
+A plan or a team (`gateway.proxy.versions.NAMED_TYPES`) is neither searched nor sorted by
+`_lastUpdated`: the store's time counts edits to parts hidden from the caller, whose
+`lastUpdated` is the time of the last change it can see (`gateway.proxy.history`).
 
 Reference parameters over labelled parts (`labelled` in the file: `CarePlan.goal`,
 `CareTeam.participant.member`) find resources by a reference the caller may not see; the
@@ -30,6 +33,7 @@ import yaml
 from gateway.errors import BadRequest, UnsupportedParameter
 from gateway.fhir.codes import Interaction
 from gateway.proxy.call import FhirCall
+from gateway.proxy.versions import NAMED_TYPES
 
 __all__ = ["SEARCH_RULES_PATH", "NEVER", "SearchRules", "SearchRulesError", "check_supported", "load_search_rules"]
 
@@ -53,6 +57,10 @@ NEVER = frozenset(
 )
 """Parameters refused whatever the rules file says."""
 
+_BY_STORE_TIME = (
+    "a {type} is not {what} by _lastUpdated here: its lastUpdated is when what you see of it last"
+    " changed, which the store does not know; compare meta.versionId with the one you have"
+)
 _KEYS = {"version", "common", "formats", "modifiers", "types", "include", "revinclude", "required", "labelled"}
 
 
@@ -99,6 +107,8 @@ class SearchRules:
             if modifier or value not in values:
                 raise UnsupportedParameter(f"{name}={value!r} is not allowed; allowed: {', '.join(sorted(values))}")
             return
+        if base == "_lastUpdated" and call.resource_type in NAMED_TYPES:
+            raise UnsupportedParameter(_BY_STORE_TIME.format(what="searched", type=call.resource_type))
         if base in self.common:
             if modifier:
                 raise UnsupportedParameter(f"the modifier {modifier!r} is not allowed on {base}")
@@ -120,6 +130,8 @@ class SearchRules:
             name = key.removeprefix("-")
             if (name not in allowed and name not in ("_id", "_lastUpdated")) or name in self._labelled(resource_type):
                 raise UnsupportedParameter(f"sorting by {name!r} is not allowed")
+            if name == "_lastUpdated" and resource_type in NAMED_TYPES:
+                raise UnsupportedParameter(_BY_STORE_TIME.format(what="sorted", type=resource_type))
 
     def terms(self, call: FhirCall) -> tuple[tuple[str, str], ...]:
         """The parameters of `call` that search labelled parts (checked by `view_matches`)."""

@@ -15,19 +15,32 @@ part:
   that give activities an `id` keep their history readable.)
 When `current` hides nothing of an element, that element of the version is left as its own
 labels made it. The input is never modified.
+
+For a type with labelled parts (`NAMED_TYPES`) the version a caller sees is named by what it
+sees (`gateway.proxy.history`): `content_name(view)` is a digest of the view apart from the
+store's bookkeeping (`meta.versionId`, `lastUpdated`, `source`), equal for equal content and
+different, but for a chance of 2^-128, for different content; `named(view)` sets it as the
+view's `meta.versionId`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 from gateway.access.seam import Withheld
-from gateway.fhir.labels import Label
+from gateway.fhir.labels import LABELLED_PARTS, Label
 from gateway.proxy.parts import canonical, entries, is_hidden, labelled_elements
 from gateway.proxy.redaction import redact
 
-__all__ = ["redact_version"]
+__all__ = ["NAMED_TYPES", "content_name", "named", "redact_version"]
+
+NAMED_TYPES = frozenset(LABELLED_PARTS)
+"""The types whose versions a caller sees named by their content: those with labelled parts,
+where an edit to a part hidden from the caller makes a store version it cannot tell apart."""
+_STORE_META = frozenset({"versionId", "lastUpdated", "source"})
+"""What the store sets in `meta` for each version, whatever changed."""
 
 _NAMED_BY = {"activity": "reference", "participant": "member"}
 """The element of a part that names what it is about; a part not listed is a Reference itself."""
@@ -77,3 +90,22 @@ def _names(element: str, part: object) -> frozenset[str]:
     if isinstance(reference, str) and reference:
         names.add(reference)
     return frozenset(names)
+
+
+def content_name(view: Mapping[str, Any]) -> str:
+    """The name of the version whose content is `view`: 32 hex digits of SHA-256 over it, the
+    store's bookkeeping in `meta` left out."""
+    content = {key: value for key, value in view.items() if key != "meta"}
+    meta = view.get("meta")
+    if isinstance(meta, Mapping):
+        meta = {key: value for key, value in meta.items() if key not in _STORE_META}
+    if meta:
+        content["meta"] = meta
+    return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()[:32]
+
+
+def named(view: dict[str, Any]) -> dict[str, Any]:
+    """`view` with its content name as `meta.versionId` (set in place, and returned)."""
+    meta = view.get("meta")
+    view["meta"] = {**(meta if isinstance(meta, Mapping) else {}), "versionId": content_name(view)}
+    return view

@@ -11,7 +11,9 @@ what to send to the store — or raises a `gateway.errors` error, having written
   an update never creates; one the caller may not read — refused by its consent or role,
   or carrying a label hidden from it — answers the same 404, `Unseen`: nobody writes what it
   may not read, and a refusal is no oracle). The caller must have named the current version
-  in If-Match (412 otherwise). A patch applies to the resource *as the caller sees it* (redacted), so its
+  in If-Match (412 otherwise): for a plan or a team the version it sees, the content name of
+  its view (`gateway.proxy.history`), so an edit since to parts hidden from it does not
+  make its version stale, while one to what it sees does. A patch applies to the resource *as the caller sees it* (redacted), so its
   paths mean what the caller read. The result is merged with the parts of the current
   version hidden from the caller (`gateway.proxy.merge.merge_update`), so a caller who cannot see
   a PSY activity can never erase or alter it, and the merged write is decided: owning
@@ -29,7 +31,8 @@ write that raced with another since the read fails (the store's 409 becomes 412)
 overwriting it: no lost update. The store's answer is redacted for the caller before it
 leaves (it holds the merged hidden parts). The store validates the result against our
 profiles; its refusal (4xx; a profile failure as 422, see `store_refusal`) is passed on,
-sanitized, and nothing is stored.
+sanitized, and nothing is stored. The answer names the version the caller sees
+(`gateway.proxy.history.as_seen`).
 """
 
 from __future__ import annotations
@@ -60,11 +63,13 @@ from gateway.fhir.labels import Label
 from gateway.fhir.media import FHIR_JSON
 from gateway.proxy.call import FhirCall
 from gateway.proxy.context import RequestContext
+from gateway.proxy.history import as_seen, seen_headers
 from gateway.proxy.merge import describe_create, describe_delete, merge_update
 from gateway.proxy.reads import passthrough
 from gateway.proxy.redaction import redact
 from gateway.proxy.references import check_form, check_visible, references_of
 from gateway.proxy.urls import PublicUrls
+from gateway.proxy.versions import NAMED_TYPES, content_name
 from gateway.served import Served
 from gateway.store.client import Upstream, UpstreamResponse
 
@@ -72,7 +77,6 @@ __all__ = [
     "PreparedWrite",
     "WriteInput",
     "prepare_write",
-    "redacted_answer",
     "send_write",
     "serve_write",
     "store_refusal",
@@ -132,10 +136,11 @@ async def prepare_write(
     shown = redact(current, view.redactions.hidden)
     if isinstance(shown, Withheld):
         raise Unseen(_UNKNOWN.format(path=unknown(path)), view.reasons)
-    if given.if_match != version:
+    shown_version = content_name(shown) if call.resource_type in NAMED_TYPES else version
+    if given.if_match != shown_version:
         raise PreconditionFailed(
             f"the resource has changed since you read it (you named version {given.if_match}, "
-            f"the current one is {version}); read it again and reapply your change"
+            f"the current one is {shown_version}); read it again and reapply your change"
         )
     added: dict[str, str] = {}
     if call.interaction is Interaction.DELETE:
@@ -188,13 +193,16 @@ def store_refusal(answer: UpstreamResponse) -> UpstreamResponse:
     return answer
 
 
-def redacted_answer(answer: UpstreamResponse, prepared: PreparedWrite) -> dict[str, Any] | None:
-    """The store's answer to a successful write as the caller may see it (None: no resource)."""
+async def _redacted_answer(
+    context: RequestContext, store: Upstream, answer: UpstreamResponse, prepared: PreparedWrite
+) -> dict[str, Any] | None:
+    """The store's answer to a successful write as the caller may see it, with the version it
+    sees (None: no resource)."""
     body = answer.json() if answer.body else None
     if not isinstance(body, dict) or body.get("resourceType") == "OperationOutcome":
         return None
     shown = redact(body, prepared.hidden)
-    return None if isinstance(shown, Withheld) else shown
+    return None if isinstance(shown, Withheld) else await as_seen(context, store, body, shown)
 
 
 async def _prepare_create(
@@ -270,5 +278,6 @@ async def serve_write(
     answer = await send_write(store, prepared)
     if answer.status >= 400:
         return passthrough(answer, context.patients())
-    shown = redacted_answer(answer, prepared)
-    return Served(answer.status, shown, urls.headers(answer), context.patients(), Effect.PERMIT, context.reasons())
+    shown = await _redacted_answer(context, store, answer, prepared)
+    headers = seen_headers(urls.headers(answer), call.resource_type, shown)
+    return Served(answer.status, shown, headers, context.patients(), Effect.PERMIT, context.reasons())

@@ -234,7 +234,7 @@ def test_history_is_redacted_version_by_version(call: Gateway, fhir: httpx.Clien
     history = call("GET", f"/fhir/{client.ref('plan')}/_history", _token(YOUTH_WORKER))
     assert history.status_code == 200, history.text
     versions = [e["resource"] for e in history.json()["entry"]]
-    assert sorted(v["meta"]["versionId"] for v in versions) == ["1", "2"]
+    assert len({v["meta"]["versionId"] for v in versions}) == 2  # the two, named by what the caller sees
     assert all(len(v["activity"]) == 3 for v in versions) and "PSY" not in history.text
     hidden = call("GET", f"/fhir/{client.ref('goal-wellbeing')}/_history", _token(YOUTH_WORKER))
     assert hidden.status_code == 404  # the history of a hidden resource is that of a missing one

@@ -23,6 +23,7 @@ ALLOWED = [
     ("GET", "Patient", "_revinclude=CarePlan:subject"),
     ("GET", "CarePlan", "subject=Patient/demo-client&_sort=-date,status"),
     ("GET", "Goal", "_sort=-_lastUpdated"),
+    ("GET", "Goal", "subject=Patient/demo-client&_lastUpdated=gt2026-01-01"),
 ]
 
 REFUSED = [
@@ -47,6 +48,10 @@ REFUSED = [
     ("GET", "CarePlan", "goal:missing=true", UnsupportedParameter),  # would match on a hidden goal
     ("GET", "CarePlan", "goal:not=Goal/x", UnsupportedParameter),
     ("GET", "CarePlan", "_sort=goal", UnsupportedParameter),  # would order by a hidden goal
+    # the store's time of a plan or a team counts edits to parts hidden from the caller
+    ("GET", "CarePlan", "_lastUpdated=gt2026-01-01", UnsupportedParameter),
+    ("GET", "CareTeam", "_sort=status,-_lastUpdated", UnsupportedParameter),
+    ("GET", "CarePlan/demo-plan/_history", "_lastUpdated=gt2026-01-01", UnsupportedParameter),
 ]
 
 

@@ -10,7 +10,7 @@ from gateway.access.seam import Withheld
 from gateway.demo import demo_bundle
 from gateway.fhir.labels import PSY, Label
 from gateway.proxy.redaction import redact
-from gateway.proxy.versions import redact_version
+from gateway.proxy.versions import content_name, named, redact_version
 
 DEMO = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
 PLAN = DEMO["CarePlan/demo-plan"]
@@ -99,3 +99,30 @@ def test_a_version_withheld_by_its_own_labels_stays_withheld_and_input_is_untouc
     before = copy.deepcopy(old), copy.deepcopy(PLAN)
     assert isinstance(redact_version(old, PLAN, HIDDEN), Withheld)
     assert (old, PLAN) == before
+
+
+def test_a_content_name_names_what_is_shown_and_not_the_stores_bookkeeping() -> None:
+    view = _shown(redact(PLAN, HIDDEN))
+    stored = {**view, "meta": {**view.get("meta", {}), "versionId": "7", "lastUpdated": "2026-12-03T08:00:00Z"}}
+    stored["meta"]["source"] = "#another-request"
+    assert content_name(stored) == content_name(view) == content_name(json.loads(json.dumps(view)))
+    assert len(content_name(view)) == 32 and int(content_name(view), 16) >= 0
+    changed = copy.deepcopy(view)
+    changed["activity"][0]["detail"]["description"] = "Toisin."
+    tagged = {**view, "meta": {**view.get("meta", {}), "tag": [{"code": "x"}]}}
+    names = {
+        content_name(view),
+        content_name(changed),
+        content_name(tagged),
+        content_name(_shown(redact(PLAN, frozenset()))),
+    }
+    assert len(names) == 4  # a change it sees (a part, a tag, a part no longer hidden) is a new name
+
+
+def test_named_sets_the_content_name_as_the_version() -> None:
+    view = copy.deepcopy(_shown(redact(PLAN, HIDDEN)))
+    shown = named(view)
+    assert shown is view and view["meta"]["versionId"] == content_name(view)
+    assert named({"resourceType": "CareTeam", "id": "t"})["meta"] == {
+        "versionId": content_name({"resourceType": "CareTeam", "id": "t"})
+    }
