@@ -35,7 +35,8 @@ _NONCE = 12
 @dataclass(frozen=True)
 class PageCursor:
     """Where the next page begins: `search` the page's source in the store (`Page.source`: its
-    stored search, or the instance history), the offset in its result,
+    stored search, or the instance history), the offset in its result (for a history, the
+    store's number of the version the page begins at),
     the page size, what was searched or whose history it is (`resource_type`, `resource_id`),
     and the search terms a page's entries must still match in what the caller sees."""
 

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from gateway.access.seam import Effect, Withheld
-from gateway.errors import BadRequest, NotFound, Unseen, UpstreamFailure, unknown
+from gateway.errors import BadRequest, NotFound, PageGone, Unseen, UpstreamFailure, unknown
 from gateway.fhir.codes import Interaction
 from gateway.fhir.media import FHIR_JSON
 from gateway.proxy.call import FhirCall
@@ -119,15 +119,20 @@ class ReadPath:
     ) -> Served:
         want = cursor.count if cursor else _count_of(call)
         terms = cursor.terms if cursor else self.rules.terms(call)
-        if cursor is None and current is not None:
+        # a history's cursor holds the store version the next page begins at, not an offset: a
+        # version added since (by an edit the caller may not see) shifts no page
+        top = _version_number(current) if current is not None else None
+        if cursor is None and top is not None:
             first, start = await read_on(self.store, _path(call), 0, want), 0
         elif cursor is None:
             params = [(n, v) for n, v in call.params if n not in ("_count", "_format", "_pretty")]
             first = _bundle(await self._get(_path(call), (*params, ("_count", str(want)))))
             start = 0
         else:
-            first = await read_on(self.store, cursor.search, cursor.offset, cursor.count)
-            start = cursor.offset
+            start = cursor.offset if top is None else top - cursor.offset
+            if start < 0:
+                raise PageGone("this page is not known, or it has expired; search again")
+            first = await read_on(self.store, cursor.search, start, cursor.count)
 
         async def matching(
             resources: list[dict[str, Any] | None], offset: int, more: bool
@@ -143,7 +148,8 @@ class ReadPath:
             )
         else:
             page = await gather(self.store, first, start, want, matching)
-        bundle = await self._bundle(context, call, first, page, want, terms, cursor is not None)
+        resume = page.next_offset if top is None or page.next_offset is None else top - page.next_offset
+        bundle = await self._bundle(context, call, first, page, resume, want, terms, cursor is not None)
         return Served(200, bundle, {}, context.patients(), Effect.PERMIT, context.reasons())
 
     async def _bundle(
@@ -152,6 +158,7 @@ class ReadPath:
         call: FhirCall,
         first: Mapping[str, Any],
         page: Page,
+        resume: int | None,
         want: int,
         terms: tuple[tuple[str, str], ...],
         paged: bool,
@@ -165,8 +172,8 @@ class ReadPath:
             if (view := views[i]) is not None
         ]
         links = [{"relation": "self", "url": self._self_url(call, paged)}]
-        if page.next_offset is not None and page.source is not None:
-            cursor = PageCursor(page.source, page.next_offset, want, call.resource_type, call.resource_id, terms)
+        if resume is not None and page.source is not None:
+            cursor = PageCursor(page.source, resume, want, call.resource_type, call.resource_id, terms)
             token = self.cursors.seal(cursor, context.binding())
             links.append({"relation": "next", "url": f"{self.urls.public_base}?{urlencode({'_getpages': token})}"})
         bundle: dict[str, Any] = {"resourceType": "Bundle", "type": first.get("type", "searchset"), "link": links}
@@ -255,6 +262,15 @@ class _Refused(Exception):
 
     def __init__(self, answer: UpstreamResponse) -> None:
         self.answer = answer
+
+
+def _version_number(current: Mapping[str, Any]) -> int:
+    """The store's version number of `current` (the store numbers a resource's versions 1, 2, …)."""
+    meta = current.get("meta")
+    version = meta.get("versionId") if isinstance(meta, Mapping) else None
+    if not isinstance(version, str) or not version.isdigit():
+        raise UpstreamFailure("the FHIR store answered a resource without a version number")
+    return int(version)
 
 
 def _count_of(call: FhirCall) -> int:

@@ -2,7 +2,8 @@
 
 `SearchRules.check(call)` raises `UnsupportedParameter` (400) for the first parameter of a
 search that the list does not allow, naming it; `BadRequest` when a required one is missing.
-`_sort` may name only allowed parameters of the type (or `_id`, `_lastUpdated`).
+`_sort` may name only allowed parameters of the type (or `_id`, `_lastUpdated`). An instance
+history takes only `_count`, `_format` and `_pretty`.
 A plan or a team (`gateway.proxy.versions.NAMED_TYPES`) is neither searched nor sorted by
 `_lastUpdated`: the store's time counts edits to parts hidden from the caller, whose
 `lastUpdated` is the time of the last change it can see (`gateway.proxy.history`).
@@ -57,6 +58,8 @@ NEVER = frozenset(
 )
 """Parameters refused whatever the rules file says."""
 
+_HISTORY_PARAMS = frozenset({"_count", "_format", "_pretty"})
+"""What an instance history may carry: the gateway pages it itself (`gateway.proxy.pages`)."""
 _BY_STORE_TIME = (
     "a {type} is not {what} by _lastUpdated here: its lastUpdated is when what you see of it last"
     " changed, which the store does not know; compare meta.versionId with the one you have"
@@ -107,6 +110,8 @@ class SearchRules:
             if modifier or value not in values:
                 raise UnsupportedParameter(f"{name}={value!r} is not allowed; allowed: {', '.join(sorted(values))}")
             return
+        if call.interaction is Interaction.HISTORY and base not in _HISTORY_PARAMS:
+            raise UnsupportedParameter(f"an instance history takes only {', '.join(sorted(_HISTORY_PARAMS))}")
         if base == "_lastUpdated" and call.resource_type in NAMED_TYPES:
             raise UnsupportedParameter(_BY_STORE_TIME.format(what="searched", type=call.resource_type))
         if base in self.common:

@@ -13,10 +13,11 @@ what to send to the store — or raises a `gateway.errors` error, having written
   may not read, and a refusal is no oracle). The caller must have named the current version
   in If-Match (412 otherwise): for a plan or a team the version it sees, the content name of
   its view (`gateway.proxy.history`), so an edit since to parts hidden from it does not
-  make its version stale, while one to what it sees does. A patch applies to the resource *as the caller sees it* (redacted), so its
-  paths mean what the caller read. The result is merged with the parts of the current
-  version hidden from the caller (`gateway.proxy.merge.merge_update`), so a caller who cannot see
-  a PSY activity can never erase or alter it, and the merged write is decided: owning
+  make its version stale, while one to what it sees does. A patch applies to the resource
+  *as the caller sees it* (redacted, with the version it sees), so its paths mean what the
+  caller read. The result is merged with the parts of the current version hidden from the
+  caller (`gateway.proxy.merge.merge_update`), so a caller who cannot see a PSY activity can
+  never erase or alter it, and the merged write is decided: owning
   sectors of the activities it touches, elements it changes, labels it touches, and the
   client's consent, with the client's teams read (the personal worker is derived from them).
   A write may not move a resource to another client.
@@ -146,7 +147,10 @@ async def prepare_write(
     if call.interaction is Interaction.DELETE:
         effect = describe_delete(current)
     else:
-        proposed = given.resource if given.resource is not None else _patched(given.patch, shown, path)
+        if given.resource is not None:
+            proposed = given.resource
+        else:  # the patch applies to what the caller reads, its version included (a `test` on it)
+            proposed = _patched(given.patch, await as_seen(context, upstream, current, shown), path)
         seen = {reference for _, reference in references_of(shown)}
         added = {ref: where for ref, where in check_form(proposed, local).items() if ref not in seen}
         if patient_of(proposed) != patient:

@@ -135,10 +135,12 @@ def test_removing_a_hidden_member_or_activity_changes_no_version(
         assert len(_history(call, PSYCH_NURSE, path)) == 2
 
 
-def test_history_and_vread_name_the_versions_the_caller_sees(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+def _four_visible_versions(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+    """The plan's activities given ids (with them, earlier activities pair with today's), then
+    two changes the curator and the youth worker see, each followed by one they do not."""
     plan = client.ref("plan")
     stored = _store(fhir, plan)
-    for number, activity in enumerate(stored["activity"]):  # with ids, earlier activities pair with today's
+    for number, activity in enumerate(stored["activity"]):
         activity["id"] = f"activity-{number}"
     _store_put(fhir, stored)
     for text in ("Tapaamiset kerran viikossa.", "Tapaamiset joka toinen viikko."):
@@ -147,6 +149,30 @@ def test_history_and_vread_name_the_versions_the_caller_sees(call: Gateway, fhir
         _activity(body, "school-welfare")["detail"]["description"] = text
         assert _put(call, CURATOR, body, read.headers["etag"]).status_code == 200
         _nurse_edits_the_psy_activity(call, client, f"Arvio: {text}")
+
+
+def test_a_hidden_edit_between_pages_of_a_history_shifts_no_page(
+    call: Gateway, fhir: httpx.Client, client: Client
+) -> None:
+    plan = client.ref("plan")
+    _four_visible_versions(call, fhir, client)
+    for text in ("Tapaamiset kuukausittain.", "Tapaamiset tarvittaessa."):  # two it sees, newest first:
+        read = _read(call, CURATOR, plan)  # moved one down, the second page would begin at the first
+        body = read.json()
+        _activity(body, "school-welfare")["detail"]["description"] = text
+        assert _put(call, CURATOR, body, read.headers["etag"]).status_code == 200
+    whole = _history(call, YOUTH_WORKER, plan)
+    assert len(whole) == 6
+    first = call("GET", f"/fhir/{plan}/_history?_count=1", _token(YOUTH_WORKER)).json()
+    _nurse_edits_the_psy_activity(call, client, "Arvio välissä.")  # the store's history grows by one
+    link = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    rest = _pages(call, YOUTH_WORKER, link.removeprefix(ISSUER))
+    assert [first["entry"][0], *(page["entry"][0] for page in rest)] == whole
+
+
+def test_history_and_vread_name_the_versions_the_caller_sees(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+    plan = client.ref("plan")
+    _four_visible_versions(call, fhir, client)
     entries = _history(call, YOUTH_WORKER, plan)
     versions = [entry["resource"]["meta"]["versionId"] for entry in entries]
     assert len(versions) == len(set(versions)) == 4  # the first, the ids, and two visible changes
@@ -217,3 +243,31 @@ def test_plans_and_teams_are_not_searched_by_the_stores_time(call: Gateway, clie
     assert "lastUpdated" in refused.json()["issue"][0]["diagnostics"]
     goals = call("GET", f"/fhir/Goal?subject={client.ref('client')}&_lastUpdated=gt2020-01-01", _token(YOUTH_WORKER))
     assert goals.status_code == 200 and goals.json()["entry"]  # other types are
+
+
+def test_a_patch_sees_the_version_the_caller_sees(call: Gateway, fhir: httpx.Client, client: Client) -> None:
+    plan = client.ref("plan")
+    read = _read(call, CURATOR, plan)
+    _nurse_edits_the_psy_activity(call, client, "Lääkitys arvioidaan uudelleen.")
+    meta = read.json()["meta"]
+
+    def patch(operations: list[dict[str, Any]]) -> httpx.Response:
+        body = json.dumps(operations).encode()
+        headers = {"If-Match": read.headers["etag"]}
+        return call(
+            "PATCH", f"/fhir/{plan}", _token(CURATOR, WRITE_SCOPES), body, "application/json-patch+json", headers
+        )
+
+    for probe in (
+        {"path": "/meta/versionId", "value": "2"},
+        {"path": "/meta/source", "value": _store(fhir, plan)["meta"]["source"]},
+    ):
+        refused = patch([{"op": "test", **probe}])  # the store's bookkeeping is not there to test
+        assert refused.status_code == 422, refused.text
+    mine = read.json()["activity"].index(_activity(read.json(), "school-welfare"))
+    change = {"op": "replace", "path": f"/activity/{mine}/detail/description", "value": "Tapaamiset kuukausittain."}
+    answer = patch([{"op": "test", "path": "/meta/versionId", "value": meta["versionId"]}, change])
+    assert answer.status_code == 200, answer.text
+    stored = _store(fhir, plan)
+    assert _activity(stored, "school-welfare")["detail"]["description"] == "Tapaamiset kuukausittain."
+    assert stored["meta"]["versionId"] == "3"

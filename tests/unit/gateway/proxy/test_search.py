@@ -24,6 +24,7 @@ ALLOWED = [
     ("GET", "CarePlan", "subject=Patient/demo-client&_sort=-date,status"),
     ("GET", "Goal", "_sort=-_lastUpdated"),
     ("GET", "Goal", "subject=Patient/demo-client&_lastUpdated=gt2026-01-01"),
+    ("GET", "Goal/demo-goal-home/_history", "_count=5&_pretty=true"),
 ]
 
 REFUSED = [
@@ -52,6 +53,7 @@ REFUSED = [
     ("GET", "CarePlan", "_lastUpdated=gt2026-01-01", UnsupportedParameter),
     ("GET", "CareTeam", "_sort=status,-_lastUpdated", UnsupportedParameter),
     ("GET", "CarePlan/demo-plan/_history", "_lastUpdated=gt2026-01-01", UnsupportedParameter),
+    ("GET", "Goal/demo-goal-home/_history", "_sort=_id", UnsupportedParameter),  # a history is paged as it is
 ]
 
 
