@@ -22,6 +22,7 @@ import base64
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
@@ -53,14 +54,24 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_SCOPE_PARAMETER = 4096
 _MAX_CLAIMED_ID = 200
 
-Handled = tuple[JSONResponse, str | None]
-"""An endpoint's answer and why it refused the request (None: it did not)."""
+
+@dataclass(frozen=True)
+class Handled:
+    """An endpoint's answer; why it refused the request (None: it did not); and, when it
+    authenticated its caller, who that was and what it was given (the client a token was
+    issued to, and for whom), for the record of the request."""
+
+    response: JSONResponse
+    refusal: str | None = None
+    caller: str | None = None
+
+
 Around = Callable[[Request, str, Callable[[], Awaitable[Handled]]], Awaitable[Response]]
 """Runs one endpoint (`request`, the endpoint's name, its handler) and returns what is sent."""
 
 
 async def _alone(request: Request, endpoint: str, handle: Callable[[], Awaitable[Handled]]) -> Response:
-    return (await handle())[0]
+    return (await handle()).response
 
 
 def create_auth_app(config: AuthConfig) -> FastAPI:
@@ -127,33 +138,33 @@ class _AuthServer:
         form: Mapping[str, str] = {}
         try:
             form = await read_form(request)
-            issued = await self._issue(form)
+            issued, whom = await self._issue(form)
         except Exception as exc:
-            return _error_response(exc, "token"), f"token refused to client_id {_claimed(form)!r}: {_why(exc)}"
+            return Handled(_error_response(exc, "token"), f"token refused to client_id {_claimed(form)!r}: {_why(exc)}")
         body = {
             "access_token": issued.access_token,
             "token_type": issued.token_type,
             "expires_in": issued.expires_in,
             "scope": issued.scope,
         }
-        return JSONResponse(body, headers=_NO_STORE), None
+        return Handled(JSONResponse(body, headers=_NO_STORE), caller=f"token {issued.jti} issued to {whom}")
 
     async def introspect(self, request: Request) -> Handled:
         form: Mapping[str, str] = {}
         try:
             form = await read_form(request)
-            await self._authenticate_caller(form)
+            verified = await self._authenticate_caller(form)
             answer = self._introspection(required(form, "token"))
         except Exception as exc:
-            return _error_response(
-                exc, "introspection"
-            ), f"introspection refused to client_id {_claimed(form)!r}: {_why(exc)}"
-        return JSONResponse(answer, headers=_NO_STORE), None
+            why = f"introspection refused to client_id {_claimed(form)!r}: {_why(exc)}"
+            return Handled(_error_response(exc, "introspection"), why)
+        whom = f"introspection by client_id {verified.client.client_id!r}"
+        return Handled(JSONResponse(answer, headers=_NO_STORE), caller=whom)
 
     async def jwks(self) -> Handled:
         keys = self._config.signing_keys
         keys.prune(self._config.clock())
-        return JSONResponse(keys.jwks(), headers={"Cache-Control": "max-age=60"}), None
+        return Handled(JSONResponse(keys.jwks(), headers={"Cache-Control": "max-age=60"}))
 
     async def smart_configuration(self) -> Handled:
         config = self._config
@@ -170,9 +181,10 @@ class _AuthServer:
                 "capabilities": ["client-confidential-asymmetric", "permission-v2"],
             }
         )
-        return response, None
+        return Handled(response)
 
-    async def _issue(self, form: Mapping[str, str]) -> IssuedToken:
+    async def _issue(self, form: Mapping[str, str]) -> tuple[IssuedToken, str]:
+        """The token `form` asks for, and to whom it is issued (client, professional, purpose, scope)."""
         grant_type = required(form, "grant_type")
         if grant_type != "client_credentials":
             raise UnsupportedGrantType("only grant_type=client_credentials is supported")
@@ -189,15 +201,12 @@ class _AuthServer:
             raise InvalidScope("none of the requested scopes can be granted to this client")
         professional = await self._professional(acting.practitioner_role, client.organization)
         issued = self._issuer.issue(client, professional, acting, scopes.granted)
-        _log.info(
-            "token %s issued to %s for %s, purpose %s, scope %r",
-            issued.jti,
-            client.client_id,
-            professional.reference,
-            acting.purpose_of_use.value,
-            issued.scope,
+        whom = (
+            f"client_id {client.client_id!r} acting as {professional.reference}, "
+            f"purpose {acting.purpose_of_use.value}, scope {issued.scope!r}"
         )
-        return issued
+        _log.info("token %s issued to %s", issued.jti, whom)
+        return issued, whom
 
     async def _authenticate(self, form: Mapping[str, str], audience: str) -> VerifiedAssertion:
         if required(form, "client_assertion_type") != JWT_BEARER:

@@ -40,13 +40,14 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 def in_frame(frame: AuditedFrame) -> Around:
     """The authorization server's endpoints (public) in `frame`: each request recorded, a
-    refusal with the client id it claimed and why (`auth.server`)."""
+    refusal with the client id it claimed and why, an issued token with the client it was
+    issued to, for whom and its id (`auth.server`)."""
 
     async def around(request: Request, endpoint: str, handle: Callable[[], Awaitable[Handled]]) -> Response:
         async def serve(attempt: Attempt) -> Responded:
-            response, refusal = await handle()
-            attempt.anonymous = refusal or ""
-            return Responded(response, effect=Effect.DENY if refusal else Effect.PERMIT)
+            handled = await handle()
+            attempt.anonymous = handled.refusal or handled.caller or ""
+            return Responded(handled.response, effect=Effect.DENY if handled.refusal else Effect.PERMIT)
 
         return await frame(request, serve, Attempt(interaction=f"oauth-{endpoint}"), public=True)
 

@@ -7,6 +7,7 @@ serve` serves it (`tests/e2e/conftest.py`), in front of the session's HAPI.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import uuid
@@ -138,6 +139,22 @@ def test_a_refused_token_request_is_recorded_with_the_client_it_claimed(served: 
     assert status == 400 and json.loads(body)["error"] == "invalid_request"
     [event] = _rest_events(served, request_id)
     assert "'mallory-system'" in event["outcomeDesc"] and "invalid_request" in event["outcomeDesc"]
+
+
+def test_an_issued_token_is_recorded_with_the_client_it_was_issued_to(served: Settings) -> None:
+    token = _token(served, "youth-system")
+    payload = token.split(".")[1]
+    jti = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
+    store = open_store(served)
+    try:
+        events = [json.loads(stored.event) for stored in store.events()]
+    finally:
+        store.close()
+    [event] = [e for e in events if e["type"]["code"] == "rest" and jti in e.get("outcomeDesc", "")]
+    assert event["outcome"] == "0"  # success
+    assert (
+        "'youth-system'" in event["outcomeDesc"] and "PractitionerRole/demo-role-youth-worker" in event["outcomeDesc"]
+    )
 
 
 def test_a_key_set_request_is_recorded_once(served: Settings) -> None:
