@@ -239,11 +239,18 @@ class AuditStore:
         with self._lock:
             row = (checkpoint.seq, checkpoint.hash, checkpoint.signed_at, checkpoint.key_id, checkpoint.signature)
             self._write("INSERT INTO audit_checkpoint VALUES", [row])
-            if self._witness is not None:
-                try:
-                    self._witness.append(checkpoint)
-                except OSError as exc:
-                    raise StoreError(f"the audit witness {self._witness.path} cannot be written: {exc}") from exc
+        self.witness(checkpoint)
+
+    def witness(self, checkpoint: Checkpoint) -> None:
+        """Append a stored checkpoint to the witness (again, if an earlier append failed);
+        `StoreError` if it cannot be written."""
+        if self._witness is None:
+            return
+        with self._lock:
+            try:
+                self._witness.append(checkpoint)
+            except OSError as exc:
+                raise StoreError(f"the audit witness {self._witness.path} cannot be written: {exc}") from exc
 
     def head(self) -> tuple[int, str]:
         """The last record's seq and hash ((0, GENESIS) for an empty trail)."""

@@ -17,6 +17,12 @@ the last checkpoint when records are left unsigned and no batch follows, and on 
 the records newer than the newest checkpoint — at most `checkpoint_interval` seconds of them —
 are the only ones that can be cut off the end undetected. A checkpoint adds no transaction per
 request: at most one per batch.
+
+Fail closed: when a checkpoint cannot be signed, stored or witnessed, the trail can no longer
+prove its tail, so no further record is written until one can: each batch first tries the
+checkpoint again, and while that fails its requests are answered 503 (`AuditUnavailable`) and
+nothing is disclosed. The records committed before the failure are covered by the first
+checkpoint that succeeds.
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ class AuditTrail:
         self._pending: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._since_checkpoint = 0
+        self._unproven = False  # a checkpoint failed: nothing more is written until one succeeds
 
     async def record(self, record: AuditRecord) -> None:
         """Store `record`'s events durably; `AuditUnavailable` if they cannot be."""
@@ -127,6 +134,8 @@ class AuditTrail:
                     await asyncio.to_thread(self._checkpoint_logged)
 
     def _commit(self, batch: Batch) -> None:
+        if self._unproven:  # the tail is not proven: prove it first, or write nothing
+            self._checkpoint()
         self.store.commit(batch)
         self._since_checkpoint += len(batch.rows)
         if (
@@ -139,8 +148,9 @@ class AuditTrail:
         try:
             self._checkpoint()
         except StoreError as exc:  # the records are in; the next checkpoint will cover them
-            _log.error("audit checkpoint failed: %s", exc)
-            self._checkpointed_at = self._clock()  # tried: the next try one interval later
+            _log.error("audit checkpoint failed, no more records until one succeeds: %s", exc)
+            self._unproven = True
+            self._checkpointed_at = self._clock()  # tried: the timer tries again one interval later
 
     def _checkpoint(self) -> None:
         with self._head_signing:
@@ -148,5 +158,8 @@ class AuditTrail:
             last = self.store.last_checkpoint()
             if seq != 0 and (last is None or last.seq != seq):
                 self.store.add_checkpoint(self._key.sign(seq, hash_, self._now().isoformat()))
+            elif self._unproven and last is not None:  # signed and stored, but not witnessed
+                self.store.witness(last)
             self._since_checkpoint = 0
+            self._unproven = False
             self._checkpointed_at = self._clock()

@@ -22,6 +22,7 @@ from gateway.audit.chain import CheckpointKey, canonical, library_canonical
 from gateway.audit.store import INDEX_COLUMNS, AuditQuery, AuditStore, Batch, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.audit.verify import Verdict, export_lines, verify, verify_export
+from gateway.audit.witness import Witness, read_witness
 from gateway.errors import AuditUnavailable
 
 SERVER = "http://gateway.test/fhir"
@@ -256,6 +257,28 @@ def test_a_store_that_cannot_be_written_makes_the_request_fail_closed(path: Path
     (path.parent / "a-file").write_text("")
     with pytest.raises(StoreError):
         AuditStore.sqlite(path.parent / "a-file" / "audit.sqlite")
+
+
+def test_a_checkpoint_that_cannot_be_witnessed_stops_the_trail_until_one_can(path: Path, key: CheckpointKey) -> None:
+    blocker = path.parent / "witness-folder"
+    blocker.write_text("")  # a file where the witness's folder should be: it cannot be written
+    witness = Witness(blocker / "witness.jsonl")
+    store = AuditStore.sqlite(path, witness=witness)
+    trail = AuditTrail(store, key, server=SERVER, checkpoint_every=1, checkpoint_interval=3600.0)
+
+    async def run() -> None:
+        await trail.record(_record(1))  # committed; its checkpoint fails
+        with pytest.raises(AuditUnavailable):
+            await trail.record(_record(2))  # the tail is not proven: not written
+        assert store.head()[0] == 1
+        blocker.unlink()  # the witness can be written again
+        await trail.record(_record(3))
+        assert len(list(store.events())) == 2  # records 1 and 3
+        await trail.close()
+
+    asyncio.run(run())
+    witnessed = read_witness(witness.path)
+    assert [c.seq for c in witnessed] == [1, 2]  # the first success covered record 1, then record 3
 
 
 @pytest.mark.parametrize(
