@@ -54,6 +54,7 @@ from auth.errors import (
 )
 from auth.jti import JtiCache
 from auth.registry import ClientRegistration, ClientRegistry, NotRegistered
+from gateway.fhir.systems import JWT_BEARER
 
 __all__ = [
     "ASSERTION_ALGORITHMS",
@@ -63,8 +64,6 @@ __all__ = [
     "VerifiedAssertion",
 ]
 
-JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-"""The only client_assertion_type accepted."""
 
 ASSERTION_ALGORITHMS = ("ES384", "RS384")
 """The signing algorithms SMART Backend Services allows for client assertions."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from auth.errors import InvalidActingClaims
 from gateway.fhir.codes import PurposeOfUse
 from gateway.fhir.ids import PRACTITIONER_ROLE_REFERENCE
+from gateway.fhir.systems import BTG_REASON_CLAIM, PRACTITIONER_ROLE_CLAIM, PURPOSE_OF_USE_CLAIM
 
 __all__ = [
     "BTG_REASON_CLAIM",
@@ -30,9 +31,6 @@ __all__ = [
     "read_acting_claims",
 ]
 
-PRACTITIONER_ROLE_CLAIM = "https://yhteys.fi/fhir/claims/practitioner_role"
-PURPOSE_OF_USE_CLAIM = "https://yhteys.fi/fhir/claims/purpose_of_use"
-BTG_REASON_CLAIM = "https://yhteys.fi/fhir/claims/btg_reason"
 MIN_BTG_REASON_LENGTH = 10
 _MAX_BTG_REASON_LENGTH = 1000
 

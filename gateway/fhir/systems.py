@@ -8,7 +8,8 @@ appear here only where the project itself reads or writes them.
 from __future__ import annotations
 
 __all__ = [
-    "ACCESS_REASON_SYSTEM", "ACT_CODE_SYSTEM", "ACT_REASON_SYSTEM", "CANONICAL_BASE", "CLIENT_ID_SYSTEM",
+    "ACCESS_REASON_SYSTEM", "ACT_CODE_SYSTEM", "ACT_REASON_SYSTEM", "BTG_REASON_CLAIM", "CANONICAL_BASE",
+    "CLIENT_ID_SYSTEM", "JWT_BEARER", "PRACTITIONER_ROLE_CLAIM", "PURPOSE_OF_USE_CLAIM",
     "CONFIDENTIALITY_SYSTEM", "CONSENT_RULE_BASE", "CONSENT_SCOPE_SYSTEM", "DISCLOSURE_DIRECTION_SYSTEM",
     "FI_SECURITY_LABEL_SYSTEM", "HETU_SYSTEM", "OWNING_SECTOR", "PARTICIPATION_TYPE_SYSTEM", "PLAN_SECURITY_LABEL",
     "POLICY_RULE_BASE", "REQUEST_ID_SYSTEM", "RESOURCE_TYPES_SYSTEM", "RESTFUL_INTERACTION_SYSTEM",
@@ -45,6 +46,12 @@ REQUEST_ID_SYSTEM = f"{CANONICAL_BASE}/sid/request-id"
 POLICY_RULE_BASE = f"{CANONICAL_BASE}/policy/rule/"
 """Role-policy rule ids: `<base><slug>`, cited in reasons and AuditEvent.agent.policy."""
 CONSENT_RULE_BASE = f"{CANONICAL_BASE}/policy/consent/"
+PRACTITIONER_ROLE_CLAIM = f"{CANONICAL_BASE}/claims/practitioner_role"
+"""Claim of a client assertion: the professional the system acts for, "PractitionerRole/<id>"."""
+PURPOSE_OF_USE_CLAIM = f"{CANONICAL_BASE}/claims/purpose_of_use"
+"""Claim of a client assertion: the v3-ActReason purpose (TREAT when absent, CAREMGT, BTG)."""
+BTG_REASON_CLAIM = f"{CANONICAL_BASE}/claims/btg_reason"
+"""Claim of a client assertion: why the glass is broken (with BTG only)."""
 """Consent reasons: `<base><code>`, or `<base>Consent/<id>` for one about a consent."""
 
 # -- HL7 -------------------------------------------------------------------------------------
@@ -56,6 +63,8 @@ ACT_REASON_SYSTEM = f"{TERMINOLOGY_BASE}/v3-ActReason"
 PARTICIPATION_TYPE_SYSTEM = f"{TERMINOLOGY_BASE}/v3-ParticipationType"
 CONSENT_SCOPE_SYSTEM = f"{TERMINOLOGY_BASE}/consentscope"
 RESOURCE_TYPES_SYSTEM = "http://hl7.org/fhir/resource-types"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+"""RFC 7523: the client_assertion_type of a signed JWT client assertion (private_key_jwt)."""
 RESTFUL_INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 """The core extension carrying a translated string (lang + content)."""

@@ -31,7 +31,7 @@ __all__ = [
 PACKAGE_NAME = "fi.yhteys.fhir"
 BASE_VERSION = "0.1.0"
 
-_CONFORMANCE_TYPES = frozenset({"StructureDefinition", "CodeSystem", "ValueSet"})
+_CONFORMANCE_TYPES = frozenset({"StructureDefinition", "CodeSystem", "ValueSet", "ConceptMap"})
 
 
 class PackageError(ValueError):

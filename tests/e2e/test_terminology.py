@@ -62,3 +62,29 @@ def test_every_sensitivity_label_is_accepted_on_a_plan_activity(fhir: httpx.Clie
         plan["meta"]["security"] = [{"system": label["system"], "code": label["code"]}]
         response = fhir.post("/CarePlan/$validate", json=plan, headers=FHIR_JSON)
         assert errors(response.json()) == [], label
+
+
+PSYCHIATRY_ROLE_MAP = "https://yhteys.fi/fhir/ConceptMap/psychiatry-ehr-role"
+PSYCHIATRY_LOCAL_ROLE = "https://yhteys.fi/fhir/CodeSystem/psychiatry-ehr-role"
+
+
+def _translated(fhir: httpx.Client, system: str, code: str) -> list[tuple[str, str]]:
+    """The team-role codes HAPI's $translate gives for `code` of `system` (with equivalence)."""
+    params = {"url": PSYCHIATRY_ROLE_MAP, "system": system, "code": code, "targetsystem": ROLE_CS}
+    response = fhir.get("/ConceptMap/$translate", params=params)
+    assert response.status_code == 200, response.text
+    parameters = response.json()["parameter"]
+    found = []
+    for match in (p for p in parameters if p["name"] == "match"):
+        parts = {part["name"]: part for part in match["part"]}
+        found.append((parts["concept"]["valueCoding"]["code"], parts["equivalence"]["valueCode"]))
+    return found
+
+
+def test_the_psychiatry_ehrs_local_roles_translate_offline(fhir: httpx.Client) -> None:
+    assert _translated(fhir, PSYCHIATRY_LOCAL_ROLE, "OMA") == [("personal-worker", "equivalent")]
+    assert _translated(fhir, PSYCHIATRY_LOCAL_ROLE, "PSH") == [("psychiatric-nurse", "equivalent")]
+    assert _translated(fhir, "http://terminology.hl7.org/CodeSystem/v2-0443", "CP") == [
+        ("consulting-psychiatrist", "narrower")
+    ]
+    assert _translated(fhir, PSYCHIATRY_LOCAL_ROLE, "ASTROLOGI") == []  # an unknown local code maps to nothing
