@@ -12,8 +12,8 @@ ERR-8 text). `encode(message)` turns a message we built back into bytes by its o
 `escape` and `unescape` are HL7's escape sequences for text in a field: `\\F\\ \\S\\ \\T\\ \\R\\
 \\E\\` for the field, component, subcomponent and repetition separators and the escape
 character, `\\X0D\\` and `\\X0A\\` for carriage return and line feed (and `\\X0B\\`, `\\X1C\\` for
-MLLP's block characters, so no text can end a frame). Texts in an ACK are
-folded onto one line before they are escaped, because hl7apy's serialiser re-escapes the
+MLLP's block characters, so no text can end a frame). Texts in an ACK have their line breaks
+and other control characters made spaces before they are escaped, because hl7apy's serialiser re-escapes the
 backslashes of `\\X..\\` sequences (it knows only `\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\H\\ \\N\\`).
 """
 
@@ -53,6 +53,7 @@ __all__ = [
 _CODECS = {"": "latin-1", "8859/1": "latin-1", "ASCII": "ascii", "UNICODE UTF-8": "utf-8"}
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_CONTROLS = re.compile(r"\r\n|[\x00-\x1f\x7f]")
 
 OUR_APPLICATION = ("YHTEYS",)
 """MSH-3 of an ACK that answers a message whose header could not be read, or named no receiver."""
@@ -386,8 +387,8 @@ def new_control_id() -> str:
 
 
 def _text(text: str) -> str:
-    """A text for an ACK field: folded onto one line, then escaped."""
-    return escape(_LINE_BREAK.sub(" ", text))
+    """A text for an ACK field: line breaks and other control characters made spaces, then escaped."""
+    return escape(_CONTROLS.sub(" ", text))
 
 
 def _hd(components: tuple[str, ...]) -> str:

@@ -252,12 +252,22 @@ class MllpListener:
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     @property
+    def host(self) -> str:
+        """The bound address. Requires a started listener."""
+        host: str = self._bound()[0]
+        return host
+
+    @property
     def port(self) -> int:
         """The bound port. Requires a started listener."""
+        port: int = self._bound()[1]
+        return port
+
+    def _bound(self) -> tuple[str, int]:
         if self._server is None:
             raise RuntimeError("the listener is not started")
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+        address: tuple[str, int] = self._server.sockets[0].getsockname()[:2]
+        return address
 
     async def start(self) -> None:
         """Bind and start accepting connections. Requires a listener not already started."""
