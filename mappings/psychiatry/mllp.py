@@ -31,6 +31,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -216,6 +217,14 @@ class _KeyLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+@dataclass
+class _Connection:
+    """An open connection of the listener; `busy` while one of its messages is being answered."""
+
+    writer: asyncio.StreamWriter
+    busy: bool = False
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -249,7 +258,7 @@ class MllpListener:
         self._clock = clock
         self._locks = _KeyLocks()
         self._server: asyncio.Server | None = None
-        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._connections: dict[asyncio.Task[None], _Connection] = {}
 
     @property
     def host(self) -> str:
@@ -278,15 +287,17 @@ class MllpListener:
     async def stop(self) -> None:
         """Stop accepting, close every open connection, and wait for handlers in flight.
 
-        A handler in flight runs to its end and its answer is remembered, but the connection
-        it came on is closed, so the sender resends and is answered from `seen`.
+        A connection waiting for a frame is closed at once (a partial frame on it is dropped);
+        one whose message is being handled is closed when the handler has returned and its ACK
+        has been sent. Frames after that one are not read.
         """
         if self._server is None:
             return
         server, self._server = self._server, None
         server.close()
-        for writer in self._connections.values():
-            writer.close()
+        for connection in self._connections.values():
+            if not connection.busy:
+                connection.writer.close()
         await asyncio.gather(*self._connections, return_exceptions=True)
         await server.wait_closed()
 
@@ -305,15 +316,17 @@ class MllpListener:
         if self._server is None:  # accepted just before stop()
             writer.close()
             return
-        self._connections[task] = writer
+        connection = self._connections[task] = _Connection(writer)
         frames = FrameReader(reader, self._max_frame)
         try:
             while (payload := await frames.next()) is not None:
+                connection.busy = True
                 answer = await self._answer(payload)
-                if writer.is_closing():
-                    break
                 writer.write(frame(encode(answer)))
                 await writer.drain()
+                connection.busy = False
+                if self._server is None:  # stop() is waiting for this answer only
+                    break
         except FrameTooLarge as exc:
             if not writer.is_closing():
                 writer.write(frame(encode(self._too_large(exc))))

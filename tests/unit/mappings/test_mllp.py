@@ -445,31 +445,37 @@ def test_a_rejection_or_a_failure_is_not_remembered(seen: SeenMessages) -> None:
     run(test())
 
 
-def test_stop_waits_for_a_handler_in_flight(seen: SeenMessages) -> None:
+def test_stop_waits_for_a_handler_in_flight_and_sends_its_ack(seen: SeenMessages) -> None:
     started = asyncio.Event()
-    finished: list[str] = []
+    release = asyncio.Event()
 
     async def slow(text: str) -> Acknowledgement:
         started.set()
-        await asyncio.sleep(0.05)
-        finished.append(text)
+        await release.wait()
         return Acknowledgement(AckCode.AA, "applied")
 
     async def test() -> None:
         server = listener(slow, seen)
         await server.start()
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(frame(message("INF").encode()))
-        await writer.drain()
+        busy_reader, busy_writer = await asyncio.open_connection("127.0.0.1", server.port)
+        idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", server.port)
+        busy_writer.write(frame(message("INF").encode()))
+        await busy_writer.drain()
         await started.wait()
-        await server.stop()
-        assert finished == [message("INF")]  # the handler ran to its end
-        assert await reader.read() == b""  # its connection was closed
-        writer.close()
-        await writer.wait_closed()
+        stopping = asyncio.create_task(server.stop())
+        assert await idle_reader.read() == b""  # an idle connection is closed at once
+        assert not stopping.done()  # but stop waits for the handler
+        release.set()
+        await stopping
+        ack = (await busy_reader.readuntil(END_BLOCK))[1:-2].decode()
+        assert field_of(ack, "MSA", 2) == "INF"  # whose ACK is sent before its connection closes
+        assert await busy_reader.read() == b""
+        for writer in (busy_writer, idle_writer):
+            writer.close()
+            await writer.wait_closed()
 
     run(test())
-    assert seen.answer_for(MessageKey.of(read_header(message("INF")))) is not None  # a resend is answered from the file
+    assert seen.answer_for(MessageKey.of(read_header(message("INF")))) is not None
 
 
 # Character sets
