@@ -301,6 +301,9 @@ class MllpListener:
         await asyncio.gather(*self._connections, return_exceptions=True)
         await server.wait_closed()
 
+    def _stopping(self) -> bool:
+        return self._server is None
+
     async def __aenter__(self) -> Self:
         await self.start()
         return self
@@ -313,7 +316,7 @@ class MllpListener:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None  # start_server runs each connection in a task
-        if self._server is None:  # accepted just before stop()
+        if self._stopping():  # accepted just before stop()
             writer.close()
             return
         connection = self._connections[task] = _Connection(writer)
@@ -325,7 +328,7 @@ class MllpListener:
                 writer.write(frame(encode(answer)))
                 await writer.drain()
                 connection.busy = False
-                if self._server is None:  # stop() is waiting for this answer only
+                if self._stopping():  # stop() was waiting for this answer only
                     break
         except FrameTooLarge as exc:
             if not writer.is_closing():
