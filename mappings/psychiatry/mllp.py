@@ -13,7 +13,8 @@ ACK it answered then, and messages with the same key are handled one at a time. 
 with AR and without calling `handle`, a message it cannot decode and a frame longer than
 `max_frame` bytes (then it closes the connection, as the rest of the stream cannot be framed).
 
-`send(host, port, message)` sends one message and returns the text of the framed answer.
+`MllpConnection` sends messages on one connection, each answered before the next;
+`send(host, port, message)` sends one on a connection of its own. Both return the answer's text.
 
 Errors of the sender::
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -62,6 +64,7 @@ __all__ = [
     "Handler",
     "MalformedAnswer",
     "MessageKey",
+    "MllpConnection",
     "MllpError",
     "MllpListener",
     "NoConnection",
@@ -382,7 +385,7 @@ class MllpListener:
 
 
 class MllpError(Exception):
-    """`send` did not get an answer it can return; the message may or may not have arrived."""
+    """No answer that can be returned; the message may or may not have arrived."""
 
 
 class NoConnection(MllpError):
@@ -401,6 +404,84 @@ class MalformedAnswer(MllpError):
     """The answer is not an HL7 acknowledgement: no readable MSH, no MSA, or oversize."""
 
 
+class MllpConnection:
+    """One open connection to an MLLP receiver: a message at a time, each answer read before the next.
+
+    Open with `await MllpConnection.open(host, port)` (or `async with`), close with `close()`.
+    After an error the connection is closed, since an answer may still be on its way and would
+    be read as the next message's.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, max_frame: int) -> None:
+        self._frames = FrameReader(reader, max_frame)
+        self._writer = writer
+        self._peer = "{}:{}".format(*writer.get_extra_info("peername")[:2])
+
+    @classmethod
+    async def open(cls, host: str, port: int, *, timeout: float = 10.0, max_frame: int = 1_048_576) -> Self:
+        """Connect to `host:port`; `NoConnection` if that fails or takes longer than `timeout`."""
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(host, port)
+        except OSError as exc:  # TimeoutError is one
+            raise NoConnection(f"cannot connect to {host}:{port}: {exc or 'timed out'}") from exc
+        return cls(reader, writer, max_frame=max_frame)
+
+    async def exchange(self, message: str, *, timeout: float = 10.0, encoding: str = "utf-8") -> str:
+        """Send `message` in one frame and return the text of the answer.
+
+        `encoding` must be the character set the message's MSH-18 names. The answer is decoded by
+        its own MSH-18 and must hold an MSA segment; whether it accepts the message is the
+        caller's to read. `timeout` bounds the exchange. Raises an `MllpError`.
+        """
+        payload = frame(message.encode(encoding))
+        try:
+            async with asyncio.timeout(timeout):
+                self._writer.write(payload)
+                await self._writer.drain()
+                answer = await self._frames.next()
+            if answer is None:
+                raise ConnectionClosed(f"{self._peer} closed the connection before answering")
+            return _acknowledgement(answer)
+        except TimeoutError:
+            await self.close()
+            raise AnswerTimeout(f"no answer from {self._peer} within {timeout} s") from None
+        except FrameTooLarge as exc:
+            await self.close()
+            raise MalformedAnswer(str(exc)) from None
+        except ConnectionError as exc:
+            await self.close()
+            raise ConnectionClosed(f"{self._peer} closed the connection: {exc}") from exc
+        except MllpError:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the connection (again is harmless)."""
+        self._writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self._writer.wait_closed()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+def _acknowledgement(answer: bytes) -> str:
+    """An answer frame's text: `MalformedAnswer` unless it decodes and holds an MSA segment."""
+    try:
+        text = decode(answer).text
+    except Unreadable as exc:
+        raise MalformedAnswer(f"the answer cannot be read: {exc}") from None
+    if not any(segment.startswith("MSA") for segment in re.split(r"[\r\n]+", text)):
+        raise MalformedAnswer("the answer has no MSA segment")
+    return text
+
+
 async def send(
     host: str,
     port: int,
@@ -410,39 +491,9 @@ async def send(
     encoding: str = "utf-8",
     max_frame: int = 1_048_576,
 ) -> str:
-    """Send `message` in one frame on a new connection and return the answer's text.
+    """Send `message` on a new connection and return the answer's text (`MllpConnection.exchange`).
 
-    `encoding` must be the character set the message's MSH-18 names. The answer is decoded by
-    its own MSH-18 and must hold an MSA segment; whether it accepts the message is the
-    caller's to read. `timeout` bounds the whole exchange. Raises an `MllpError`.
+    `timeout` bounds connecting and the exchange, each. Raises an `MllpError`.
     """
-    payload = frame(message.encode(encoding))
-    try:
-        async with asyncio.timeout(timeout):
-            try:
-                reader, writer = await asyncio.open_connection(host, port)
-            except OSError as exc:
-                raise NoConnection(f"cannot connect to {host}:{port}: {exc}") from exc
-            try:
-                writer.write(payload)
-                await writer.drain()
-                answer = await FrameReader(reader, max_frame).next()
-            except FrameTooLarge as exc:
-                raise MalformedAnswer(str(exc)) from None
-            except ConnectionError as exc:
-                raise ConnectionClosed(f"{host}:{port} closed the connection: {exc}") from exc
-            finally:
-                writer.close()
-                with contextlib.suppress(ConnectionError):
-                    await writer.wait_closed()
-    except TimeoutError:
-        raise AnswerTimeout(f"no answer from {host}:{port} within {timeout} s") from None
-    if answer is None:
-        raise ConnectionClosed(f"{host}:{port} closed the connection before answering")
-    try:
-        text = decode(answer).text
-    except Unreadable as exc:
-        raise MalformedAnswer(f"the answer cannot be read: {exc}") from None
-    if not any(segment.startswith("MSA") for segment in text.replace("\n", "\r").split("\r")):
-        raise MalformedAnswer("the answer has no MSA segment")
-    return text
+    async with await MllpConnection.open(host, port, timeout=timeout, max_frame=max_frame) as connection:
+        return await connection.exchange(message, timeout=timeout, encoding=encoding)

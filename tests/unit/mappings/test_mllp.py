@@ -42,6 +42,7 @@ from mappings.psychiatry.mllp import (
     ConnectionClosed,
     MalformedAnswer,
     MessageKey,
+    MllpConnection,
     MllpListener,
     NoConnection,
     SeenMessages,
@@ -563,6 +564,24 @@ def test_send_returns_the_listeners_ack(seen: SeenMessages) -> None:
             latin = await send("127.0.0.1", server.port, message("S2", charset="8859/1"), encoding="latin-1")
         assert field_of(ack, "MSA", 2) == "S1" and field_of(latin, "MSA", 2) == "S2"
         assert handle.texts == [message("S1"), message("S2", charset="8859/1")]
+
+    run(test())
+
+
+def test_one_connection_carries_many_messages_and_eight_run_at_once(seen: SeenMessages) -> None:
+    handle = Recorder()
+
+    async def client(name: str, count: int, port: int) -> list[str]:
+        async with await MllpConnection.open("127.0.0.1", port) as connection:
+            return [field_of(await connection.exchange(message(f"{name}-{n}")), "MSA", 2) for n in range(count)]
+
+    async def test() -> None:
+        async with listener(handle, seen) as server:
+            alone = await client("ONE", 20, server.port)
+            together = await asyncio.gather(*(client(f"C{c}", 5, server.port) for c in range(8)))
+        assert alone == [f"ONE-{n}" for n in range(20)]
+        assert together == [[f"C{c}-{n}" for n in range(5)] for c in range(8)]
+        assert len(handle.texts) == 60
 
     run(test())
 
