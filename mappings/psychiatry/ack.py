@@ -12,8 +12,8 @@ ERR-8 text). `encode(message)` turns a message we built back into bytes by its o
 `escape` and `unescape` are HL7's escape sequences for text in a field: `\\F\\ \\S\\ \\T\\ \\R\\
 \\E\\` for the field, component, subcomponent and repetition separators and the escape
 character, `\\X0D\\` and `\\X0A\\` for carriage return and line feed (and `\\X0B\\`, `\\X1C\\` for
-MLLP's block characters, so no text can end a frame). Texts in an ACK have their line breaks
-and other control characters made spaces before they are escaped, because hl7apy's serialiser re-escapes the
+MLLP's block characters, so no text can end a frame). In an ACK, line breaks and other control
+characters in texts become spaces before escaping: hl7apy's serialiser re-escapes the
 backslashes of `\\X..\\` sequences (it knows only `\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\H\\ \\N\\`).
 """
 
