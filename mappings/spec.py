@@ -11,6 +11,7 @@ says for each field of a source format where it goes in FHIR R4 and how:
 - `condition`: `required`, `optional`, or `if <field> valued`;
 - `rule` (optional): a rule the table cannot express, named in the spec's `rules` with the
   function that implements it (`module:function`, importable) and why;
+- `value` (optional): a fixed value the element always gets (its `source` is then `—`);
 - `note` (optional): anything a reader needs.
 `load_spec(path)` reads and checks a spec: any unknown key, unknown element, missing ConceptMap
 or rule, or malformed row raises `SpecError` naming the file and the row, so a broken spec stops
@@ -39,7 +40,7 @@ TERMINOLOGY = Path(__file__).resolve().parents[1] / "terminology"
 """Our terminology folder: the ConceptMaps a spec's rows translate through."""
 
 _SPEC_KEYS = {"source", "title", "format", "system", "key", "rules", "rows"}
-_ROW_KEYS = {"source", "target", "datatype", "translate", "condition", "rule", "note"}
+_ROW_KEYS = {"source", "target", "datatype", "translate", "condition", "rule", "value", "note"}
 _CONDITION = re.compile(r"required|optional|if \S+ valued")
 _DATATYPE = re.compile(r"(\S+) → (\S+)")
 
@@ -67,6 +68,7 @@ class MapRow:
     condition: str
     translate: str | None = None
     rule: str | None = None
+    value: str | None = None
     note: str = ""
 
 
@@ -158,7 +160,9 @@ def _rule(path: Path, name: str, value: object) -> Rule:
 def _row(path: Path, number: int, value: object, rules: Mapping[str, Rule]) -> MapRow:
     where = f"{path}: row {number}"
     if not isinstance(value, dict) or not {"source", "target", "datatype", "condition"} <= set(value) <= _ROW_KEYS:
-        raise SpecError(f"{where}: a row has source, target, datatype, condition (translate, rule, note optional)")
+        raise SpecError(
+            f"{where}: a row has source, target, datatype, condition (translate, rule, value, note optional)"
+        )
     row = MapRow(**{key: str(item) for key, item in value.items()})
     if not element_exists(row.target):
         raise SpecError(f"{where}: {row.target!r} is no FHIR R4 element")

@@ -48,8 +48,11 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
-def read_table(data: bytes, columns: Mapping[str, Sequence[str]]) -> list[TableRow]:
-    """The rows of the export `data`; see the module doc."""
+def read_table(
+    data: bytes, columns: Mapping[str, Sequence[str]], optional: frozenset[str] = frozenset()
+) -> list[TableRow]:
+    """The rows of the export `data`; see the module doc. A column named in `optional` may be
+    missing from the export: its rows then have no value for it."""
     text, _ = decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"', strict=False)
     header: list[str] | None = None
@@ -60,7 +63,7 @@ def read_table(data: bytes, columns: Mapping[str, Sequence[str]]) -> list[TableR
             continue
         if header is None:
             header = [_folded(name) for name in fields]
-            where = _positions(header, columns)
+            where = _positions(header, columns, optional)
             continue
         if len(fields) != len(header):
             rows.append(TableRow(line, problem=f"the row has {len(fields)} fields, the header {len(header)}"))
@@ -71,15 +74,16 @@ def read_table(data: bytes, columns: Mapping[str, Sequence[str]]) -> list[TableR
     return rows
 
 
-def _positions(header: list[str], columns: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """The position of each wanted column in `header`; `TableError` naming those missing."""
+def _positions(header: list[str], columns: Mapping[str, Sequence[str]], optional: frozenset[str]) -> dict[str, int]:
+    """The position of each wanted column in `header`; `TableError` naming those missing (but
+    the optional ones)."""
     where: dict[str, int] = {}
     missing = []
     for name, headings in columns.items():
         found = [header.index(h) for h in (_folded(heading) for heading in headings) if h in header]
         if found:
             where[name] = found[0]
-        else:
+        elif name not in optional:
             missing.append(f"{headings[0]!r}")
     if missing:
         raise TableError(f"the export has no column {', '.join(missing)}")

@@ -11,9 +11,10 @@ __all__ = [
     "ACCESS_REASON_SYSTEM", "ACT_CODE_SYSTEM", "ACT_REASON_SYSTEM", "BTG_REASON_CLAIM", "CANONICAL_BASE",
     "CLIENT_ID_SYSTEM", "JWT_BEARER", "PRACTITIONER_ROLE_CLAIM", "PURPOSE_OF_USE_CLAIM",
     "CONFIDENTIALITY_SYSTEM", "CONSENT_RULE_BASE", "CONSENT_SCOPE_SYSTEM", "DISCLOSURE_DIRECTION_SYSTEM",
-    "FI_SECURITY_LABEL_SYSTEM", "HETU_SYSTEM", "OWNING_SECTOR", "PARTICIPATION_TYPE_SYSTEM", "PLAN_SECURITY_LABEL",
+    "FI_SECURITY_LABEL_SYSTEM", "FIRST_APPOINTMENT_WAIT", "HETU_SYSTEM", "OWNING_SECTOR", "PARTICIPATION_TYPE_SYSTEM", "PLAN_SECURITY_LABEL",
     "POLICY_RULE_BASE", "REQUEST_ID_SYSTEM", "RESOURCE_TYPES_SYSTEM", "RESTFUL_INTERACTION_SYSTEM",
     "RESTRICTION_PARENT", "RESTRICTION_PARENT_SYSTEM", "SECTOR_SYSTEM", "SENSITIVITY_SYSTEM", "SOTE_ORGANIZATION_SYSTEM",
+    "SUPPORT_MEASURE_SYSTEM",
     "TEAM_ROLE_SYSTEM", "TERMINOLOGY_BASE", "TRANSLATION", "VALVIRA_SYSTEM",
 ]  # fmt: skip
 
@@ -37,6 +38,10 @@ PLAN_SECURITY_LABEL = f"{CANONICAL_BASE}/StructureDefinition/plan-security-label
 """A sensitivity label on one plan part: a CarePlan activity, goal or addresses reference."""
 OWNING_SECTOR = f"{CANONICAL_BASE}/StructureDefinition/activity-owning-sector"
 """The sector that owns (and alone may change) one CarePlan activity."""
+FIRST_APPOINTMENT_WAIT = f"{CANONICAL_BASE}/StructureDefinition/first-appointment-wait"
+"""Extension (valueUnsignedInt) on a plan activity: working days to the first appointment."""
+SUPPORT_MEASURE_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/support-measure"
+"""Support measures agreed in school welfare, the code of a plan activity."""
 
 # -- our identifier systems and rule bases ---------------------------------------------------
 CLIENT_ID_SYSTEM = f"{CANONICAL_BASE}/sid/client-id"

@@ -41,7 +41,8 @@ def test_our_code_systems_and_extensions_exist_under_those_urls() -> None:
     assert "SOC" in _codes(systems.SENSITIVITY_SYSTEM)
     assert _codes(systems.DISCLOSURE_DIRECTION_SYSTEM) == {"social-to-health", "health-to-social"}
     extensions = {sd["url"] for sd in _resources("profiles") if sd["type"] == "Extension"}
-    assert {systems.PLAN_SECURITY_LABEL, systems.OWNING_SECTOR} == extensions
+    assert {systems.PLAN_SECURITY_LABEL, systems.OWNING_SECTOR, systems.FIRST_APPOINTMENT_WAIT} == extensions
+    assert "curator-meetings" in _codes(systems.SUPPORT_MEASURE_SYSTEM)
     assert all(
         url.startswith(systems.CANONICAL_BASE + "/") for url in (systems.SECTOR_SYSTEM, systems.TEAM_ROLE_SYSTEM)
     )
