@@ -1,14 +1,15 @@
 """`yhteys import <source> FILE|-`: a source system's export into the shared plan, through the gateway.
 
-    yhteys import school-welfare FILE|-   the school welfare record's CSV export
-                                          [--dry-run] [--json] [--gateway URL] [--key FILE] [--as ROLE]
+    yhteys import school-welfare FILE|-    the school welfare record's CSV export
+    yhteys import youth-services FILE|-    the municipal youth services' JSON export
+        [--dry-run] [--json] [--gateway URL] [--key FILE] [--as ROLE]
 
-The import runs as the source system, a client of the gateway with its own registration and
-key (by default the demo system's, in the gateway's directory, acting as its demo professional),
-so role policy, consent and audit apply to it. It prints one line per client record (created,
-updated, unchanged or rejected, with the column and the reason), or with `--json` the report as
+An import runs as the source system, a client of the gateway with its own registration and key
+(by default the demo system's, in the gateway's directory, acting as its demo professional), so
+role policy, consent and audit apply to it. It prints one line per client record (updated,
+unchanged or rejected, with the column or field and the reason), or with `--json` the report as
 JSON; a progress bar shows on a terminal. It exits 1 if any record was rejected, 2 if the export
-could not be read at all.
+could not be read at all or the gateway could not be reached.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -25,8 +27,9 @@ from rich.progress import Progress
 
 from gateway.demo.clients import DEMO_CLIENTS
 from gateway.settings import Settings, SettingsError
+from mappings import school, youth
 from mappings.client import GatewayClient, GatewayUnreachable, SourceSystem, TokenRefused
-from mappings.school import Outcome, import_school, read_records
+from mappings.plan import ClientRecord, Outcome, Rejected, Sector, import_records
 from mappings.spec import SPECS, load_spec
 from mappings.tables import TableError
 
@@ -34,20 +37,56 @@ __all__ = ["import_app"]
 
 import_app = typer.Typer(help="Import a source system's export into the shared plan.", no_args_is_help=True)
 
-_SCHOOL_SCOPE = "system/CarePlan.rus system/Patient.rs system/Practitioner.rs system/PractitionerRole.rs"
+_SCOPE = "system/CarePlan.rus system/Patient.rs system/Practitioner.rs system/PractitionerRole.rs"
+"""What an import needs: find the client and the plan, the professionals, and update the plan."""
+
+_File = Annotated[str, typer.Argument(help="The export, or - for standard input.")]
+_DryRun = Annotated[bool, typer.Option(help="Check and map, write nothing.")]
+_Json = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+_Gateway = Annotated[str, typer.Option(help="The gateway's FHIR base (default: this gateway's).")]
+_Key = Annotated[Path | None, typer.Option(help="The source system's private key, a JWK file.")]
+_As = Annotated[str, typer.Option("--as", help="The acting PractitionerRole.")]
 
 
 @import_app.command("school-welfare")
 def import_school_welfare(
-    file: Annotated[str, typer.Argument(help="The CSV export, or - for standard input.")],
-    dry_run: Annotated[bool, typer.Option(help="Check and map, write nothing.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    gateway: Annotated[str, typer.Option(help="The gateway's FHIR base (default: this gateway's).")] = "",
-    key: Annotated[Path | None, typer.Option(help="The school system's private key, a JWK file.")] = None,
-    as_role: Annotated[str, typer.Option("--as", help="The acting PractitionerRole.")] = "",
+    file: _File,
+    dry_run: _DryRun = False,
+    as_json: _Json = False,
+    gateway: _Gateway = "",
+    key: _Key = None,
+    as_role: _As = "",
 ) -> None:
-    """Import the school welfare record's export (see `mappings.school`)."""
-    spec = load_spec(SPECS / "school-welfare.yaml")
+    """Import the school welfare record's CSV export (see `mappings.school`)."""
+    _import("school-welfare", file, school.read_records, school.school_sector, dry_run, as_json, gateway, key, as_role)
+
+
+@import_app.command("youth-services")
+def import_youth_services(
+    file: _File,
+    dry_run: _DryRun = False,
+    as_json: _Json = False,
+    gateway: _Gateway = "",
+    key: _Key = None,
+    as_role: _As = "",
+) -> None:
+    """Import the municipal youth services' JSON export (see `mappings.youth`)."""
+    _import("youth-services", file, youth.read_records, youth.youth_sector, dry_run, as_json, gateway, key, as_role)
+
+
+def _import(
+    source: str,
+    file: str,
+    read: Callable[[bytes], Sequence[ClientRecord | Rejected]],
+    sector_of: Callable[[str], Sector],
+    dry_run: bool,
+    as_json: bool,
+    gateway: str,
+    key: Path | None,
+    as_role: str,
+) -> None:
+    """Read `file` with `read`, write it through the gateway as `source`'s system, report."""
+    spec = load_spec(SPECS / f"{source}.yaml")
     demo = next(c for c in DEMO_CLIENTS if c.client_id == spec.system["client_id"])
     try:
         settings = Settings.from_env()
@@ -55,15 +94,11 @@ def import_school_welfare(
         _stop(str(exc), 2)
     data = sys.stdin.buffer.read() if file == "-" else _read(Path(file))
     try:
-        records = read_records(data)
-    except TableError as exc:
+        records = read(data)
+    except (TableError, ValueError) as exc:
         _stop(f"{file}: {exc}", 2)
-    system = SourceSystem(
-        demo.client_id,
-        key or settings.gateway_dir / f"{demo.client_id}.jwk",
-        as_role or demo.practitioner_role,
-        _SCHOOL_SCOPE,
-    )
+    keyfile = key or settings.gateway_dir / f"{demo.client_id}.jwk"
+    system = SourceSystem(demo.client_id, keyfile, as_role or demo.practitioner_role, _SCOPE)
     client = GatewayClient(gateway or f"{settings.gateway_origin}/fhir", system)
     console = Console(stderr=True)
 
@@ -71,13 +106,9 @@ def import_school_welfare(
         try:
             with Progress(console=console, transient=True, disable=as_json or not console.is_terminal) as progress:
                 task = progress.add_task("importing", total=len(records))
-                return await import_school(
-                    client,
-                    records,
-                    organization=demo.organization,
-                    dry_run=dry_run,
-                    advance=lambda: progress.advance(task),
-                )
+                sector = sector_of(demo.organization)
+                advance: Callable[[], None] = lambda: progress.advance(task)  # noqa: E731
+                return await import_records(client, records, sector, dry_run=dry_run, advance=advance)
         finally:
             await client.close()
 

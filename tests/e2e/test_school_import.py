@@ -6,9 +6,7 @@ school system (its own registration and token, acting as the demo curator Laura 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 from pathlib import Path
 from typing import Any
 
@@ -17,43 +15,23 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli.main import app
-from gateway.fhir.hetu import hetu_check_character
-from gateway.fhir.media import FHIR_JSON
 from gateway.settings import Settings
-from mappings.client import GatewayClient, SourceSystem
-from mappings.school import Outcome, import_school, read_records
-from tests.e2e.gateway_harness import Client, copy_demo_client
+from mappings.plan import Outcome
+from mappings.school import read_records, school_sector
+from tests.e2e.gateway_harness import Client
+from tests.e2e.imports_harness import client_with_own_hetu, not_owned, owned, run_import, stored_plan
 
 HEADER = (
     "Oppilaan henkilötunnus;Tukitoimen koodi;Sovittu tukitoimi;Kuraattori tai psykologi;Koulu;Tapaamiset;"
     "Odotusaika ensimmäiseen tapaamiseen (arkipäivää)"
 )
-SCHOOL_ORG = "Organization/demo-org-school-welfare"
-OWNING = "https://yhteys.fi/fhir/StructureDefinition/activity-owning-sector"
-
-
-def _hetu() -> str:
-    """A fresh test henkilötunnus (individual number 900–999), valid."""
-    day, month, year, individual = (
-        random.randint(1, 28),
-        random.randint(1, 12),
-        random.randint(0, 9),
-        random.randint(900, 999),
-    )
-    digits = f"{day:02d}{month:02d}{year:02d}{individual:03d}"
-    return f"{digits[:6]}A{digits[6:]}{hetu_check_character(digits)}"
+SCHOOL = school_sector("Organization/demo-org-school-welfare")
+SAMPLES = Path(__file__).resolve().parents[2] / "mappings" / "samples"
 
 
 @pytest.fixture
 def student(fhir: httpx.Client) -> tuple[Client, str]:
-    """A copy of the demo client with a henkilötunnus of its own."""
-    client, hetu = copy_demo_client(fhir), _hetu()
-    patient = fhir.get(f"/{client.ref('client')}").json()
-    for identifier in patient["identifier"]:
-        if identifier["system"] == "urn:oid:1.2.246.21":
-            identifier["value"] = hetu
-    assert fhir.put(f"/{client.ref('client')}", json=patient, headers={"Content-Type": FHIR_JSON}).status_code == 200
-    return client, hetu
+    return client_with_own_hetu(fhir)
 
 
 def _export(*rows: str, encoding: str = "utf-8") -> bytes:
@@ -61,37 +39,22 @@ def _export(*rows: str, encoding: str = "utf-8") -> bytes:
 
 
 def _import(settings: Settings, data: bytes, *, dry_run: bool = False) -> list[Outcome]:
-    system = SourceSystem(
-        "school-welfare-system",
-        settings.gateway_dir / "school-welfare-system.jwk",
-        "PractitionerRole/demo-role-curator",
-        "system/CarePlan.rus system/Patient.rs system/Practitioner.rs system/PractitionerRole.rs",
+    records = read_records(data)
+    return run_import(
+        settings, "school-welfare-system", "PractitionerRole/demo-role-curator", records, SCHOOL, dry_run=dry_run
     )
-
-    async def run() -> list[Outcome]:
-        client = GatewayClient(f"{settings.gateway_origin}/fhir", system)
-        try:
-            return await import_school(client, read_records(data), organization=SCHOOL_ORG, dry_run=dry_run)
-        finally:
-            await client.close()
-
-    return asyncio.run(run())
 
 
 def _plan(fhir: httpx.Client, client: Client) -> dict[str, Any]:
-    body: dict[str, Any] = fhir.get(f"/{client.ref('plan')}", headers={"Cache-Control": "no-cache"}).json()
-    return body
+    return stored_plan(fhir, client)
 
 
 def _school(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        a for a in plan["activity"] if "school-welfare" in json.dumps([e for e in a["extension"] if e["url"] == OWNING])
-    ]
+    return owned(plan, "school-welfare")
 
 
 def _others(plan: dict[str, Any]) -> list[str]:
-    """The other sectors' activities, in no order (the order of a plan's activities means nothing)."""
-    return sorted(json.dumps(a, sort_keys=True) for a in plan["activity"] if a not in _school(plan))
+    return not_owned(plan, "school-welfare")
 
 
 def test_an_export_sets_the_schools_activities_and_a_rerun_changes_nothing(
@@ -139,7 +102,7 @@ def test_a_dry_run_writes_nothing(served: Settings, fhir: httpx.Client, student:
     [
         ("{wrong};KT;Tapaamiset;Laura Heikkinen;;;", "Oppilaan henkilötunnus", "check character"),
         ("{hetu};XYZ;Tapaamiset;Laura Heikkinen;;;", "Tukitoimen koodi", "not known"),
-        ("{hetu};KT;Tapaamiset;Kalle Tuntematon;;;", "Kuraattori tai psykologi", "no school curator"),
+        ("{hetu};KT;Tapaamiset;Kalle Tuntematon;;;", "Kuraattori tai psykologi", "no school-curator"),
         ("{hetu};KT;Tapaamiset;Laura Heikkinen;;;viisi", "Odotusaika ensimmäiseen tapaamiseen (arkipäivää)", "whole"),
         ("{hetu};KT;Tapaamiset", "", "fields"),
     ],
@@ -157,9 +120,6 @@ def test_a_bad_record_is_rejected_whole_and_nothing_is_written(
     if "{hetu}" in row:  # the student's good row went with the bad one
         assert [o.status for o in outcomes] == ["rejected"]
         assert _plan(fhir, client)["meta"]["versionId"] == before["meta"]["versionId"]
-
-
-SAMPLES = Path(__file__).resolve().parents[2] / "mappings" / "samples"
 
 
 def test_the_command_imports_a_sample_reports_it_and_exits_by_what_was_rejected(
