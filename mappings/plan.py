@@ -31,12 +31,15 @@ __all__ = [
     "Activity",
     "ClientRecord",
     "Outcome",
+    "PlanNotFound",
     "Rejected",
     "Sector",
     "Status",
     "activity_id",
     "import_records",
+    "owner_of",
     "professional_query",
+    "read_plan",
 ]
 
 Status = Literal["created", "updated", "unchanged", "rejected"]
@@ -152,18 +155,15 @@ class _Refused(Exception):
 
 async def _import_one(client: GatewayClient, record: ClientRecord, sector: Sector, dry_run: bool) -> Outcome:
     try:
-        patient = await _one(client, "Patient", [("identifier", f"{HETU_SYSTEM}|{record.hetu}")], "client", sector)
-        subject = f"Patient/{patient['id']}"
-        plans = [("subject", subject), ("category", "shared-plan"), ("status", "active")]
-        plan = await _one(client, "CarePlan", plans, "active shared plan of the client", sector)
+        subject, plan = await _plan_of(client, record.hetu, sector)
         names = dict.fromkeys(activity.professional for activity in record.activities)
         performers = {name: await _professional(client, name, sector) for name in names}
     except _Refused as refused:
         return Outcome(record.lines, "rejected", column=refused.column, reason=refused.reason, dry_run=dry_run)
     wanted = [_activity(sector, activity, performers[activity.professional]) for activity in record.activities]
     activities = plan.get("activity", [])
-    others = [a for a in activities if _owner(a) != sector.code]
-    ours = [a for a in activities if _owner(a) == sector.code]
+    others = [a for a in activities if owner_of(a) != sector.code]
+    ours = [a for a in activities if owner_of(a) == sector.code]
     seen = Outcome(record.lines, "unchanged", subject, f"CarePlan/{plan['id']}", notes=record.notes, dry_run=dry_run)
     if _canonical(ours) == _canonical(wanted):
         return seen
@@ -175,6 +175,27 @@ async def _import_one(client: GatewayClient, record: ClientRecord, sector: Secto
     if answer.status_code != 200:
         return replace(seen, status="rejected", reason=_why(answer))
     return replace(seen, status="updated")
+
+
+class PlanNotFound(LookupError):
+    """The client or their one active shared plan is not to be found, as the system sees it."""
+
+
+async def read_plan(client: GatewayClient, hetu: str, sector: Sector) -> dict[str, Any]:
+    """The active shared plan of the client `hetu`, as the sector's system may see it (the
+    gateway's redaction applied); `PlanNotFound` saying why if there is none to see."""
+    try:
+        return (await _plan_of(client, hetu, sector))[1]
+    except _Refused as refused:
+        raise PlanNotFound(refused.reason) from None
+
+
+async def _plan_of(client: GatewayClient, hetu: str, sector: Sector) -> tuple[str, dict[str, Any]]:
+    """The client's reference and their one active shared plan; `_Refused` if not found."""
+    patient = await _one(client, "Patient", [("identifier", f"{HETU_SYSTEM}|{hetu}")], "client", sector)
+    subject = f"Patient/{patient['id']}"
+    plans = [("subject", subject), ("category", "shared-plan"), ("status", "active")]
+    return subject, await _one(client, "CarePlan", plans, "active shared plan of the client", sector)
 
 
 async def _one(
@@ -255,7 +276,8 @@ def _activity(sector: Sector, activity: Activity, performer: Mapping[str, str]) 
     return shown
 
 
-def _owner(activity: Mapping[str, Any]) -> str | None:
+def owner_of(activity: Mapping[str, Any]) -> str | None:
+    """The sector that owns a plan activity (its `activity-owning-sector`), if it names one."""
     for extension in activity.get("extension", []) or []:
         if isinstance(extension, Mapping) and extension.get("url") == OWNING_SECTOR:
             coding = extension.get("valueCoding")

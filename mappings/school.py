@@ -9,6 +9,12 @@ henkilötunnus whose check character is wrong, a support-measure code the Concep
 a whole number, two rows of the same measure that say different things, a row with the wrong
 number of fields (if its henkilötunnus can still be read; otherwise that row alone). Rows
 repeated exactly are one row. A waiting time over seven working days is written and noted.
+A row whose `Sektori` names another sector is another sector's activity, as `to_csv` shows it:
+it is not the school's to write, and is left out.
+
+`to_csv(hetu, plan)` is the way back: the plan as the school system sees it (the gateway's
+redaction applied), one row per activity of every sector, the school's own with their local
+codes, so that an export imported again changes nothing.
 
 `SCHOOL` is the sector the records are written for (`mappings.plan.import_records`), given the
 school system's organisation.
@@ -16,16 +22,18 @@ school system's organisation.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from typing import Any
 
 from gateway.fhir.hetu import HetuError, parse_hetu
 from gateway.fhir.systems import FIRST_APPOINTMENT_WAIT
-from mappings.plan import Activity, ClientRecord, Rejected, Sector, activity_id
+from mappings.plan import Activity, ClientRecord, Rejected, Sector, activity_id, owner_of
 from mappings.tables import decode, read_table
 from mappings.translate import ConceptMapTable
 
-__all__ = ["COLUMNS", "LOCAL_MEASURE_SYSTEM", "read_records", "school_sector"]
+__all__ = ["COLUMNS", "LOCAL_MEASURE_SYSTEM", "read_records", "school_sector", "to_csv"]
 
 LOCAL_MEASURE_SYSTEM = "https://yhteys.fi/fhir/CodeSystem/school-admin-measure"
 """The student administration system's support-measure codes (the ConceptMap's source)."""
@@ -37,9 +45,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "school": ("Koulu", "Skola"),
     "meetings": ("Tapaamiset", "Träffar"),
     "waiting": ("Odotusaika ensimmäiseen tapaamiseen (arkipäivää)", "Väntetid till första träffen (vardagar)"),
+    "sector": ("Sektori", "Sektor"),
 }
 """The export's columns by the names used here, each with its Finnish and Swedish heading."""
-_OPTIONAL = frozenset({"measure", "school", "meetings", "waiting"})
+_OPTIONAL = frozenset({"measure", "school", "meetings", "waiting", "sector"})
 _SECTOR = "school-welfare"
 _MAX_WAIT = 7
 """Working days within which the law expects the first appointment."""
@@ -67,6 +76,8 @@ def read_records(data: bytes, measures: ConceptMapTable | None = None) -> list[C
     grouped: dict[str, list[_Row]] = {}
     results: list[ClientRecord | Rejected] = []
     for row in read_table(data, COLUMNS, _OPTIONAL):
+        if row.problem is None and row.values.get("sector", _SECTOR) not in ("", _SECTOR):
+            continue  # another sector's activity, as an export shows it: read, not written
         if row.problem is None:
             grouped.setdefault(row.values["hetu"].upper(), []).append((row.line, row.values, None))
             continue
@@ -155,3 +166,35 @@ def _readable_hetu(data: bytes, line: int) -> str | None:
         return parse_hetu(first).code
     except HetuError:
         return None
+
+
+def to_csv(hetu: str, plan: Mapping[str, Any], measures: ConceptMapTable | None = None) -> bytes:
+    """The plan's activities as the school's export (UTF-8 with a BOM, `;`, Finnish headings)."""
+    table = measures or ConceptMapTable.load("school-support-measure")
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([headings[0] for headings in COLUMNS.values()])
+    for activity in plan.get("activity", []) or []:
+        detail = activity.get("detail", {}) if isinstance(activity, Mapping) else {}
+        coding: Mapping[str, Any] = next(iter(detail.get("code", {}).get("coding", []) or []), {})
+        sector = owner_of(activity) or ""
+        target = (str(coding.get("system", "")), str(coding.get("code", "")))
+        code = table.source_of(LOCAL_MEASURE_SYSTEM, target) if sector == _SECTOR else None
+        performer: Mapping[str, Any] = next(iter(detail.get("performer", []) or []), {})
+        waits = [
+            str(e.get("valueUnsignedInt"))
+            for e in activity.get("extension", [])
+            if e.get("url") == FIRST_APPOINTMENT_WAIT
+        ]
+        values = {
+            "hetu": hetu,
+            "code": code or coding.get("code", ""),
+            "measure": detail.get("description", ""),
+            "professional": performer.get("display", ""),
+            "school": detail.get("location", {}).get("display", ""),
+            "meetings": detail.get("scheduledString", ""),
+            "waiting": waits[0] if waits else "",
+            "sector": sector,
+        }
+        writer.writerow([values[name] for name in COLUMNS])
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")

@@ -3,7 +3,7 @@ HAPI installs, so `$translate` there answers the same).
 
 `ConceptMapTable.load(name)` reads `terminology/ConceptMap-<name>.json`; `translate(system,
 code)` answers the target Coding of an `equivalent` (or `equal`) mapping, or None: a code the
-map does not know, or maps only loosely, is never guessed at.
+map does not know, or maps only loosely, is never guessed at; `source_of` is the way back.
 """
 
 from __future__ import annotations
@@ -54,3 +54,13 @@ class ConceptMapTable:
     def translate(self, system: str, code: str) -> Translated | None:
         """The exact target of `code` in `system`, or None."""
         return self.targets.get((system, code))
+
+    def source_of(self, source_system: str, target: tuple[str, str]) -> str | None:
+        """The code of `source_system` that translates exactly to `target` (system, code), if
+        exactly one does: the way back for an export."""
+        found = [
+            code
+            for (system, code), to in self.targets.items()
+            if system == source_system and (to.system, to.code) == target
+        ]
+        return found[0] if len(found) == 1 else None

@@ -11,6 +11,11 @@ a henkilötunnus whose check character is wrong, no youth worker, a measure code
 different things. A client listed twice is rejected both times: which one is meant cannot be
 told. The youth services are the municipality's, not the county's: the gateway writes only for
 a client whose consent names them, and refuses (and records) everything else.
+
+`to_json(hetu, plan)` is the way back: the plan as the youth services' system sees it, their
+own measures with their local codes in `toimenpiteet` (so that an export imported again changes
+nothing) and the other sectors' activities, for reading, in `muiden_sektorien_toimenpiteet`,
+which an import leaves alone.
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.fhir.hetu import HetuError, parse_hetu
-from mappings.plan import Activity, ClientRecord, Rejected, Sector
+from mappings.plan import Activity, ClientRecord, Rejected, Sector, owner_of
 from mappings.tables import decode
 from mappings.translate import ConceptMapTable
 
-__all__ = ["LOCAL_MEASURE_SYSTEM", "read_records", "youth_sector"]
+__all__ = ["LOCAL_MEASURE_SYSTEM", "read_records", "to_json", "youth_sector"]
 
 LOCAL_MEASURE_SYSTEM = "https://yhteys.fi/fhir/CodeSystem/youth-register-measure"
 """The youth services register's measure codes (the ConceptMap's source)."""
@@ -130,3 +135,30 @@ def _measure(where: str, measure: object, worker: str, table: ConceptMapTable) -
         scheduled=texts["tapaamiset"],
         progress=texts["sovitut_jatkotoimet"],
     )
+
+
+def to_json(hetu: str, plan: Mapping[str, Any], measures: ConceptMapTable | None = None) -> bytes:
+    """The plan's activities as the youth services' export (UTF-8 JSON)."""
+    table = measures or ConceptMapTable.load("youth-work-measure")
+    own: list[dict[str, str]] = []
+    others: list[dict[str, str]] = []
+    workers: list[str] = []
+    for activity in plan.get("activity", []) or []:
+        detail: Mapping[str, Any] = activity.get("detail", {})
+        texts = {"kuvaus": detail.get("description", ""), "tapaamiset": detail.get("scheduledString", "")}
+        if owner_of(activity) != _SECTOR:
+            others.append({"sektori": owner_of(activity) or "", **texts})
+            continue
+        coding: Mapping[str, Any] = next(iter(detail.get("code", {}).get("coding", []) or []), {})
+        target = (str(coding.get("system", "")), str(coding.get("code", "")))
+        progress = [str(p.get("text", "")) for p in activity.get("progress", []) or []]
+        own.append({"koodi": table.source_of(LOCAL_MEASURE_SYSTEM, target) or target[1], **texts,
+                    "sovitut_jatkotoimet": progress[0] if progress else ""})  # fmt: skip
+        workers += [str(p.get("display", "")) for p in detail.get("performer", []) or [] if p.get("display")]
+    client = {
+        "asiakas": {"henkilötunnus": hetu},
+        "nuorisotyöntekijä": workers[0] if workers else "",
+        "toimenpiteet": own,
+        "muiden_sektorien_toimenpiteet": others,
+    }
+    return json.dumps({"asiakkaat": [client]}, ensure_ascii=False, indent=2).encode("utf-8")

@@ -9,7 +9,8 @@
     yhteys audit verify         check the audit trail's chain, columns and checkpoints (or an export, or a witness)
     yhteys audit export         write a range of the trail that an auditor can verify alone
     yhteys policy check|explain validate a role-policy file; explain a decision (gateway.cli.policy)
-    yhteys import SOURCE FILE   a source system's export into the plan, through the gateway (gateway.cli.imports)
+    yhteys import SOURCE FILE   a source system's export into the plan, through the gateway (gateway.cli.exchange)
+    yhteys export SOURCE HETU   a client's plan in a source system's format, as it may see it (gateway.cli.exchange)
 
 Every command reads `Settings.from_env()` once; failures print the reason and exit non-zero.
 """
@@ -34,7 +35,7 @@ from gateway.audit.setup import checkpoint_key, open_store
 from gateway.audit.store import StoreError
 from gateway.audit.verify import export_lines, verify, verify_export, verify_witness
 from gateway.audit.witness import read_witness
-from gateway.cli.imports import import_app
+from gateway.cli.exchange import export_app, import_app
 from gateway.cli.policy import policy_app
 from gateway.demo import DemoError, load_demo
 from gateway.demo.clients import DemoClientError, demo_token, ensure_demo_clients
@@ -57,6 +58,7 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 console = Console()
 

@@ -150,3 +150,46 @@ def test_the_command_imports_a_sample_reports_it_and_exits_by_what_was_rejected(
     ]
     unreadable = CliRunner().invoke(app, [*command, str(tmp_path / "missing.csv")])
     assert unreadable.exit_code == 2
+
+
+def test_an_export_shows_the_plan_as_the_school_sees_it_and_imports_back_unchanged(
+    served: Settings, fhir: httpx.Client, student: tuple[Client, str], tmp_path: Path
+) -> None:
+    client, hetu = student
+    [first] = _import(
+        served, (SAMPLES / "school-welfare.csv").read_text(encoding="utf-8").replace("140307A946S", hetu).encode()
+    )
+    assert first.status == "updated"
+    key = served.gateway_dir / "school-welfare-system.jwk"
+    out = tmp_path / "out.csv"
+    done = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "school-welfare",
+            hetu,
+            "--out",
+            str(out),
+            "--gateway",
+            f"{served.gateway_origin}/fhir",
+            "--key",
+            str(key),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    text = out.read_bytes().decode("utf-8-sig")
+    rows = [line.split(";") for line in text.splitlines()[1:]]
+    assert sorted(row[1] for row in rows if row[-1] == "school-welfare") == ["HOKS", "KT"]  # the local codes again
+    assert {row[-1] for row in rows} == {
+        "school-welfare",
+        "child-protection",
+        "municipal-youth-services",
+    }  # no psychiatry
+    assert "psych" not in text.lower()
+    [again] = _import(served, out.read_bytes())
+    assert again.status == "unchanged"  # the round trip kept every mapped field
+    missing = CliRunner().invoke(
+        app,
+        ["export", "school-welfare", "010106A941B", "--gateway", f"{served.gateway_origin}/fhir", "--key", str(key)],
+    )
+    assert missing.exit_code == 1

@@ -117,3 +117,23 @@ def test_the_command_reports_a_messy_export_field_by_field(served: Settings) -> 
     ]
     broken = CliRunner().invoke(app, [*command, str(SAMPLES / "school-welfare.csv")])  # not JSON
     assert broken.exit_code == 2
+
+
+def test_an_export_shows_the_plan_as_the_youth_services_see_it_and_imports_back_unchanged(
+    served: Settings, fhir: httpx.Client, young: tuple[Client, str]
+) -> None:
+    client, hetu = young
+    assert _import(served, _export(hetu))[0].status == "updated"
+    key = served.gateway_dir / "youth-system.jwk"
+    done = CliRunner().invoke(
+        app, ["export", "youth-services", hetu, "--gateway", f"{served.gateway_origin}/fhir", "--key", str(key)]
+    )
+    assert done.exit_code == 0, done.output
+    exported = json.loads(done.stdout)
+    [person] = exported["asiakkaat"]
+    assert person["nuorisotyöntekijä"] == "Tuomas Väisänen"
+    assert sorted(m["koodi"] for m in person["toimenpiteet"]) == ["NR", "TK"]
+    assert {m["sektori"] for m in person["muiden_sektorien_toimenpiteet"]} == {"school-welfare", "child-protection"}
+    assert "psych" not in done.stdout.lower()  # the consent refuses PSY to the youth worker
+    [again] = _import(served, done.stdout.encode())
+    assert again.status == "unchanged"

@@ -1,8 +1,11 @@
-"""`yhteys import <source> FILE|-`: a source system's export into the shared plan, through the gateway.
+"""`yhteys import|export <source>`: a source system's format to and from the shared plan, through the gateway.
 
     yhteys import school-welfare FILE|-    the school welfare record's CSV export
     yhteys import youth-services FILE|-    the municipal youth services' JSON export
         [--dry-run] [--json] [--gateway URL] [--key FILE] [--as ROLE]
+    yhteys export school-welfare HETU      the client's plan as the school system sees it, as its CSV
+    yhteys export youth-services HETU      ... as the youth services see it, as their JSON
+        [--out FILE] [--gateway URL] [--key FILE] [--as ROLE]
 
 An import runs as the source system, a client of the gateway with its own registration and key
 (by default the demo system's, in the gateway's directory, acting as its demo professional), so
@@ -10,6 +13,10 @@ role policy, consent and audit apply to it. It prints one line per client record
 unchanged or rejected, with the column or field and the reason), or with `--json` the report as
 JSON; a progress bar shows on a terminal. It exits 1 if any record was rejected, 2 if the export
 could not be read at all or the gateway could not be reached.
+
+An export reads the client's active shared plan as the source system may see it (redaction
+applied) and writes it in the source's format, the source's own activities with their local
+codes, so that importing it again changes nothing; it exits 1 if there is no plan to see.
 """
 
 from __future__ import annotations
@@ -17,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -29,13 +36,14 @@ from gateway.demo.clients import DEMO_CLIENTS
 from gateway.settings import Settings, SettingsError
 from mappings import school, youth
 from mappings.client import GatewayClient, GatewayUnreachable, SourceSystem, TokenRefused
-from mappings.plan import ClientRecord, Outcome, Rejected, Sector, import_records
+from mappings.plan import ClientRecord, Outcome, PlanNotFound, Rejected, Sector, import_records, read_plan
 from mappings.spec import SPECS, load_spec
 from mappings.tables import TableError
 
-__all__ = ["import_app"]
+__all__ = ["export_app", "import_app"]
 
 import_app = typer.Typer(help="Import a source system's export into the shared plan.", no_args_is_help=True)
+export_app = typer.Typer(help="Write a client's shared plan in a source system's format.", no_args_is_help=True)
 
 _SCOPE = "system/CarePlan.rus system/Patient.rs system/Practitioner.rs system/PractitionerRole.rs"
 """What an import needs: find the client and the plan, the professionals, and update the plan."""
@@ -74,6 +82,71 @@ def import_youth_services(
     _import("youth-services", file, youth.read_records, youth.youth_sector, dry_run, as_json, gateway, key, as_role)
 
 
+_Hetu = Annotated[str, typer.Argument(help="The client's henkilötunnus.")]
+_Out = Annotated[Path | None, typer.Option(help="Write here instead of standard output.")]
+
+
+@export_app.command("school-welfare")
+def export_school_welfare(
+    hetu: _Hetu, out: _Out = None, gateway: _Gateway = "", key: _Key = None, as_role: _As = ""
+) -> None:
+    """Write the client's plan as the school system sees it, as its CSV (see `mappings.school`)."""
+    _export("school-welfare", hetu, school.school_sector, school.to_csv, out, gateway, key, as_role)
+
+
+@export_app.command("youth-services")
+def export_youth_services(
+    hetu: _Hetu, out: _Out = None, gateway: _Gateway = "", key: _Key = None, as_role: _As = ""
+) -> None:
+    """Write the client's plan as the youth services see it, as their JSON (see `mappings.youth`)."""
+    _export("youth-services", hetu, youth.youth_sector, youth.to_json, out, gateway, key, as_role)
+
+
+def _export(
+    source: str,
+    hetu: str,
+    sector_of: Callable[[str], Sector],
+    write: Callable[[str, Mapping[str, Any]], bytes],
+    out: Path | None,
+    gateway: str,
+    key: Path | None,
+    as_role: str,
+) -> None:
+    """Read `hetu`'s plan through the gateway as `source`'s system and write it with `write`."""
+    client, organization = _client(source, gateway, key, as_role)
+
+    async def run() -> dict[str, Any]:
+        try:
+            return await read_plan(client, hetu, sector_of(organization))
+        finally:
+            await client.close()
+
+    try:
+        plan = asyncio.run(run())
+    except (GatewayUnreachable, TokenRefused) as exc:
+        _stop(str(exc), 2)
+    except PlanNotFound as exc:
+        _stop(str(exc), 1)
+    data = write(hetu, plan)
+    if out is None:
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)
+
+
+def _client(source: str, gateway: str, key: Path | None, as_role: str) -> tuple[GatewayClient, str]:
+    """The gateway client of `source`'s system (the demo system's defaults), and its organisation."""
+    spec = load_spec(SPECS / f"{source}.yaml")
+    demo = next(c for c in DEMO_CLIENTS if c.client_id == spec.system["client_id"])
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        _stop(str(exc), 2)
+    keyfile = key or settings.gateway_dir / f"{demo.client_id}.jwk"
+    system = SourceSystem(demo.client_id, keyfile, as_role or demo.practitioner_role, _SCOPE)
+    return GatewayClient(gateway or f"{settings.gateway_origin}/fhir", system), demo.organization
+
+
 def _import(
     source: str,
     file: str,
@@ -86,27 +159,19 @@ def _import(
     as_role: str,
 ) -> None:
     """Read `file` with `read`, write it through the gateway as `source`'s system, report."""
-    spec = load_spec(SPECS / f"{source}.yaml")
-    demo = next(c for c in DEMO_CLIENTS if c.client_id == spec.system["client_id"])
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        _stop(str(exc), 2)
     data = sys.stdin.buffer.read() if file == "-" else _read(Path(file))
     try:
         records = read(data)
     except (TableError, ValueError) as exc:
         _stop(f"{file}: {exc}", 2)
-    keyfile = key or settings.gateway_dir / f"{demo.client_id}.jwk"
-    system = SourceSystem(demo.client_id, keyfile, as_role or demo.practitioner_role, _SCOPE)
-    client = GatewayClient(gateway or f"{settings.gateway_origin}/fhir", system)
+    client, organization = _client(source, gateway, key, as_role)
     console = Console(stderr=True)
 
     async def run() -> list[Outcome]:
         try:
             with Progress(console=console, transient=True, disable=as_json or not console.is_terminal) as progress:
                 task = progress.add_task("importing", total=len(records))
-                sector = sector_of(demo.organization)
+                sector = sector_of(organization)
                 advance: Callable[[], None] = lambda: progress.advance(task)  # noqa: E731
                 return await import_records(client, records, sector, dry_run=dry_run, advance=advance)
         finally:
@@ -117,7 +182,7 @@ def _import(
     except (GatewayUnreachable, TokenRefused) as exc:
         _stop(str(exc), 2)
     if as_json:
-        print(json.dumps({"source": spec.source, "dry_run": dry_run, "records": [o.as_json() for o in outcomes]}))
+        print(json.dumps({"source": source, "dry_run": dry_run, "records": [o.as_json() for o in outcomes]}))
     else:
         for outcome in outcomes:
             print(_line(outcome))
