@@ -40,7 +40,7 @@ from mappings.plan import ClientRecord, Outcome, PlanNotFound, Rejected, Sector,
 from mappings.spec import SPECS, load_spec
 from mappings.tables import TableError
 
-__all__ = ["export_app", "import_app"]
+__all__ = ["export_app", "gateway_client", "import_app"]
 
 import_app = typer.Typer(help="Import a source system's export into the shared plan.", no_args_is_help=True)
 export_app = typer.Typer(help="Write a client's shared plan in a source system's format.", no_args_is_help=True)
@@ -113,7 +113,7 @@ def _export(
     as_role: str,
 ) -> None:
     """Read `hetu`'s plan through the gateway as `source`'s system and write it with `write`."""
-    client, organization = _client(source, gateway, key, as_role)
+    client, organization, _ = gateway_client(source, gateway, key, as_role)
 
     async def run() -> dict[str, Any]:
         try:
@@ -134,8 +134,9 @@ def _export(
         out.write_bytes(data)
 
 
-def _client(source: str, gateway: str, key: Path | None, as_role: str) -> tuple[GatewayClient, str]:
-    """The gateway client of `source`'s system (the demo system's defaults), and its organisation."""
+def gateway_client(source: str, gateway: str, key: Path | None, as_role: str) -> tuple[GatewayClient, str, Settings]:
+    """The gateway client of `source`'s system (by default the demo system's key in the gateway's
+    directory, acting as its demo professional), its organisation, and the settings read."""
     spec = load_spec(SPECS / f"{source}.yaml")
     demo = next(c for c in DEMO_CLIENTS if c.client_id == spec.system["client_id"])
     try:
@@ -144,7 +145,7 @@ def _client(source: str, gateway: str, key: Path | None, as_role: str) -> tuple[
         _stop(str(exc), 2)
     keyfile = key or settings.gateway_dir / f"{demo.client_id}.jwk"
     system = SourceSystem(demo.client_id, keyfile, as_role or demo.practitioner_role, _SCOPE)
-    return GatewayClient(gateway or f"{settings.gateway_origin}/fhir", system), demo.organization
+    return GatewayClient(gateway or f"{settings.gateway_origin}/fhir", system), demo.organization, settings
 
 
 def _import(
@@ -164,7 +165,7 @@ def _import(
         records = read(data)
     except (TableError, ValueError) as exc:
         _stop(f"{file}: {exc}", 2)
-    client, organization = _client(source, gateway, key, as_role)
+    client, organization, _ = gateway_client(source, gateway, key, as_role)
     console = Console(stderr=True)
 
     async def run() -> list[Outcome]:

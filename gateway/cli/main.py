@@ -11,6 +11,7 @@
     yhteys policy check|explain validate a role-policy file; explain a decision (gateway.cli.policy)
     yhteys import SOURCE FILE   a source system's export into the plan, through the gateway (gateway.cli.exchange)
     yhteys export SOURCE HETU   a client's plan in a source system's format, as it may see it (gateway.cli.exchange)
+    yhteys mllp listen|send     the psychiatry EHR's HL7 v2 connection (gateway.cli.mllp)
 
 Every command reads `Settings.from_env()` once; failures print the reason and exit non-zero.
 """
@@ -36,6 +37,7 @@ from gateway.audit.store import StoreError
 from gateway.audit.verify import export_lines, verify, verify_export, verify_witness
 from gateway.audit.witness import read_witness
 from gateway.cli.exchange import export_app, import_app
+from gateway.cli.mllp import mllp_app
 from gateway.cli.policy import policy_app
 from gateway.demo import DemoError, load_demo
 from gateway.demo.clients import DemoClientError, demo_token, ensure_demo_clients
@@ -59,6 +61,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(mllp_app, name="mllp")
 
 console = Console()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from gateway.fhir.hetu import hetu_check_character
+from gateway.fhir.hetu import hetu_check_character, parse_hetu
 from gateway.fhir.media import FHIR_JSON
 from gateway.settings import Settings
 from mappings.client import GatewayClient, SourceSystem
@@ -30,12 +30,14 @@ def fresh_hetu() -> str:
 
 
 def client_with_own_hetu(fhir: httpx.Client) -> tuple[Client, str]:
-    """A copy of the demo client given a henkilötunnus of its own (other copies share the demo's)."""
+    """A copy of the demo client given a henkilötunnus of its own, and the date of birth in it
+    (other copies share the demo's)."""
     client, hetu = copy_demo_client(fhir), fresh_hetu()
     patient = fhir.get(f"/{client.ref('client')}").json()
     for identifier in patient["identifier"]:
         if identifier["system"] == "urn:oid:1.2.246.21":
             identifier["value"] = hetu
+    patient["birthDate"] = parse_hetu(hetu).birth_date.isoformat()
     assert fhir.put(f"/{client.ref('client')}", json=patient, headers={"Content-Type": FHIR_JSON}).status_code == 200
     return client, hetu
 
