@@ -11,7 +11,7 @@ policy, consent and audit therefore apply to an import as to any request.
 private key file (a JWK, mode 0600, never sent anywhere), the acting professional and the
 scopes. `GatewayClient.request(...)` answers the gateway's response as it is (the adapter
 reads its OperationOutcome); `GatewayUnreachable` when no answer came, `TokenRefused` when
-the gateway would not issue a token (its OAuth error named).
+the gateway would not issue a token (its OAuth error named) or the key cannot be read.
 """
 
 from __future__ import annotations
@@ -126,7 +126,12 @@ class GatewayClient:
             PRACTITIONER_ROLE_CLAIM: self.system.practitioner_role,
             PURPOSE_OF_USE_CLAIM: self.system.purpose,
         }
-        key = self.system.key()
+        try:
+            key = self.system.key()
+        except (OSError, ValueError) as exc:
+            raise TokenRefused(
+                f"{self.system.client_id} has no readable private key {self.system.key_file}: {exc}"
+            ) from None
         assertion = jwt.encode({"alg": "ES384", "kid": key.kid, "typ": "JWT"}, claims, key, algorithms=["ES384"])
         form = {
             "grant_type": "client_credentials",

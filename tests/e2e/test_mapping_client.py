@@ -77,3 +77,15 @@ def test_no_gateway_is_a_clear_error(served: Settings) -> None:
 
     with pytest.raises(GatewayUnreachable, match="127.0.0.1:9"):
         asyncio.run(run())
+
+
+def test_a_missing_key_file_is_a_clear_error(served: Settings, tmp_path: Path) -> None:
+    async def run() -> None:
+        client = GatewayClient(f"{served.gateway_origin}/fhir", _school(served, tmp_path / "nowhere.jwk"))
+        try:
+            await client.request("GET", "CarePlan/demo-plan")
+        finally:
+            await client.close()
+
+    with pytest.raises(TokenRefused, match="no readable private key"):
+        asyncio.run(run())
