@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from gateway.fhir.systems import HETU_SYSTEM, OWNING_SECTOR, SECTOR_SYSTEM, TEAM_ROLE_SYSTEM
@@ -105,7 +105,7 @@ class Outcome:
     plan: str = ""
     column: str = ""
     reason: str = ""
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
     dry_run: bool = False
 
     def as_json(self) -> dict[str, Any]:

@@ -75,13 +75,15 @@ def read_records(data: bytes, measures: ConceptMapTable | None = None) -> list[C
     table = measures or ConceptMapTable.load("school-support-measure")
     grouped: dict[str, list[_Row]] = {}
     results: list[ClientRecord | Rejected] = []
+    lines: list[str] | None = None  # the export's text lines, split once if a row is broken
     for row in read_table(data, COLUMNS, _OPTIONAL):
         if row.problem is None and row.values.get("sector", _SECTOR) not in ("", _SECTOR):
             continue  # another sector's activity, as an export shows it: read, not written
         if row.problem is None:
             grouped.setdefault(row.values["hetu"].upper(), []).append((row.line, row.values, None))
             continue
-        hetu = _readable_hetu(data, row.line)
+        lines = decode(data)[0].splitlines() if lines is None else lines
+        hetu = _readable_hetu(lines, row.line)
         if hetu is None:
             results.append(Rejected(None, (row.line,), "", row.problem))
         else:
@@ -158,9 +160,8 @@ def _waits(activity: Activity) -> list[int]:
     return [int(e["valueUnsignedInt"]) for e in activity.extensions if e.get("url") == FIRST_APPOINTMENT_WAIT]
 
 
-def _readable_hetu(data: bytes, line: int) -> str | None:
-    """The henkilötunnus at the start of a broken row, if one can be read there."""
-    text = decode(data)[0].splitlines()
+def _readable_hetu(text: list[str], line: int) -> str | None:
+    """The henkilötunnus at the start of line `line` of `text` (a broken row), if one can be read there."""
     first = text[line - 1].split(";", 1)[0].strip().strip('"').upper() if 0 < line <= len(text) else ""
     try:
         return parse_hetu(first).code

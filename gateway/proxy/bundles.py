@@ -262,5 +262,5 @@ async def _response(
     if isinstance(view, Withheld):
         view = None
     if view is not None and isinstance(resource, dict):
-        view = await as_seen(context, store, resource, view)
+        view = await as_seen(context, store, resource, view, write.hidden)
     return seen_response(response if isinstance(response, Mapping) else {}, write.path.split("/")[0], view)

@@ -38,6 +38,7 @@ from typing import Any
 
 from gateway.access.seam import Withheld
 from gateway.fhir.codes import Interaction
+from gateway.fhir.labels import Label
 from gateway.proxy.context import RequestContext
 from gateway.proxy.pages import gather, read_on
 from gateway.proxy.redaction import redact
@@ -135,17 +136,25 @@ async def as_seen(
     store: Upstream,
     current: Mapping[str, Any],
     view: dict[str, Any],
+    hidden: frozenset[Label],
     interaction: Interaction = Interaction.READ,
 ) -> dict[str, Any]:
-    """`view`, the caller's view of the store's `current` version, with the version the caller
-    sees (see the module doc); a view of another type is returned as it is."""
+    """`view`, the caller's view of the store's `current` version (redacted by `hidden`, the
+    labels hidden from the caller in its client's data, as decided), with the version the
+    caller sees (see the module doc); a view of another type is returned as it is.
+
+    If the store's history has moved on since `current` was read, its newest version as the
+    caller sees it is answered; if it has none (deleted meanwhile), `view` without the store's
+    `lastUpdated` and `source`, which could date a hidden edit."""
     if view.get("resourceType") not in NAMED_TYPES:
         return view
-    decider = await context.decider([current], interaction)
-    if decider.hidden_for(current) == frozenset():  # every store version is a change it sees
+    if not hidden:  # every store version is a change the caller sees
         return named(view)
     first = await SeenHistory(store, context, current, interaction).first()
-    return first if first is not None and _version_of(first) == content_name(view) else named(view)
+    if first is not None:
+        return first
+    meta = {k: v for k, v in (view.get("meta") or {}).items() if k not in ("lastUpdated", "source")}
+    return named({**view, "meta": meta})
 
 
 def seen_headers(

@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 from gateway.access.seam import Effect, Withheld
 from gateway.errors import BadRequest, NotFound, PageGone, Unseen, UpstreamFailure, unknown
 from gateway.fhir.codes import Interaction
+from gateway.fhir.labels import Label
 from gateway.fhir.media import FHIR_JSON
 from gateway.proxy.call import FhirCall
 from gateway.proxy.context import RequestContext
@@ -74,7 +75,7 @@ class ReadPath:
         if call.interaction is Interaction.READ:
             answer = await self._get(_path(call), call.params)
             resource = _resource(answer, call, _path(call))
-            [view] = await self._views(context, [resource], call.interaction)
+            [view] = await self._seen_views(context, [resource], call.interaction)
             if view is None:
                 raise Unseen(unknown(_path(call)), context.reasons())
             headers = seen_headers(self.urls.headers(answer), call.resource_type, view)
@@ -137,7 +138,7 @@ class ReadPath:
         async def matching(
             resources: list[dict[str, Any] | None], offset: int, more: bool
         ) -> list[dict[str, Any] | None]:
-            views = await self._views(context, resources, call.interaction)
+            views = await self._seen_views(context, resources, call.interaction)
             return [
                 v if v is not None and self.rules.view_matches(call.resource_type, terms, v) else None for v in views
             ]
@@ -164,7 +165,7 @@ class ReadPath:
         paged: bool,
     ) -> dict[str, Any]:
         includes = [entry["resource"] for entry in page.includes]
-        views = await self._views(context, includes, Interaction.SEARCH) if includes else []
+        views = await self._seen_views(context, includes, Interaction.SEARCH) if includes else []
         entries = [{**seen_entry(entry, view), "resource": view} for entry, view in page.matches]
         entries += [
             {**seen_entry(page.includes[i], view), "resource": view}
@@ -181,22 +182,20 @@ class ReadPath:
             bundle["entry"] = entries
         return self.urls.bundle(bundle)
 
-    async def _views(
+    async def _seen_views(
         self, context: RequestContext, resources: list[dict[str, Any] | None], interaction: Interaction
     ) -> list[dict[str, Any] | None]:
         """What the caller sees of each of the store's current `resources` (None: nothing), each
         with the version it sees (`gateway.proxy.history.as_seen`)."""
-        views = await _views(context, resources, interaction)
+        decided = await _decided(context, resources, interaction)
         seen = [
-            as_seen(context, self.store, resource, view, interaction)
-            for resource, view in zip(resources, views, strict=True)
+            as_seen(context, self.store, resource, view, hidden, interaction)
+            for resource, (view, hidden) in zip(resources, decided, strict=True)
             if resource is not None and view is not None
         ]
         named = iter(await asyncio.gather(*seen))
-        return [
-            next(named) if resource is not None and view is not None else None
-            for resource, view in zip(resources, views, strict=True)
-        ]
+        return [next(named) if resource is not None and view is not None else None
+                for resource, (view, _) in zip(resources, decided, strict=True)]  # fmt: skip
 
     def _self_url(self, call: FhirCall, paged: bool) -> str:
         """The URL of this page on the gateway: the request as made, or the follow-up page's link."""
@@ -221,13 +220,24 @@ async def _views(
     context: RequestContext, resources: list[dict[str, Any] | None], interaction: Interaction
 ) -> list[dict[str, Any] | None]:
     """What the caller sees of each of `resources` (None: nothing), decided together."""
+    return [view for view, _ in await _decided(context, resources, interaction)]
+
+
+async def _decided(
+    context: RequestContext, resources: list[dict[str, Any] | None], interaction: Interaction
+) -> list[tuple[dict[str, Any] | None, frozenset[Label]]]:
+    """For each of `resources`, decided together: what the caller sees of it (None: nothing)
+    and the labels hidden from the caller there."""
     decider = await context.decider([r for r in resources if r is not None], interaction)
-    views: list[dict[str, Any] | None] = []
+    decided: list[tuple[dict[str, Any] | None, frozenset[Label]]] = []
     for resource in resources:
         hidden = decider.hidden_for(resource) if resource is not None else Withheld(frozenset())
-        view = redact(resource, hidden) if resource is not None and not isinstance(hidden, Withheld) else None
-        views.append(None if isinstance(view, Withheld) else view)
-    return views
+        if resource is None or isinstance(hidden, Withheld):
+            decided.append((None, frozenset()))
+            continue
+        view = redact(resource, hidden)
+        decided.append((None if isinstance(view, Withheld) else view, hidden))
+    return decided
 
 
 def _resource(answer: UpstreamResponse, call: FhirCall, path: str) -> dict[str, Any]:

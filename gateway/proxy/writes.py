@@ -150,7 +150,9 @@ async def prepare_write(
         if given.resource is not None:
             proposed = given.resource
         else:  # the patch applies to what the caller reads, its version included (a `test` on it)
-            proposed = _patched(given.patch, await as_seen(context, upstream, current, shown), path)
+            proposed = _patched(
+                given.patch, await as_seen(context, upstream, current, shown, view.redactions.hidden), path
+            )
         seen = {reference for _, reference in references_of(shown)}
         added = {ref: where for ref, where in check_form(proposed, local).items() if ref not in seen}
         if patient_of(proposed) != patient:
@@ -206,7 +208,7 @@ async def _redacted_answer(
     if not isinstance(body, dict) or body.get("resourceType") == "OperationOutcome":
         return None
     shown = redact(body, prepared.hidden)
-    return None if isinstance(shown, Withheld) else await as_seen(context, store, body, shown)
+    return None if isinstance(shown, Withheld) else await as_seen(context, store, body, shown, prepared.hidden)
 
 
 async def _prepare_create(
