@@ -13,8 +13,10 @@ of `gateway.fhir.labels.label_of`:
   order (`has_protection_order`) is enforced by `gateway.proxy.redaction`.
 - The part extension carries nothing but sensitivity labels, so there an unreadable or
   unknown coding reads as `R`; so does a malformed `meta` / `meta.security` / coding.
-- An activity's owner is the one sector coded in `activity-owning-sector`; none, several,
-  or a code outside the sector CodeSystem give `UnknownSector`, which no writer owns.
+- The owner of an owned part (a plan activity, a team member, a goal or a condition: see
+  `gateway.proxy.merge`) is the one sector coded in its `activity-owning-sector`; none,
+  several, or a code outside the sector CodeSystem give `UnknownSector`, which no writer owns.
+  `claims_owner` says whether an element names an owner at all (rightly or not).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gateway.fhir.codes import Sector
 from gateway.fhir.labels import NOT_RESTRICTED, PROTECTION_ORDER, Label, R, label_of
 from gateway.fhir.systems import CONFIDENTIALITY_SYSTEM, OWNING_SECTOR, PLAN_SECURITY_LABEL, SECTOR_SYSTEM
 
-__all__ = ["activity_owner", "has_protection_order", "part_labels", "resource_labels"]
+__all__ = ["claims_owner", "has_protection_order", "owner_of", "part_labels", "resource_labels"]
 
 _SECTORS = frozenset(sector.value for sector in Sector)
 
@@ -76,15 +78,20 @@ def part_labels(part: Mapping[str, object]) -> frozenset[Label]:
     return frozenset(found)
 
 
-def activity_owner(activity: Mapping[str, object]) -> Sector | UnknownSector:
-    """The sector owning one CarePlan activity, or `UnknownSector` (no writer owns it)."""
-    values = _extension_values(activity, OWNING_SECTOR)
+def owner_of(element: Mapping[str, object]) -> Sector | UnknownSector:
+    """The sector owning one owned part (or resource), or `UnknownSector` (no writer owns it)."""
+    values = _extension_values(element, OWNING_SECTOR)
     if len(values) != 1:
         return UnknownSector()
     system, code = _coding(values[0])
     if system != SECTOR_SYSTEM or code not in _SECTORS:
         return UnknownSector(code)
     return Sector(code)
+
+
+def claims_owner(element: Mapping[str, object]) -> bool:
+    """True if `element` carries an `activity-owning-sector` extension (or unreadable extensions)."""
+    return bool(_extension_values(element, OWNING_SECTOR))
 
 
 def _extension_values(element: Mapping[str, object], url: str) -> list[object]:

@@ -7,14 +7,19 @@ resource back, those parts are missing from its body, and must not be erased. `m
 proposed, hidden)` therefore re-inserts every part of `current` hidden from the caller at its
 old position, and describes the write for the decision (`WriteEffect`):
 
-- `owning_sectors`: the owner of every activity added, removed or changed (a changed activity
-  is one removed and one added; activities compare by their whole JSON, so a reordering is no
-  change and a changed owner counts both owners);
+- `owning_sectors`: the owner of every owned part added, removed or changed (a changed part
+  is one removed and one added; parts compare by their whole JSON, so a reordering is no
+  change and a changed owner counts both owners). Owned parts (`activity-owning-sector`) are
+  a CarePlan's activities (always: one without an owner is nobody's), a CareTeam's
+  participants that name an owner (a sector's own team members), and a Goal or Condition as a
+  whole when it names an owner (a sector's own goals and problems: then its elements count
+  only as the owner's, unless the write adds or removes the owner);
 - `changed_elements`: the other top-level elements whose value differs (the labelled parts
-  other than activities — `goal`, `addresses`, `contributor`, a team's `participant` — compare
-  as multisets of entries, so a reordering is no change; `meta` counts only when its profile,
-  security labels or tags change; `id` and the store's `meta.versionId`, `lastUpdated` and
-  `source` never count);
+  other than activities — `goal`, `addresses`, `contributor`, a team's `participant` not
+  owned — compare as multisets of entries, so a reordering is no change; a participant in the
+  role of personal worker counts as `participant` even when owned, since who the personal
+  worker is is no sector's own; `meta` counts only when its profile, security labels or tags
+  change; `id` and the store's `meta.versionId`, `lastUpdated` and `source` never count);
 - `labels`: the labels of the resource (before and after) and of every part added, removed or
   changed; a part the caller sends with a label hidden from it counts too, so the decision
   refuses a write that would touch what the caller may not see.
@@ -31,16 +36,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.access.decider import WriteEffect
-from gateway.access.labels import activity_owner, part_labels, resource_labels
+from gateway.access.labels import claims_owner, owner_of, part_labels, resource_labels
 from gateway.access.seam import UnknownSector
-from gateway.fhir.codes import Sector
+from gateway.fhir.codes import PERSONAL_WORKER, Sector
 from gateway.fhir.labels import Label, R
+from gateway.fhir.systems import TEAM_ROLE_SYSTEM
 from gateway.proxy.parts import canonical, entries, is_hidden, labelled_elements
 
 __all__ = ["describe_create", "describe_delete", "merge_update"]
 
 _ACTIVITY = "activity"
-"""The labelled part that has an owner: a CarePlan's activities count by owning sector, not as an element."""
+"""A CarePlan's activities count by owning sector, never as an element."""
+_PARTICIPANT = "participant"
+"""A CareTeam's participants count by owning sector when they name one."""
+_OWNED_WHOLE = frozenset({"Goal", "Condition"})
+"""Resource types owned as a whole when they name an owning sector."""
 _NEVER_CHANGED = frozenset({"resourceType", "id"})
 _META_CONTENT = ("profile", "security", "tag")
 
@@ -65,10 +75,12 @@ def merge_update(current: Mapping[str, Any], proposed: Mapping[str, Any], hidden
         removed, added = _difference(seen, after), _difference(after, seen)
         touched = removed + added + [part for part in after if is_hidden(part, hidden)]
         labels.update(label for part in touched for label in _labels(part))
-        if element == _ACTIVITY:
-            owners.extend(_owner(part) for part in removed + added)
-        elif removed or added:
-            changed.add(element)
+        for part in removed + added:
+            owned, as_element = _claim(element, part)
+            if owned:
+                owners.append(_owner(part))
+            if as_element:
+                changed.add(element)
         merged_parts = list(after)
         for index, part in kept:
             merged_parts.insert(min(index, len(merged_parts)), copy.deepcopy(part))
@@ -76,7 +88,10 @@ def merge_update(current: Mapping[str, Any], proposed: Mapping[str, Any], hidden
             merged[element] = merged_parts
         else:
             merged.pop(element, None)
-    return WriteEffect(merged, tuple(owners), frozenset(changed), frozenset(labels))
+    whole = _whole_owners(current, proposed)
+    if whole and all(claims_owner(side) for side in (current, proposed)):
+        changed.clear()
+    return WriteEffect(merged, tuple(owners + whole), frozenset(changed), frozenset(labels))
 
 
 def describe_create(proposed: Mapping[str, Any]) -> WriteEffect:
@@ -91,13 +106,56 @@ def describe_delete(current: Mapping[str, Any]) -> WriteEffect:
 
 def _whole(resource: Mapping[str, Any], stored: dict[str, Any] | None) -> WriteEffect:
     elements = labelled_elements(resource)
-    activities = entries(resource.get(_ACTIVITY)) if _ACTIVITY in elements else []
-    parts = [part for element in elements for part in entries(resource.get(element))]
-    labels = set(resource_labels(resource)).union(*(_labels(part) for part in parts))
-    changed = set(resource) - _NEVER_CHANGED - ({_ACTIVITY} & set(elements))
+    owners: list[Sector | UnknownSector] = []
+    changed = set(resource) - _NEVER_CHANGED - set(elements)
+    labels = set(resource_labels(resource))
+    for element in elements:
+        for part in entries(resource.get(element)):
+            labels.update(_labels(part))
+            owned, as_element = _claim(element, part)
+            if owned:
+                owners.append(_owner(part))
+            if as_element:
+                changed.add(element)
     if "meta" in changed and not any(_meta_content(resource.get("meta"))):
         changed.discard("meta")
-    return WriteEffect(stored, tuple(_owner(part) for part in activities), frozenset(changed), frozenset(labels))
+    whole = _whole_owners(resource, resource)
+    if whole:
+        changed.clear()
+    return WriteEffect(stored, tuple(owners + whole), frozenset(changed), frozenset(labels))
+
+
+def _claim(element: str, part: object) -> tuple[bool, bool]:
+    """Whether a changed entry of `element` counts by its owner, and whether as the element."""
+    if element == _ACTIVITY:
+        return True, False
+    if element != _PARTICIPANT or not isinstance(part, Mapping) or not claims_owner(part):
+        return False, True
+    return True, _is_personal_worker(part)
+
+
+def _is_personal_worker(participant: Mapping[str, Any]) -> bool:
+    """True if a participant holds (or may hold: malformed roles) the role of personal worker."""
+    roles = participant.get("role", [])
+    if not isinstance(roles, list):
+        return True
+    for role in roles:
+        codings = role.get("coding", []) if isinstance(role, Mapping) else None
+        if not isinstance(codings, list):
+            return True
+        for coding in codings:
+            if not isinstance(coding, Mapping) or (
+                coding.get("system") == TEAM_ROLE_SYSTEM and coding.get("code") == PERSONAL_WORKER
+            ):
+                return True
+    return False
+
+
+def _whole_owners(current: Mapping[str, Any], proposed: Mapping[str, Any]) -> list[Sector | UnknownSector]:
+    """The owners of a resource owned as a whole, before and after (none if neither names one)."""
+    if proposed.get("resourceType") not in _OWNED_WHOLE and current.get("resourceType") not in _OWNED_WHOLE:
+        return []
+    return list(dict.fromkeys(owner_of(side) for side in (current, proposed) if claims_owner(side)))
 
 
 def _labels(part: object) -> frozenset[Label]:
@@ -106,7 +164,7 @@ def _labels(part: object) -> frozenset[Label]:
 
 
 def _owner(part: object) -> Sector | UnknownSector:
-    return activity_owner(part) if isinstance(part, Mapping) else UnknownSector()
+    return owner_of(part) if isinstance(part, Mapping) else UnknownSector()
 
 
 def _difference(left: list[object], right: list[object]) -> list[object]:

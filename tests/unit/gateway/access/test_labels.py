@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.access.labels import activity_owner, part_labels, resource_labels
+from gateway.access.labels import owner_of, part_labels, resource_labels
 from gateway.access.seam import UnknownSector
 from gateway.demo import demo_bundle
 from gateway.fhir.codes import Sector
@@ -178,4 +178,4 @@ ACTIVITY_CASES = [
 @pytest.mark.parametrize("case", ACTIVITY_CASES, ids=lambda case: case.name)
 def test_part_labels_and_owner(case: ActivityCase) -> None:
     assert part_labels(case.activity) == case.want_labels
-    assert activity_owner(case.activity) == case.want_owner
+    assert owner_of(case.activity) == case.want_owner

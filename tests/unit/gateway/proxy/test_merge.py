@@ -319,7 +319,7 @@ def test_a_participant_the_caller_sends_with_a_hidden_label_is_reported() -> Non
     view["participant"].append(copy.deepcopy(hidden))
     effect = merge_update(TEAM, view, HIDE_PSY)
     assert PSY in effect.labels
-    assert effect.changed_elements == frozenset({"participant"})
+    assert effect.owning_sectors == (Sector.HOSPITAL_PSYCHIATRY,)  # the demo's psychiatry members are its own
 
 
 def test_a_whole_write_of_the_team_reports_its_participants_labels() -> None:
@@ -375,3 +375,64 @@ def test_a_whole_write_of_another_type_has_its_own_labels_and_no_owners() -> Non
     effect = describe_delete(goal)
     assert effect.labels == frozenset({PSY}) and effect.owning_sectors == ()
     assert effect.changed_elements == frozenset(goal) - {"resourceType", "id"}
+
+
+def _owner_extension(sector: str) -> dict[str, Any]:
+    return {"url": OWNING_SECTOR, "valueCoding": {"system": SECTOR_SYSTEM, "code": sector}}
+
+
+def _member(role: str, reference: str, owner: str | None = None) -> dict[str, Any]:
+    part: dict[str, Any] = {
+        "role": [{"coding": [{"system": "https://yhteys.fi/fhir/CodeSystem/team-role", "code": role}]}],
+        "member": {"reference": reference},
+    }
+    if owner is not None:
+        part["extension"] = [_owner_extension(owner)]
+    return part
+
+
+BARE_TEAM: dict[str, Any] = {"resourceType": "CareTeam", "id": "t", "status": "active", "participant": []}
+
+
+def test_an_owned_team_member_counts_by_its_owner_and_an_unowned_one_as_participant() -> None:
+    nurse = _member("psychiatric-nurse", "PractitionerRole/n", "hospital-psychiatry")
+    curator = _member("school-curator", "PractitionerRole/c")
+    effect = merge_update(BARE_TEAM, {**BARE_TEAM, "participant": [nurse]}, NOTHING)
+    assert (effect.owning_sectors, effect.changed_elements) == ((Sector.HOSPITAL_PSYCHIATRY,), frozenset())
+    effect = merge_update(BARE_TEAM, {**BARE_TEAM, "participant": [curator]}, NOTHING)
+    assert (effect.owning_sectors, effect.changed_elements) == ((), frozenset({"participant"}))
+
+
+def test_an_owned_personal_worker_counts_as_participant_too() -> None:
+    worker = _member("personal-worker", "PractitionerRole/n", "hospital-psychiatry")
+    effect = merge_update(BARE_TEAM, {**BARE_TEAM, "participant": [worker]}, NOTHING)
+    assert effect.owning_sectors == (Sector.HOSPITAL_PSYCHIATRY,)
+    assert effect.changed_elements == frozenset({"participant"})
+    odd = {**worker, "role": "personal-worker"}  # unreadable roles may hold it
+    assert merge_update(BARE_TEAM, {**BARE_TEAM, "participant": [odd]}, NOTHING).changed_elements == frozenset({"participant"})
+    created = describe_create({**BARE_TEAM, "participant": [worker]})
+    assert created.owning_sectors == (Sector.HOSPITAL_PSYCHIATRY,) and "participant" in created.changed_elements
+
+
+@pytest.mark.parametrize("resource_type", ["Goal", "Condition"])
+def test_an_owned_goal_or_condition_counts_only_by_its_owner(resource_type: str) -> None:
+    owned = {"resourceType": resource_type, "id": "x", "extension": [_owner_extension("hospital-psychiatry")]}
+    changed = {**owned, "note": [{"text": "new"}]}
+    effect = merge_update(owned, changed, NOTHING)
+    assert (effect.owning_sectors, effect.changed_elements) == ((Sector.HOSPITAL_PSYCHIATRY,), frozenset())
+    created = describe_create(changed)
+    assert (created.owning_sectors, created.changed_elements) == ((Sector.HOSPITAL_PSYCHIATRY,), frozenset())
+    moved = {**changed, "extension": [_owner_extension("school-welfare")]}
+    assert merge_update(owned, moved, NOTHING).owning_sectors == (Sector.HOSPITAL_PSYCHIATRY, Sector.SCHOOL_WELFARE)
+
+
+@pytest.mark.parametrize("resource_type", ["Goal", "Condition"])
+def test_taking_or_giving_up_ownership_counts_the_elements_as_well(resource_type: str) -> None:
+    plain = {"resourceType": resource_type, "id": "x", "note": [{"text": "shared"}]}
+    owned = {**plain, "extension": [_owner_extension("hospital-psychiatry")]}
+    for before, after in ((plain, owned), (owned, plain)):
+        effect = merge_update(before, after, NOTHING)
+        assert effect.owning_sectors == (Sector.HOSPITAL_PSYCHIATRY,)
+        assert effect.changed_elements == frozenset({"extension"})
+    unowned = merge_update(plain, {**plain, "note": []}, NOTHING)
+    assert (unowned.owning_sectors, unowned.changed_elements) == ((), frozenset({"note"}))
