@@ -31,7 +31,7 @@ from joserfc.jwk import ECKey
 from gateway.fhir.media import FHIR_JSON
 from gateway.fhir.systems import JWT_BEARER, PRACTITIONER_ROLE_CLAIM, PURPOSE_OF_USE_CLAIM
 
-__all__ = ["GatewayClient", "GatewayUnreachable", "SourceSystem", "TokenRefused"]
+__all__ = ["GatewayClient", "GatewayUnreachable", "SourceSystem", "TokenRefused", "outcome_text"]
 
 _ASSERTION_LIFETIME = 240
 """Seconds a client assertion is valid (the gateway accepts at most five minutes)."""
@@ -175,3 +175,13 @@ def _json(answer: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def outcome_text(answer: httpx.Response) -> str:
+    """What the gateway's answer says: the texts of its OperationOutcome, or its status."""
+    try:
+        issues = answer.json().get("issue", [])
+    except ValueError:
+        issues = []
+    texts = [str(i.get("diagnostics") or i.get("details", {}).get("text") or "") for i in issues if isinstance(i, dict)]
+    return "; ".join(t for t in texts if t) or f"HTTP {answer.status_code}"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from gateway.fhir.systems import HETU_SYSTEM, OWNING_SECTOR, SECTOR_SYSTEM, TEAM_ROLE_SYSTEM
-from mappings.client import GatewayClient
+from mappings.client import GatewayClient, outcome_text
 
 __all__ = [
     "Activity",
@@ -173,7 +173,7 @@ async def _import_one(client: GatewayClient, record: ClientRecord, sector: Secto
     etag = f'W/"{plan["meta"]["versionId"]}"'
     answer = await client.request("PUT", f"CarePlan/{plan['id']}", body=updated, headers={"If-Match": etag})
     if answer.status_code != 200:
-        return replace(seen, status="rejected", reason=_why(answer))
+        return replace(seen, status="rejected", reason=outcome_text(answer))
     return replace(seen, status="updated")
 
 
@@ -204,7 +204,7 @@ async def _one(
     """The one resource a search finds; `_Refused` if none or several (or the search fails)."""
     answer = await client.request("GET", resource_type, params=params)
     if answer.status_code != 200:
-        raise _Refused("", f"the {what} could not be searched: {_why(answer)}")
+        raise _Refused("", f"the {what} could not be searched: {outcome_text(answer)}")
     entries = answer.json().get("entry", [])
     found = [e["resource"] for e in entries if e.get("resource", {}).get("resourceType") == resource_type]
     if len(found) != 1:
@@ -287,13 +287,3 @@ def owner_of(activity: Mapping[str, Any]) -> str | None:
 
 def _canonical(activities: list[dict[str, Any]]) -> str:
     return json.dumps(sorted(activities, key=lambda a: str(a.get("id"))), sort_keys=True, ensure_ascii=False)
-
-
-def _why(answer: Any) -> str:
-    """The texts of an OperationOutcome answer, or its status."""
-    try:
-        issues = answer.json().get("issue", [])
-    except ValueError:
-        issues = []
-    texts = [str(i.get("diagnostics") or i.get("details", {}).get("text") or "") for i in issues if isinstance(i, dict)]
-    return "; ".join(t for t in texts if t) or f"HTTP {answer.status_code}"

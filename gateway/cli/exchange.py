@@ -47,6 +47,8 @@ export_app = typer.Typer(help="Write a client's shared plan in a source system's
 
 _SCOPE = "system/CarePlan.rus system/Patient.rs system/Practitioner.rs system/PractitionerRole.rs"
 """What an import needs: find the client and the plan, the professionals, and update the plan."""
+_SCOPES = {"psychiatry-hl7v2": f"{_SCOPE} system/Condition.crus system/Goal.crus system/CareTeam.rus"}
+"""What a source needs beyond that: the EHR records its own problems, goals and team members."""
 
 _File = Annotated[str, typer.Argument(help="The export, or - for standard input.")]
 _DryRun = Annotated[bool, typer.Option(help="Check and map, write nothing.")]
@@ -144,7 +146,7 @@ def gateway_client(source: str, gateway: str, key: Path | None, as_role: str) ->
     except SettingsError as exc:
         _stop(str(exc), 2)
     keyfile = key or settings.gateway_dir / f"{demo.client_id}.jwk"
-    system = SourceSystem(demo.client_id, keyfile, as_role or demo.practitioner_role, _SCOPE)
+    system = SourceSystem(demo.client_id, keyfile, as_role or demo.practitioner_role, _SCOPES.get(source, _SCOPE))
     return GatewayClient(gateway or f"{settings.gateway_origin}/fhir", system), demo.organization, settings
 
 

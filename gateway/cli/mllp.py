@@ -6,7 +6,8 @@
 
 `listen` serves the EHR in the foreground until SIGTERM or Ctrl-C (then it finishes the message
 in hand and closes): each message is answered with its ACK; ADT^A04/A08 identify the client
-through the gateway as the EHR's system (`mappings.psychiatry.adt`); a repeated control id is
+and PPR/PGL write its problems, goals and team members, through the gateway as the EHR's system
+(`mappings.psychiatry.inbound`); a repeated control id is
 answered from `--seen` (default `<gateway dir>/mllp-seen.sqlite`) without being applied again.
 `send` sends one message (segments on lines of their own) and prints the ACK.
 """
@@ -23,7 +24,7 @@ import typer
 from rich.console import Console
 
 from gateway.cli.exchange import gateway_client
-from mappings.psychiatry.adt import PatientMessages
+from mappings.psychiatry.inbound import PsychiatryMessages
 from mappings.psychiatry.mllp import MllpError, MllpListener, SeenMessages, send
 
 __all__ = ["mllp_app"]
@@ -45,7 +46,7 @@ def listen(
     as_role: Annotated[str, typer.Option("--as", help="The acting PractitionerRole.")] = "",
 ) -> None:
     """Serve the psychiatry EHR until SIGTERM or Ctrl-C."""
-    client, _, settings = gateway_client("psychiatry-hl7v2", gateway, key, as_role)
+    client, organization, settings = gateway_client("psychiatry-hl7v2", gateway, key, as_role)
     answered = SeenMessages(seen or settings.gateway_dir / "mllp-seen.sqlite")
     console = Console(stderr=True)
 
@@ -55,10 +56,12 @@ def listen(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         listener = MllpListener(
-            PatientMessages(client).handle, seen=answered, host=host, port=port, max_frame=max_frame
+            PsychiatryMessages(client, organization).handle, seen=answered, host=host, port=port, max_frame=max_frame
         )
         await listener.start()
-        console.print(f"MLLP listener on {listener.host}:{listener.port} (ADT^A04/A08); Ctrl-C or SIGTERM stops it")
+        console.print(
+            f"MLLP listener on {listener.host}:{listener.port} (ADT^A04/A08, PPR^PC1-PC3, PGL^PC6-PC8); Ctrl-C or SIGTERM stops it"
+        )
         try:
             await stop.wait()
         finally:

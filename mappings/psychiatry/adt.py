@@ -17,7 +17,6 @@ the date of birth in the henkilötunnus. The answer:
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from hl7apy.consts import VALIDATION_LEVEL
@@ -29,7 +28,7 @@ from gateway.fhir.systems import HETU_SYSTEM
 from mappings.client import GatewayClient
 from mappings.psychiatry.ack import AckCode, Acknowledgement, ErrorCode, ErrorLocation, Problem
 
-__all__ = ["PatientMessages"]
+__all__ = ["PatientMessages", "identify", "parse_strict", "refuse"]
 
 _EVENTS = frozenset({"A04", "A08"})
 _HETU_OID = HETU_SYSTEM.removeprefix("urn:oid:")
@@ -45,54 +44,88 @@ class PatientMessages:
 
     async def handle(self, text: str) -> Acknowledgement:
         """The acknowledgement of one ADT message; see the module doc."""
-        try:
-            message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
-            message.validate()
-        except (HL7apyException, ValueError, KeyError, IndexError) as exc:
-            return _refuse(ErrorCode.DATA_TYPE_ERROR, f"the message is not valid HL7 v2.5: {str(exc)[:200]}")
+        message = parse_strict(text)
+        if isinstance(message, Acknowledgement):
+            return message
+        return await self.handle_parsed(message)
+
+    async def handle_parsed(self, message: Any) -> Acknowledgement:
+        """The acknowledgement of one ADT message already parsed by `parse_strict`."""
         kind = message.msh.msh_9
         code, event = kind.msg_1.to_er7(), kind.msg_2.to_er7()
         if code != "ADT" or event not in _EVENTS:
-            return _refuse(
+            return refuse(
                 ErrorCode.UNSUPPORTED_MESSAGE_TYPE, f"{code}^{event} is not taken here: send ADT^A04 or ADT^A08"
             )
-        hetu = _hetu(message)
-        if hetu is None:
-            return _error(ErrorCode.REQUIRED_FIELD_MISSING, "PID-3 has no henkilötunnus (1.2.246.21, NNFIN)", _PID_3)
-        try:
-            identity = parse_hetu(hetu)
-        except HetuError as exc:
-            return _error(ErrorCode.DATA_TYPE_ERROR, f"PID-3: {exc}", _PID_3)
-        born = message.pid.pid_7.to_er7()[:8] if message.pid.pid_7 else ""
-        if born and born != identity.birth_date.strftime("%Y%m%d"):
-            return _error(
-                ErrorCode.DATA_TYPE_ERROR, "PID-7 does not agree with the henkilötunnus's date of birth", _PID_7
-            )
-        return await self._identify(identity.code, identity.birth_date)
+        found = await identify(self._client, message)
+        if isinstance(found, Acknowledgement):
+            return found
+        return Acknowledgement(AckCode.AA, f"client known as {found}")
 
-    async def _identify(self, hetu: str, born: date) -> Acknowledgement:
-        answer = await self._client.request("GET", "Patient", params=[("identifier", f"{HETU_SYSTEM}|{hetu}")])
-        if answer.status_code != 200:
-            problem = Problem(
-                ErrorCode.APPLICATION_INTERNAL_ERROR, f"the client could not be looked up ({answer.status_code})"
-            )
-            return Acknowledgement(AckCode.AE, problem.text, (problem,))
-        found = [
-            e["resource"]
-            for e in answer.json().get("entry", [])
-            if e.get("resource", {}).get("resourceType") == "Patient"
-        ]
-        if len(found) != 1:
-            which = "no client" if not found else "more than one client"
-            return _error(
-                ErrorCode.UNKNOWN_KEY_IDENTIFIER, f"{which} with this henkilötunnus in the shared plan service", _PID_3
-            )
-        stored = found[0].get("birthDate")
-        if stored and stored != born.isoformat():
-            return _error(
-                ErrorCode.DATA_TYPE_ERROR, "the client's date of birth is not that of the henkilötunnus", _PID_3
-            )
-        return Acknowledgement(AckCode.AA, f"client known as Patient/{found[0]['id']}")
+
+def parse_strict(text: str) -> Any:
+    """`text` parsed and validated as HL7 v2.5 (hl7apy, strict, groups found), or the AR that
+    refuses it: 102 when it is not valid, 100 when its segments are out of order."""
+    try:
+        message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+        message.validate()
+    except (HL7apyException, ValueError, KeyError, IndexError) as exc:
+        return refuse(ErrorCode.DATA_TYPE_ERROR, f"the message is not valid HL7 v2.5: {str(exc)[:200]}")
+    misplaced = _out_of_order(message)
+    if misplaced:
+        return refuse(ErrorCode.SEGMENT_SEQUENCE_ERROR, f"segments out of order: {misplaced}")
+    return message
+
+
+def _out_of_order(element: Any) -> str:
+    """The first child of a message or group that comes before one it must follow ("" if none).
+
+    hl7apy's validation counts a structure's segments and groups but does not check their order."""
+    order = [entry[0] for entry in element.reference[1]]
+    last = -1
+    for child in element.children:
+        place = order.index(child.name) if child.name in order else len(order)
+        if place < last:
+            return f"{child.name} after {order[last]}"
+        last = place
+        if child.classname == "Group":
+            inner = _out_of_order(child)
+            if inner:
+                return inner
+    return ""
+
+
+async def identify(client: GatewayClient, message: Any) -> str | Acknowledgement:
+    """The client a parsed message's PID names (`Patient/<id>`), found through `client`; or the
+    AE that says why not (see the module doc)."""
+    hetu = _hetu(message)
+    if hetu is None:
+        return _error(ErrorCode.REQUIRED_FIELD_MISSING, "PID-3 has no henkilötunnus (1.2.246.21, NNFIN)", _PID_3)
+    try:
+        identity = parse_hetu(hetu)
+    except HetuError as exc:
+        return _error(ErrorCode.DATA_TYPE_ERROR, f"PID-3: {exc}", _PID_3)
+    born = message.pid.pid_7.to_er7()[:8] if message.pid.pid_7 else ""
+    if born and born != identity.birth_date.strftime("%Y%m%d"):
+        return _error(ErrorCode.DATA_TYPE_ERROR, "PID-7 does not agree with the henkilötunnus's date of birth", _PID_7)
+    answer = await client.request("GET", "Patient", params=[("identifier", f"{HETU_SYSTEM}|{identity.code}")])
+    if answer.status_code != 200:
+        problem = Problem(
+            ErrorCode.APPLICATION_INTERNAL_ERROR, f"the client could not be looked up ({answer.status_code})"
+        )
+        return Acknowledgement(AckCode.AE, problem.text, (problem,))
+    found = [
+        e["resource"] for e in answer.json().get("entry", []) if e.get("resource", {}).get("resourceType") == "Patient"
+    ]
+    if len(found) != 1:
+        which = "no client" if not found else "more than one client"
+        return _error(
+            ErrorCode.UNKNOWN_KEY_IDENTIFIER, f"{which} with this henkilötunnus in the shared plan service", _PID_3
+        )
+    stored = found[0].get("birthDate")
+    if stored and stored != identity.birth_date.isoformat():
+        return _error(ErrorCode.DATA_TYPE_ERROR, "the client's date of birth is not that of the henkilötunnus", _PID_3)
+    return f"Patient/{found[0]['id']}"
 
 
 def _hetu(message: Any) -> str | None:
@@ -108,5 +141,6 @@ def _error(code: ErrorCode, text: str, location: ErrorLocation) -> Acknowledgeme
     return Acknowledgement(AckCode.AE, text, (Problem(code, text, location),))
 
 
-def _refuse(code: ErrorCode, text: str) -> Acknowledgement:
+def refuse(code: ErrorCode, text: str) -> Acknowledgement:
+    """An AR with one ERR of `code` saying `text`."""
     return Acknowledgement(AckCode.AR, text, (Problem(code, text),))

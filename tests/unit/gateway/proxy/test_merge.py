@@ -409,7 +409,9 @@ def test_an_owned_personal_worker_counts_as_participant_too() -> None:
     assert effect.owning_sectors == (Sector.HOSPITAL_PSYCHIATRY,)
     assert effect.changed_elements == frozenset({"participant"})
     odd = {**worker, "role": "personal-worker"}  # unreadable roles may hold it
-    assert merge_update(BARE_TEAM, {**BARE_TEAM, "participant": [odd]}, NOTHING).changed_elements == frozenset({"participant"})
+    assert merge_update(BARE_TEAM, {**BARE_TEAM, "participant": [odd]}, NOTHING).changed_elements == frozenset(
+        {"participant"}
+    )
     created = describe_create({**BARE_TEAM, "participant": [worker]})
     assert created.owning_sectors == (Sector.HOSPITAL_PSYCHIATRY,) and "participant" in created.changed_elements
 
