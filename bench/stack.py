@@ -12,6 +12,9 @@ production — and waits until `/fhir/metadata` answers 200; on exit the child i
 the settings it finds in its environment (as `bench.audited_gateway` does).
 Either raises `StackError` with the log tail when something does not start.
 
+`environment(settings)` is the environment such a child is started with; `log_tail(file)` the
+end of its log, for an error message.
+
 `token(settings, system, scope)` is an access token for a demo system from the gateway's
 token endpoint (a signed private_key_jwt assertion, exchanged, as `yhteys demo token`).
 """
@@ -37,7 +40,7 @@ from gateway.settings import Settings
 from gateway.store.hapi import HapiServer
 from tests.ports import free_port
 
-__all__ = ["StackError", "hapi_with_demo", "served_gateway", "token"]
+__all__ = ["StackError", "environment", "hapi_with_demo", "log_tail", "served_gateway", "token"]
 
 _GATEWAY_START_TIMEOUT = 60.0
 
@@ -74,18 +77,11 @@ def served_gateway(settings: Settings, command: Sequence[str] | None = None) -> 
         if not yhteys.exists():
             raise StackError(f"{yhteys} does not exist: install the project into this venv (pip install -e .)")
         command = [str(yhteys), "gateway", "serve"]
-    env = {
-        **os.environ,
-        "YHTEYS_DATA_DIR": str(settings.data_dir),
-        "YHTEYS_HAPI_HOST": settings.hapi_host,
-        "YHTEYS_HAPI_PORT": str(settings.hapi_port),
-        "YHTEYS_GATEWAY_HOST": settings.gateway_host,
-        "YHTEYS_GATEWAY_PORT": str(settings.gateway_port),
-        "YHTEYS_GATEWAY_PUBLIC_URL": "",
-    }
     log_file = settings.data_dir / "gateway.log"
     with log_file.open("wb") as log:
-        child = subprocess.Popen(list(command), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            list(command), env=environment(settings), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         _wait_until_serving(child, f"{settings.gateway_origin}/fhir/metadata", log_file)
         yield settings
@@ -98,23 +94,38 @@ def served_gateway(settings: Settings, command: Sequence[str] | None = None) -> 
             child.wait()
 
 
+def environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with `settings` in it, as `Settings.from_env` reads them: what
+    a child serving the stack (the gateway, the MLLP listener) is started with."""
+    return {
+        **os.environ,
+        "YHTEYS_DATA_DIR": str(settings.data_dir),
+        "YHTEYS_HAPI_HOST": settings.hapi_host,
+        "YHTEYS_HAPI_PORT": str(settings.hapi_port),
+        "YHTEYS_GATEWAY_HOST": settings.gateway_host,
+        "YHTEYS_GATEWAY_PORT": str(settings.gateway_port),
+        "YHTEYS_GATEWAY_PUBLIC_URL": "",
+    }
+
+
 def _wait_until_serving(child: subprocess.Popen[bytes], url: str, log_file: Path) -> None:
     deadline = time.monotonic() + _GATEWAY_START_TIMEOUT
     with httpx.Client(timeout=5.0) as client:
         while True:
             if child.poll() is not None:
-                raise StackError(f"the gateway exited with {child.returncode}:\n{_tail(log_file)}")
+                raise StackError(f"the gateway exited with {child.returncode}:\n{log_tail(log_file)}")
             try:
                 if client.get(url).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise StackError(f"the gateway did not answer 200 on {url}:\n{_tail(log_file)}")
+                raise StackError(f"the gateway did not answer 200 on {url}:\n{log_tail(log_file)}")
             time.sleep(0.2)
 
 
-def _tail(log_file: Path, lines: int = 40) -> str:
+def log_tail(log_file: Path, lines: int = 40) -> str:
+    """The last `lines` lines of a child's log file, or "(no log)"."""
     try:
         return "\n".join(log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
