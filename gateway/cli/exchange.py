@@ -5,6 +5,8 @@
         [--dry-run] [--json] [--gateway URL] [--key FILE] [--as ROLE]
     yhteys export school-welfare HETU      the client's plan as the school system sees it, as its CSV
     yhteys export youth-services HETU      ... as the youth services see it, as their JSON
+    yhteys export psychiatry-hl7v2 HETU    ... as the psychiatry EHR sees it, as PPR and PGL messages
+        [--send HOST:PORT]                 (and sends them to the EHR's MLLP listener)
         [--out FILE] [--gateway URL] [--key FILE] [--as ROLE]
 
 An import runs as the source system, a client of the gateway with its own registration and key
@@ -16,7 +18,9 @@ could not be read at all or the gateway could not be reached.
 
 An export reads the client's active shared plan as the source system may see it (redaction
 applied) and writes it in the source's format, the source's own activities with their local
-codes, so that importing it again changes nothing; it exits 1 if there is no plan to see.
+codes, so that importing it again changes nothing; it exits 1 if there is no plan to see. The
+psychiatry export writes one message per line group (segments on lines of their own); with
+`--send` each goes to the EHR over MLLP and its ACK is printed; it exits 1 unless every ACK is AA.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -37,6 +42,8 @@ from gateway.settings import Settings, SettingsError
 from mappings import school, youth
 from mappings.client import GatewayClient, GatewayUnreachable, SourceSystem, TokenRefused
 from mappings.plan import ClientRecord, Outcome, PlanNotFound, Rejected, Sector, import_records, read_plan
+from mappings.psychiatry.mllp import MllpError, send
+from mappings.psychiatry.outbound import PsychiatryRecord, RecordNotFound, read_record, record_messages
 from mappings.spec import SPECS, load_spec
 from mappings.tables import TableError
 
@@ -102,6 +109,58 @@ def export_youth_services(
 ) -> None:
     """Write the client's plan as the youth services see it, as their JSON (see `mappings.youth`)."""
     _export("youth-services", hetu, youth.youth_sector, youth.to_json, out, gateway, key, as_role)
+
+
+@export_app.command("psychiatry-hl7v2")
+def export_psychiatry(
+    hetu: _Hetu,
+    out: _Out = None,
+    send_to: Annotated[str, typer.Option("--send", help="The EHR's MLLP listener, HOST:PORT.")] = "",
+    gateway: _Gateway = "",
+    key: _Key = None,
+    as_role: _As = "",
+) -> None:
+    """Write the client's record as the psychiatry EHR sees it, as PPR and PGL (see `mappings.psychiatry.outbound`)."""
+    host, _, port = send_to.rpartition(":")
+    if send_to and not (host and port.isdigit()):
+        _stop(f"--send {send_to!r}: give HOST:PORT", 2)
+    client, _, _ = gateway_client("psychiatry-hl7v2", gateway, key, as_role)
+
+    async def run() -> PsychiatryRecord:
+        try:
+            return await read_record(client, hetu)
+        finally:
+            await client.close()
+
+    try:
+        record = asyncio.run(run())
+    except (GatewayUnreachable, TokenRefused) as exc:
+        _stop(str(exc), 2)
+    except RecordNotFound as exc:
+        _stop(str(exc), 1)
+    messages = record_messages(record, datetime.now(UTC))
+    text = "\n".join(message.replace("\r", "\n") + "\n" for message in messages)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+    elif not send_to:
+        sys.stdout.write(text)
+    if send_to:
+        _send_all(host, int(port), messages)
+
+
+def _send_all(host: str, port: int, messages: Sequence[str]) -> None:
+    """Send each message to the EHR and print its MSA; exit 1 unless all are AA, 2 if it cannot be reached."""
+    accepted = True
+    for message in messages:
+        try:
+            ack = asyncio.run(send(host, port, message))
+        except MllpError as exc:
+            _stop(str(exc), 2)
+        msa = next((line for line in ack.split("\r") if line.startswith("MSA|")), "MSA|?")
+        accepted = accepted and msa.startswith("MSA|AA|")
+        print(msa)
+    if not accepted:
+        raise typer.Exit(1)
 
 
 def _export(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from gateway.settings import Settings
 from mappings.client import GatewayClient, SourceSystem
 from mappings.psychiatry.inbound import PsychiatryMessages
 from mappings.psychiatry.mllp import MllpListener, SeenMessages, send
+from mappings.psychiatry.outbound import read_record, record_messages
 from tests.e2e.imports_harness import client_with_own_hetu
 
 SAMPLES = Path(__file__).resolve().parents[2] / "mappings" / "samples" / "psychiatry"
@@ -269,3 +271,55 @@ def _professional(fhir: httpx.Client, prefix: str, valvira: str) -> str:
         )
         assert answer.status_code in (200, 201), answer.text
     return f"PractitionerRole/{prefix}-role"
+
+
+def test_the_record_goes_out_as_the_ehr_sees_it_and_comes_back_changing_nothing(
+    served: Settings, fhir: httpx.Client
+) -> None:
+    client, hetu = client_with_own_hetu(fhir)
+    keys = {"ONG-4711": f"ONG-{client.prefix}", "TAV-0815": f"TAV-{client.prefix}"}
+    [ack] = handle(served, sample("ppr-pc1-problem-with-goal.hl7", hetu, **keys))
+    assert ack.code == "AA", ack
+    social = {
+        "resourceType": "Condition",
+        "id": f"{client.prefix}-need-income",
+        "meta": {"security": [{"system": "https://yhteys.fi/fhir/CodeSystem/sensitivity", "code": "SOC"}]},
+        "code": {"text": "Toimeentulotuen tarve"},
+        "subject": {"reference": client.ref("client")},
+    }
+    put = fhir.put(f"/Condition/{social['id']}", content=json.dumps(social), headers={"Content-Type": FHIR_JSON})
+    assert put.status_code == 201, put.text
+    messages = export(served, hetu)
+    text = "\n".join(messages)
+    assert [m.split("|")[8] for m in messages] == ["PPR^PC2^PPR_PC1", "PGL^PC7^PGL_PC6"]
+    assert f"ONG-{client.prefix}^ESKO" in text and f"{client.prefix}-need-school^YHTEYS" in text  # every sector's
+    assert f"TAV-{client.prefix}^ESKO" in text and f"{client.prefix}-goal-home^YHTEYS" in text
+    assert "Toimeentulotuen" not in text and "need-income" not in text  # SOC: hidden from psychiatry
+    assert "|UP|OMA^" in text and "demo-role-social-worker^^^^^^^^YHTEYS" in text  # the personal worker, local code
+    references = [client.ref(kind) for kind in ("team", "need-school", "need-housing", "need-anxiety", "goal-home")]
+    [condition] = found(fhir, "Condition", f"ONG-{client.prefix}")
+    [goal] = found(fhir, "Goal", f"TAV-{client.prefix}")
+    references += [f"Condition/{condition['id']}", f"Goal/{goal['id']}"]
+    before = versions(fhir, references)
+    acks = handle(served, *messages)
+    assert [(a.code, a.text.startswith("nothing changed")) for a in acks] == [("AA", True)] * 2, acks
+    assert versions(fhir, references) == before
+
+
+def export(settings: Settings, hetu: str) -> list[str]:
+    """The client's record as the EHR's system reads it, as messages."""
+    system = SourceSystem(
+        "psychiatry-ehr",
+        settings.gateway_dir / "psychiatry-ehr.jwk",
+        "PractitionerRole/demo-role-psych-nurse",
+        EHR_SCOPE,
+    )
+
+    async def run() -> list[str]:
+        client = GatewayClient(f"{settings.gateway_origin}/fhir", system)
+        try:
+            return record_messages(await read_record(client, hetu), datetime.now(UTC))
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
