@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
-from collections.abc import Sequence
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+from typer.testing import CliRunner, Result
 
+from gateway.cli.main import app
 from gateway.fhir.hetu import hetu_check_character, parse_hetu
 from gateway.fhir.media import FHIR_JSON
 from gateway.settings import Settings
@@ -74,3 +84,42 @@ def not_owned(plan: dict[str, Any], sector: str) -> list[str]:
     """The other sectors' activities, in no order (the order of a plan's activities means nothing)."""
     mine = owned(plan, sector)
     return sorted(json.dumps(a, sort_keys=True) for a in plan["activity"] if a not in mine)
+
+
+@dataclass
+class Listener:
+    """`yhteys mllp listen` running as a process on `port`; `errors` its standard error once stopped."""
+
+    port: int
+    errors: str = ""
+    exit_code: int | None = None
+
+
+@contextmanager
+def mllp_listener(settings: Settings, seen: Path, port: int) -> Iterator[Listener]:
+    """`yhteys mllp listen` on loopback `port` as the psychiatry EHR's system of the served
+    gateway `settings`, stopped by SIGTERM on exit (its exit code and stderr then recorded)."""
+    key = settings.gateway_dir / "psychiatry-ehr.jwk"
+    command = [sys.executable, "-c", "from gateway.cli.main import main; main()", "mllp", "listen", "--port", str(port),
+               "--seen", str(seen), "--gateway", f"{settings.gateway_origin}/fhir", "--key", str(key)]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ})
+    listener = Listener(port)
+    try:
+        yield listener
+    finally:
+        process.send_signal(signal.SIGTERM)
+        listener.exit_code = process.wait(timeout=20)
+        if process.stderr:
+            listener.errors = process.stderr.read()
+            process.stderr.close()
+
+
+def send_when_listening(arguments: Sequence[str], *, within: float = 30.0) -> Result:
+    """`yhteys <arguments>` (a command that sends to a listener), repeated until it stops failing
+    to connect (exit 2) or `within` seconds have passed; its last result."""
+    deadline = time.monotonic() + within
+    while True:
+        result = CliRunner().invoke(app, list(arguments))
+        if result.exit_code != 2 or time.monotonic() > deadline:
+            return result
+        time.sleep(0.3)

@@ -4,11 +4,6 @@ the served gateway as the EHR's system (issue 10)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +14,7 @@ from gateway.settings import Settings
 from mappings.client import GatewayClient, SourceSystem
 from mappings.psychiatry.adt import PatientMessages
 from mappings.psychiatry.mllp import MllpListener, SeenMessages, send
-from tests.e2e.imports_harness import IMPORT_SCOPE, client_with_own_hetu, fresh_hetu
+from tests.e2e.imports_harness import IMPORT_SCOPE, client_with_own_hetu, fresh_hetu, mllp_listener, send_when_listening
 from tests.ports import free_port
 
 
@@ -95,31 +90,15 @@ def test_the_listener_is_started_and_stopped_from_the_command_line(
     served: Settings, fhir: httpx.Client, tmp_path: Path
 ) -> None:
     client, hetu = client_with_own_hetu(fhir)
-    port = free_port()
-    key = served.gateway_dir / "psychiatry-ehr.jwk"
-    command = [sys.executable, "-c", "from gateway.cli.main import main; main()", "mllp", "listen", "--port", str(port),
-               "--seen", str(tmp_path / "seen.sqlite"), "--gateway", f"{served.gateway_origin}/fhir", "--key", str(key)]  # fmt: skip
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ})
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            message = tmp_path / "adt.hl7"
-            message.write_text(_adt(hetu).replace("\r", "\n"), encoding="utf-8")
-            sent = CliRunner().invoke(app, ["mllp", "send", str(message), "--port", str(port)])
-            if sent.exit_code == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
+    with mllp_listener(served, tmp_path / "seen.sqlite", free_port()) as listener:
+        message = tmp_path / "adt.hl7"
+        message.write_text(_adt(hetu).replace("\r", "\n"), encoding="utf-8")
+        sent = send_when_listening(["mllp", "send", str(message), "--port", str(listener.port)])
         assert sent.exit_code == 0, sent.output
         assert "MSA|AA|MSG0001" in sent.stdout
-        again = CliRunner().invoke(app, ["mllp", "send", str(message), "--port", str(port)])
+        again = CliRunner().invoke(app, ["mllp", "send", str(message), "--port", str(listener.port)])
         assert _segments(again.stdout.replace("\n", "\r"), "MSH") == _segments(
             sent.stdout.replace("\n", "\r"), "MSH"
         )  # the same ACK
-    finally:
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=20)
-        errors = process.stderr.read() if process.stderr else ""
-        if process.stderr:
-            process.stderr.close()
-    assert code == 0, errors
-    assert "MLLP listener on 127.0.0.1" in errors
+    assert listener.exit_code == 0, listener.errors
+    assert "MLLP listener on 127.0.0.1" in listener.errors

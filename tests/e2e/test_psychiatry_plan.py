@@ -12,7 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from gateway.cli.main import app
 from gateway.fhir.hetu import parse_hetu
 from gateway.fhir.media import FHIR_JSON
 from gateway.settings import Settings
@@ -20,7 +22,8 @@ from mappings.client import GatewayClient, SourceSystem
 from mappings.psychiatry.inbound import PsychiatryMessages
 from mappings.psychiatry.mllp import MllpListener, SeenMessages, send
 from mappings.psychiatry.outbound import read_record, record_messages
-from tests.e2e.imports_harness import client_with_own_hetu
+from tests.e2e.imports_harness import client_with_own_hetu, mllp_listener, send_when_listening
+from tests.ports import free_port
 
 SAMPLES = Path(__file__).resolve().parents[2] / "mappings" / "samples" / "psychiatry"
 DEMO_HETU, DEMO_BORN = "140307A946S", "20070314"
@@ -323,3 +326,25 @@ def export(settings: Settings, hetu: str) -> list[str]:
             await client.close()
 
     return asyncio.run(run())
+
+
+def test_the_command_sends_the_record_to_the_ehr_over_mllp(
+    served: Settings, fhir: httpx.Client, tmp_path: Path
+) -> None:
+    client, hetu = client_with_own_hetu(fhir)
+    key = served.gateway_dir / "psychiatry-ehr.jwk"
+    base = ["export", "psychiatry-hl7v2", hetu, "--gateway", f"{served.gateway_origin}/fhir", "--key", str(key)]
+    written = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "out.hl7")])
+    assert written.exit_code == 0, written.output
+    blocks = (tmp_path / "out.hl7").read_text(encoding="utf-8").split("\n\n")
+    assert [block.split("\n")[0].split("|")[8] for block in blocks] == ["PPR^PC2^PPR_PC1", "PGL^PC7^PGL_PC6"]
+    before = versions(fhir, [client.ref("team"), client.ref("need-school"), client.ref("goal-home")])
+    # the EHR here is our own listener, so what is sent comes back into the shared plan
+    with mllp_listener(served, tmp_path / "seen.sqlite", free_port()) as listener:
+        sent = send_when_listening([*base, "--send", f"127.0.0.1:{listener.port}"])
+    assert sent.exit_code == 0, sent.output
+    answers = sent.stdout.splitlines()
+    assert len(answers) == 2 and all(line.startswith("MSA|AA|") and "nothing changed" in line for line in answers)
+    assert versions(fhir, [client.ref("team"), client.ref("need-school"), client.ref("goal-home")]) == before
+    refused = CliRunner().invoke(app, ["export", "psychiatry-hl7v2", hetu, "--send", "nowhere"])
+    assert refused.exit_code == 2 and "HOST:PORT" in refused.output
