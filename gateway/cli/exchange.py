@@ -2,6 +2,7 @@
 
     yhteys import school-welfare FILE|-    the school welfare record's CSV export
     yhteys import youth-services FILE|-    the municipal youth services' JSON export
+    yhteys import psychiatry-hl7v2 FILE|-  the psychiatry EHR's HL7 v2 messages (as over MLLP)
         [--dry-run] [--json] [--gateway URL] [--key FILE] [--as ROLE]
     yhteys export school-welfare HETU      the client's plan as the school system sees it, as its CSV
     yhteys export youth-services HETU      ... as the youth services see it, as their JSON
@@ -42,6 +43,8 @@ from gateway.settings import Settings, SettingsError
 from mappings import school, youth
 from mappings.client import GatewayClient, GatewayUnreachable, SourceSystem, TokenRefused
 from mappings.plan import ClientRecord, Outcome, PlanNotFound, Rejected, Sector, import_records, read_plan
+from mappings.psychiatry.ack import Unreadable, decode
+from mappings.psychiatry.inbound import PsychiatryMessages, outcome_of, split_messages
 from mappings.psychiatry.mllp import MllpError, send
 from mappings.psychiatry.outbound import PsychiatryRecord, RecordNotFound, read_record, record_messages
 from mappings.spec import SPECS, load_spec
@@ -76,6 +79,43 @@ def import_school_welfare(
 ) -> None:
     """Import the school welfare record's CSV export (see `mappings.school`)."""
     _import("school-welfare", file, school.read_records, school.school_sector, dry_run, as_json, gateway, key, as_role)
+
+
+@import_app.command("psychiatry-hl7v2")
+def import_psychiatry(
+    file: _File,
+    dry_run: _DryRun = False,
+    as_json: _Json = False,
+    gateway: _Gateway = "",
+    key: _Key = None,
+    as_role: _As = "",
+) -> None:
+    """Apply a file of the psychiatry EHR's messages, one by one, as the MLLP listener does (see `mappings.psychiatry.inbound`)."""
+    data = sys.stdin.buffer.read() if file == "-" else _read(Path(file))
+    messages = split_messages(data)
+    if not messages:
+        _stop(f"{file}: no HL7 message (a line beginning MSH) in it", 2)
+    client, organization, _ = gateway_client("psychiatry-hl7v2", gateway, key, as_role)
+    handler = PsychiatryMessages(client, organization, dry_run=dry_run)
+
+    async def one(lines: tuple[int, ...], raw: bytes) -> Outcome:
+        try:
+            received = decode(raw)
+        except Unreadable as exc:
+            return Outcome(lines, "rejected", column="MSH", reason=exc.problem.text, dry_run=dry_run)
+        return outcome_of(lines, await handler.handle(received.text), dry_run=dry_run)
+
+    async def run() -> list[Outcome]:
+        try:
+            return [await one(lines, raw) for lines, raw in messages]
+        finally:
+            await client.close()
+
+    try:
+        outcomes = asyncio.run(run())
+    except (GatewayUnreachable, TokenRefused) as exc:
+        _stop(str(exc), 2)
+    _report("psychiatry-hl7v2", outcomes, dry_run, as_json)
 
 
 @import_app.command("youth-services")
@@ -243,6 +283,11 @@ def _import(
         outcomes = asyncio.run(run())
     except (GatewayUnreachable, TokenRefused) as exc:
         _stop(str(exc), 2)
+    _report(source, outcomes, dry_run, as_json)
+
+
+def _report(source: str, outcomes: Sequence[Outcome], dry_run: bool, as_json: bool) -> None:
+    """Print one line per record (or the JSON report); exit 1 if any was rejected."""
     if as_json:
         print(json.dumps({"source": source, "dry_run": dry_run, "records": [o.as_json() for o in outcomes]}))
     else:

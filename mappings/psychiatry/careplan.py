@@ -27,7 +27,9 @@ Everything one message says is one transaction through the gateway: all of it is
 none. The gateway decides it as any write of the EHR's system (role policy: psychiatry writes
 only its own problems, goals and team members; consent; audit); its refusal is the AE's text.
 AA says what was created, updated and left unchanged; AE and AR carry ERR segments naming the
-segment and field, and then nothing is written.
+segment and field, and then nothing is written. With `dry_run` everything is read and checked
+but the transaction is not sent (AA says what would be done); the gateway's own decision on the
+write is then not known.
 """
 
 from __future__ import annotations
@@ -162,10 +164,13 @@ _CREATED: Mapping[str, Mapping[str, Any]] = {
 class PlanMessages:
     """The handler of PPR and PGL messages of the EHR's system (`client`, of `organization`)."""
 
-    def __init__(self, client: GatewayClient, organization: str, roles: ConceptMapTable | None = None) -> None:
+    def __init__(
+        self, client: GatewayClient, organization: str, roles: ConceptMapTable | None = None, *, dry_run: bool = False
+    ) -> None:
         self._client = client
         self._organization = organization
         self._roles = roles or ConceptMapTable.load("psychiatry-ehr-role")
+        self._dry_run = dry_run
 
     @staticmethod
     def takes(code: str, event: str) -> bool:
@@ -400,6 +405,8 @@ class PlanMessages:
         summary = f"{said} of {len(items)} problems and goals" + (f"; team {team_note}" if team_note else "")
         if not entries:
             return Acknowledgement(AckCode.AA, f"nothing changed: {summary}")
+        if self._dry_run:
+            return Acknowledgement(AckCode.AA, f"dry run, nothing written: would be {summary}")
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
         answer = await self._client.request("POST", "", body=bundle)
         if answer.status_code != 200:

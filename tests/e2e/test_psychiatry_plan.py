@@ -348,3 +348,32 @@ def test_the_command_sends_the_record_to_the_ehr_over_mllp(
     assert versions(fhir, [client.ref("team"), client.ref("need-school"), client.ref("goal-home")]) == before
     refused = CliRunner().invoke(app, ["export", "psychiatry-hl7v2", hetu, "--send", "nowhere"])
     assert refused.exit_code == 2 and "HOST:PORT" in refused.output
+
+
+def test_a_file_of_messages_is_imported_reported_and_a_rerun_changes_nothing(
+    served: Settings, fhir: httpx.Client, tmp_path: Path
+) -> None:
+    client, hetu = client_with_own_hetu(fhir)
+    keys = {"ONG-4711": f"ONG-{client.prefix}", "TAV-0815": f"TAV-{client.prefix}", "TAV-0816": f"TAV2-{client.prefix}"}
+    good = tmp_path / "good.hl7"
+    good.write_text(
+        "\n".join(
+            sample(name, hetu, **keys).replace("\r", "\n")
+            for name in ("ppr-pc1-problem-with-goal.hl7", "pgl-pc6-goal.hl7")
+        ),
+        encoding="utf-8",
+    )
+    key = served.gateway_dir / "psychiatry-ehr.jwk"
+    command = ["import", "psychiatry-hl7v2", "--gateway", f"{served.gateway_origin}/fhir", "--key", str(key)]
+    dry = CliRunner().invoke(app, [*command, "--dry-run", "--json", str(good)])
+    assert dry.exit_code == 0, dry.output
+    assert [r["status"] for r in json.loads(dry.stdout)["records"]] == ["created", "created"]
+    assert found(fhir, "Condition", f"ONG-{client.prefix}") == []
+    done = CliRunner().invoke(app, [*command, "--json", str(good)])
+    assert [r["status"] for r in json.loads(done.stdout)["records"]] == ["created", "created"], done.output
+    again = CliRunner().invoke(app, [*command, str(good)])
+    assert again.exit_code == 0 and again.stdout.count(": unchanged") == 2, again.output
+    messy = tmp_path / "messy.hl7"
+    messy.write_bytes(sample("messy-unknown-role.hl7", hetu, **keys).encode("utf-8") + b"\n")
+    refused = CliRunner().invoke(app, [*command, str(messy)])
+    assert refused.exit_code == 1 and "rejected: ROL-3: ROL-3 XYZ^99YROL has no team role" in refused.stdout
