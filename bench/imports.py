@@ -64,7 +64,7 @@ from bench.hapi_time import AccessLog, Served, access_logged, kind_of
 from bench.load import Attempt, Call, Failed, LoadResult, run_load, together
 from bench.mllp_listener import HANDLERS
 from bench.report import write_section
-from bench.stack import StackError, environment, hapi_with_demo, log_tail, served_gateway
+from bench.stack import StackError, environment, hapi_with_demo, log_tail, served_gateway, stop_child
 from gateway.demo import demo_bundle
 from gateway.demo.clients import DEMO_CLIENTS
 from gateway.fhir.hetu import hetu_check_character, parse_hetu
@@ -516,12 +516,7 @@ def _mllp_listener(settings: Settings, kind: str) -> Iterator[int]:
                 time.sleep(0.1)
         yield port
     finally:
-        child.terminate()
-        try:
-            child.wait(30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop_child(child)
 
 
 # -- the report ------------------------------------------------------------------------------------------

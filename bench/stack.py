@@ -40,7 +40,7 @@ from gateway.settings import Settings
 from gateway.store.hapi import HapiServer
 from tests.ports import free_port
 
-__all__ = ["StackError", "environment", "hapi_with_demo", "log_tail", "served_gateway", "token"]
+__all__ = ["StackError", "environment", "hapi_with_demo", "log_tail", "served_gateway", "stop_child", "token"]
 
 _GATEWAY_START_TIMEOUT = 60.0
 
@@ -86,12 +86,17 @@ def served_gateway(settings: Settings, command: Sequence[str] | None = None) -> 
         _wait_until_serving(child, f"{settings.gateway_origin}/fhir/metadata", log_file)
         yield settings
     finally:
-        child.terminate()
-        try:
-            child.wait(30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop_child(child)
+
+
+def stop_child(child: subprocess.Popen[bytes]) -> None:
+    """Terminate `child`, and kill it if it has not ended within 30 s."""
+    child.terminate()
+    try:
+        child.wait(30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def environment(settings: Settings) -> dict[str, str]:

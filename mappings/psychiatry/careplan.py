@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -265,22 +265,10 @@ class PlanMessages:
                 )  # fmt: skip
             concept["coding"] = [{"system": fhir_system, "code": code, **({"display": text} if text else {})}]
         labels = [PSY]
-        sensitivity = coded(prb.prb_25)[0]
+        sensitivity = _table_code(prb.prb_25, _PRB25_LABELS, "PSY, ETH or R", where, 25)
         if sensitivity:
-            if sensitivity not in _PRB25_LABELS:
-                raise _Bad(
-                    AckCode.AE,
-                    Problem(
-                        ErrorCode.TABLE_VALUE_NOT_FOUND, f"PRB-25 {sensitivity!r} is not PSY, ETH or R", _at(where, 25)
-                    ),
-                )
             labels.append(_PRB25_LABELS[sensitivity])
-        status = coded(prb.prb_14)[0]
-        if status and status not in _CLINICAL:
-            raise _Bad(
-                AckCode.AE,
-                Problem(ErrorCode.TABLE_VALUE_NOT_FOUND, f"PRB-14 {status!r} is no clinical status", _at(where, 14)),
-            )
+        status = _table_code(prb.prb_14, _CLINICAL, "a clinical status", where, 14)
         condition: dict[str, Any] = {
             "resourceType": "Condition",
             "meta": {"security": [{"system": label.system, "code": label.code} for label in dict.fromkeys(labels)]},
@@ -324,23 +312,11 @@ class PlanMessages:
         due = _time(gol, "gol", 8, where, fhir_date)
         if due:
             goal["target"] = [{"dueDate": due}]
-        lifecycle = coded(gol.gol_18)[0]
+        lifecycle = _table_code(gol.gol_18, _LIFECYCLE, "a goal life cycle status", where, 18)
         if lifecycle:
-            if lifecycle not in _LIFECYCLE:
-                raise _Bad(
-                    AckCode.AE,
-                    Problem(ErrorCode.TABLE_VALUE_NOT_FOUND, f"GOL-18 {lifecycle!r} is no goal life cycle status",
-                            _at(where, 18)),
-                )  # fmt: skip
             goal["lifecycleStatus"] = lifecycle
-        achievement = coded(gol.gol_16)[0]
+        achievement = _table_code(gol.gol_16, _ACHIEVEMENT, "a goal achievement status", where, 16)
         if achievement:
-            if achievement not in _ACHIEVEMENT:
-                raise _Bad(
-                    AckCode.AE,
-                    Problem(ErrorCode.TABLE_VALUE_NOT_FOUND, f"GOL-16 {achievement!r} is no goal achievement status",
-                            _at(where, 16)),
-                )  # fmt: skip
             goal["achievementStatus"] = {"coding": [{"system": _ACHIEVEMENT_SYSTEM, "code": achievement}]}
         goal["expressedBy"] = {"reference": self._client.system.practitioner_role}
         return goal
@@ -575,6 +551,15 @@ def _children(message: Any, name: str) -> list[Any]:
 
 def _at(where: ErrorLocation, field_number: int, component: int | None = None) -> ErrorLocation:
     return ErrorLocation(where.segment, where.sequence, field_number, component)
+
+
+def _table_code(ce: Any, allowed: Collection[str], what: str, where: ErrorLocation, number: int) -> str:
+    """CE.1 of a coded field if it is one of `allowed` ("" if not valued); `_Bad` (AE 103) if not."""
+    code = coded(ce)[0]
+    if code and code not in allowed:
+        text = f"{where.segment}-{number} {code!r} is not {what}"
+        raise _Bad(AckCode.AE, Problem(ErrorCode.TABLE_VALUE_NOT_FOUND, text, _at(where, number)))
+    return code
 
 
 def _time(segment: Any, prefix: str, number: int, where: ErrorLocation, convert: Any) -> str:

@@ -10,11 +10,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from typer.testing import CliRunner, Result
@@ -25,8 +25,12 @@ from gateway.fhir.media import FHIR_JSON
 from gateway.settings import Settings
 from mappings.client import GatewayClient, SourceSystem
 from mappings.plan import ClientRecord, Outcome, Rejected, Sector, import_records
+from mappings.psychiatry.ack import Acknowledgement
+from mappings.psychiatry.mllp import MllpListener, SeenMessages, send
 from tests.e2e.gateway_harness import Client, copy_demo_client
 
+T = TypeVar("T")
+Handler = Callable[[str], Awaitable[Acknowledgement]]
 OWNING = "https://yhteys.fi/fhir/StructureDefinition/activity-owning-sector"
 IMPORT_SCOPE = "system/CarePlan.rus system/Patient.rs system/Practitioner.rs system/PractitionerRole.rs"
 
@@ -123,3 +127,43 @@ def send_when_listening(arguments: Sequence[str], *, within: float = 30.0) -> Re
         if result.exit_code != 2 or time.monotonic() > deadline:
             return result
         time.sleep(0.3)
+
+
+EHR_SCOPE = (
+    "system/CarePlan.rs system/Patient.rs system/Practitioner.rs system/PractitionerRole.rs"
+    " system/Condition.crus system/Goal.crus system/CareTeam.rus"
+)
+"""What the psychiatry EHR's system asks for (as `yhteys mllp listen` does)."""
+NURSE = "PractitionerRole/demo-role-psych-nurse"
+
+
+def as_ehr(settings: Settings, work: Callable[[GatewayClient], Awaitable[T]], *, role: str = NURSE) -> T:
+    """`work` run with a gateway client of the psychiatry EHR's system (acting as `role`), closed after."""
+    system = SourceSystem("psychiatry-ehr", settings.gateway_dir / "psychiatry-ehr.jwk", role, EHR_SCOPE)
+
+    async def run() -> T:
+        client = GatewayClient(f"{settings.gateway_origin}/fhir", system)
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
+def over_mllp(
+    settings: Settings, seen: Path, handler: Callable[[GatewayClient], Handler], messages: Sequence[str]
+) -> list[str]:
+    """The ACKs of `messages`, each sent on a connection of its own to an in-process listener whose
+    handler is `handler(client)` of the EHR's system, with the record of answered messages `seen`."""
+
+    async def work(client: GatewayClient) -> list[str]:
+        with SeenMessages(seen) as answered:
+            listener = MllpListener(handler(client), seen=answered)
+            await listener.start()
+            try:
+                return [await send(listener.host, listener.port, message) for message in messages]
+            finally:
+                await listener.stop()
+
+    return as_ehr(settings, work)

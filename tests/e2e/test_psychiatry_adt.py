@@ -3,7 +3,6 @@ the served gateway as the EHR's system (issue 10)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
@@ -11,10 +10,8 @@ from typer.testing import CliRunner
 
 from gateway.cli.main import app
 from gateway.settings import Settings
-from mappings.client import GatewayClient, SourceSystem
 from mappings.psychiatry.adt import PatientMessages
-from mappings.psychiatry.mllp import MllpListener, SeenMessages, send
-from tests.e2e.imports_harness import IMPORT_SCOPE, client_with_own_hetu, fresh_hetu, mllp_listener, send_when_listening
+from tests.e2e.imports_harness import client_with_own_hetu, fresh_hetu, mllp_listener, over_mllp, send_when_listening
 from tests.ports import free_port
 
 
@@ -36,25 +33,7 @@ def _segments(ack: str, name: str) -> list[list[str]]:
 
 
 def _exchange(settings: Settings, tmp_path: Path, *messages: str) -> list[str]:
-    system = SourceSystem(
-        "psychiatry-ehr",
-        settings.gateway_dir / "psychiatry-ehr.jwk",
-        "PractitionerRole/demo-role-psych-nurse",
-        IMPORT_SCOPE,
-    )
-
-    async def run() -> list[str]:
-        client = GatewayClient(f"{settings.gateway_origin}/fhir", system)
-        with SeenMessages(tmp_path / "seen.sqlite") as seen:
-            listener = MllpListener(PatientMessages(client).handle, seen=seen)
-            await listener.start()
-            try:
-                return [await send(listener.host, listener.port, message) for message in messages]
-            finally:
-                await listener.stop()
-                await client.close()
-
-    return asyncio.run(run())
+    return over_mllp(settings, tmp_path / "seen.sqlite", lambda client: PatientMessages(client).handle, messages)
 
 
 def test_a_known_client_is_acknowledged_and_named(served: Settings, fhir: httpx.Client, tmp_path: Path) -> None:

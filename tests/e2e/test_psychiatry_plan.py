@@ -3,7 +3,6 @@ team members, keyed upserts, the action codes of table 0287, and every messy sam
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,25 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from gateway.cli.main import app
 from gateway.fhir.hetu import parse_hetu
 from gateway.fhir.media import FHIR_JSON
 from gateway.settings import Settings
-from mappings.client import GatewayClient, SourceSystem
+from mappings.client import GatewayClient
 from mappings.psychiatry.inbound import PsychiatryMessages
-from mappings.psychiatry.mllp import MllpListener, SeenMessages, send
 from mappings.psychiatry.outbound import read_record, record_messages
-from tests.e2e.imports_harness import client_with_own_hetu, mllp_listener, send_when_listening
-from tests.ports import free_port
+from tests.e2e.imports_harness import NURSE, as_ehr, client_with_own_hetu, over_mllp
 
 SAMPLES = Path(__file__).resolve().parents[2] / "mappings" / "samples" / "psychiatry"
 DEMO_HETU, DEMO_BORN = "140307A946S", "20070314"
-EHR_SCOPE = (
-    "system/CarePlan.rs system/Patient.rs system/Practitioner.rs system/PractitionerRole.rs"
-    " system/Condition.crus system/Goal.crus system/CareTeam.rus"
-)
 NAMESPACE = "https://yhteys.fi/fhir/sid/psychiatry-ehr/ESKO"
 
 
@@ -43,19 +34,14 @@ def sample(name: str, hetu: str, **replace: str) -> str:
     return "\r".join(line for line in text.splitlines() if line)
 
 
-def handle(settings: Settings, *messages: str, role: str = "PractitionerRole/demo-role-psych-nurse") -> list[Any]:
+def handle(settings: Settings, *messages: str, role: str = NURSE) -> list[Any]:
     """The acknowledgements of `messages`, handled in turn as the EHR's system through the served gateway."""
-    system = SourceSystem("psychiatry-ehr", settings.gateway_dir / "psychiatry-ehr.jwk", role, EHR_SCOPE)
 
-    async def run() -> list[Any]:
-        client = GatewayClient(f"{settings.gateway_origin}/fhir", system)
+    async def work(client: GatewayClient) -> list[Any]:
         handler = PsychiatryMessages(client, "Organization/demo-org-psychiatry")
-        try:
-            return [await handler.handle(message) for message in messages]
-        finally:
-            await client.close()
+        return [await handler.handle(message) for message in messages]
 
-    return asyncio.run(run())
+    return as_ehr(settings, work, role=role)
 
 
 def found(fhir: httpx.Client, resource_type: str, value: str) -> list[dict[str, Any]]:
@@ -226,22 +212,8 @@ def test_messages_over_a_real_socket_are_applied_once(served: Settings, fhir: ht
         hetu,
         **{"ONG-4711": f"ONG-{client.prefix}", "TAV-0815": f"TAV-{client.prefix}", "ESKO-000101": f"C-{client.prefix}"},
     )
-    system = SourceSystem(
-        "psychiatry-ehr", served.gateway_dir / "psychiatry-ehr.jwk", "PractitionerRole/demo-role-psych-nurse", EHR_SCOPE
-    )
-
-    async def run() -> list[str]:
-        gateway = GatewayClient(f"{served.gateway_origin}/fhir", system)
-        with SeenMessages(tmp_path / "seen.sqlite") as seen:
-            listener = MllpListener(PsychiatryMessages(gateway, "Organization/demo-org-psychiatry").handle, seen=seen)
-            await listener.start()
-            try:
-                return [await send(listener.host, listener.port, message) for _ in range(2)]
-            finally:
-                await listener.stop()
-                await gateway.close()
-
-    first, repeat = asyncio.run(run())
+    handler = lambda client: PsychiatryMessages(client, "Organization/demo-org-psychiatry").handle  # noqa: E731
+    first, repeat = over_mllp(served, tmp_path / "seen.sqlite", handler, [message, message])
     assert first == repeat and "|AA|" in first  # the repeat is answered from the record, not applied again
     [condition] = found(fhir, "Condition", f"ONG-{client.prefix}")
     assert condition["meta"]["versionId"] == "1"
@@ -311,69 +283,8 @@ def test_the_record_goes_out_as_the_ehr_sees_it_and_comes_back_changing_nothing(
 
 def export(settings: Settings, hetu: str) -> list[str]:
     """The client's record as the EHR's system reads it, as messages."""
-    system = SourceSystem(
-        "psychiatry-ehr",
-        settings.gateway_dir / "psychiatry-ehr.jwk",
-        "PractitionerRole/demo-role-psych-nurse",
-        EHR_SCOPE,
-    )
 
-    async def run() -> list[str]:
-        client = GatewayClient(f"{settings.gateway_origin}/fhir", system)
-        try:
-            return record_messages(await read_record(client, hetu), datetime.now(UTC))
-        finally:
-            await client.close()
+    async def work(client: GatewayClient) -> list[str]:
+        return record_messages(await read_record(client, hetu), datetime.now(UTC))
 
-    return asyncio.run(run())
-
-
-def test_the_command_sends_the_record_to_the_ehr_over_mllp(
-    served: Settings, fhir: httpx.Client, tmp_path: Path
-) -> None:
-    client, hetu = client_with_own_hetu(fhir)
-    key = served.gateway_dir / "psychiatry-ehr.jwk"
-    base = ["export", "psychiatry-hl7v2", hetu, "--gateway", f"{served.gateway_origin}/fhir", "--key", str(key)]
-    written = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "out.hl7")])
-    assert written.exit_code == 0, written.output
-    blocks = (tmp_path / "out.hl7").read_text(encoding="utf-8").split("\n\n")
-    assert [block.split("\n")[0].split("|")[8] for block in blocks] == ["PPR^PC2^PPR_PC1", "PGL^PC7^PGL_PC6"]
-    before = versions(fhir, [client.ref("team"), client.ref("need-school"), client.ref("goal-home")])
-    # the EHR here is our own listener, so what is sent comes back into the shared plan
-    with mllp_listener(served, tmp_path / "seen.sqlite", free_port()) as listener:
-        sent = send_when_listening([*base, "--send", f"127.0.0.1:{listener.port}"])
-    assert sent.exit_code == 0, sent.output
-    answers = sent.stdout.splitlines()
-    assert len(answers) == 2 and all(line.startswith("MSA|AA|") and "nothing changed" in line for line in answers)
-    assert versions(fhir, [client.ref("team"), client.ref("need-school"), client.ref("goal-home")]) == before
-    refused = CliRunner().invoke(app, ["export", "psychiatry-hl7v2", hetu, "--send", "nowhere"])
-    assert refused.exit_code == 2 and "HOST:PORT" in refused.output
-
-
-def test_a_file_of_messages_is_imported_reported_and_a_rerun_changes_nothing(
-    served: Settings, fhir: httpx.Client, tmp_path: Path
-) -> None:
-    client, hetu = client_with_own_hetu(fhir)
-    keys = {"ONG-4711": f"ONG-{client.prefix}", "TAV-0815": f"TAV-{client.prefix}", "TAV-0816": f"TAV2-{client.prefix}"}
-    good = tmp_path / "good.hl7"
-    good.write_text(
-        "\n".join(
-            sample(name, hetu, **keys).replace("\r", "\n")
-            for name in ("ppr-pc1-problem-with-goal.hl7", "pgl-pc6-goal.hl7")
-        ),
-        encoding="utf-8",
-    )
-    key = served.gateway_dir / "psychiatry-ehr.jwk"
-    command = ["import", "psychiatry-hl7v2", "--gateway", f"{served.gateway_origin}/fhir", "--key", str(key)]
-    dry = CliRunner().invoke(app, [*command, "--dry-run", "--json", str(good)])
-    assert dry.exit_code == 0, dry.output
-    assert [r["status"] for r in json.loads(dry.stdout)["records"]] == ["created", "created"]
-    assert found(fhir, "Condition", f"ONG-{client.prefix}") == []
-    done = CliRunner().invoke(app, [*command, "--json", str(good)])
-    assert [r["status"] for r in json.loads(done.stdout)["records"]] == ["created", "created"], done.output
-    again = CliRunner().invoke(app, [*command, str(good)])
-    assert again.exit_code == 0 and again.stdout.count(": unchanged") == 2, again.output
-    messy = tmp_path / "messy.hl7"
-    messy.write_bytes(sample("messy-unknown-role.hl7", hetu, **keys).encode("utf-8") + b"\n")
-    refused = CliRunner().invoke(app, [*command, str(messy)])
-    assert refused.exit_code == 1 and "rejected: ROL-3: ROL-3 XYZ^99YROL has no team role" in refused.stdout
+    return as_ehr(settings, work)
