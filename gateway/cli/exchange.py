@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -98,24 +98,19 @@ def import_psychiatry(
     client, organization, _ = gateway_client("psychiatry-hl7v2", gateway, key, as_role)
     handler = PsychiatryMessages(client, organization, dry_run=dry_run)
 
-    async def one(lines: tuple[int, ...], raw: bytes) -> Outcome:
-        try:
-            received = decode(raw)
-        except Unreadable as exc:
-            return Outcome(lines, "rejected", column="MSH", reason=exc.problem.text, dry_run=dry_run)
-        return outcome_of(lines, await handler.handle(received.text), dry_run=dry_run)
+    async def work(advance: Callable[[], None]) -> list[Outcome]:
+        outcomes = []
+        for lines, raw in messages:
+            try:
+                received = decode(raw)
+            except Unreadable as exc:
+                outcomes.append(Outcome(lines, "rejected", column="MSH", reason=exc.problem.text, dry_run=dry_run))
+            else:
+                outcomes.append(outcome_of(lines, await handler.handle(received.text), dry_run=dry_run))
+            advance()
+        return outcomes
 
-    async def run() -> list[Outcome]:
-        try:
-            return [await one(lines, raw) for lines, raw in messages]
-        finally:
-            await client.close()
-
-    try:
-        outcomes = asyncio.run(run())
-    except (GatewayUnreachable, TokenRefused) as exc:
-        _stop(str(exc), 2)
-    _report("psychiatry-hl7v2", outcomes, dry_run, as_json)
+    _run_import("psychiatry-hl7v2", client, len(messages), work, dry_run, as_json)
 
 
 @import_app.command("youth-services")
@@ -267,15 +262,30 @@ def _import(
     except (TableError, ValueError) as exc:
         _stop(f"{file}: {exc}", 2)
     client, organization, _ = gateway_client(source, gateway, key, as_role)
+    sector = sector_of(organization)
+
+    async def work(advance: Callable[[], None]) -> list[Outcome]:
+        return await import_records(client, records, sector, dry_run=dry_run, advance=advance)
+
+    _run_import(source, client, len(records), work, dry_run, as_json)
+
+
+def _run_import(
+    source: str,
+    client: GatewayClient,
+    total: int,
+    work: Callable[[Callable[[], None]], Awaitable[list[Outcome]]],
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Run `work` (given a step of the progress bar, shown on a terminal), close `client`, report."""
     console = Console(stderr=True)
 
     async def run() -> list[Outcome]:
         try:
             with Progress(console=console, transient=True, disable=as_json or not console.is_terminal) as progress:
-                task = progress.add_task("importing", total=len(records))
-                sector = sector_of(organization)
-                advance: Callable[[], None] = lambda: progress.advance(task)  # noqa: E731
-                return await import_records(client, records, sector, dry_run=dry_run, advance=advance)
+                task = progress.add_task("importing", total=total)
+                return await work(lambda: progress.advance(task))
         finally:
             await client.close()
 

@@ -107,7 +107,9 @@ def test_records_the_gateway_wrote_are_witnessed_within_the_interval_and_their_c
     settings: Settings,
 ) -> None:
     store = open_store(settings)
-    trail = AuditTrail(store, checkpoint_key(settings), server="http://gateway.test/fhir", checkpoint_interval=0.05)
+    trail = AuditTrail(
+        store, checkpoint_key(settings), server="http://gateway.test/fhir", checkpoint_interval=0.5
+    )  # longer than three records take, even on a loaded box
 
     async def run() -> None:
         for n in range(3):  # records 13..15, then no more: the timer signs them
