@@ -19,9 +19,11 @@ The mapping is `mappings/specs/psychiatry-hl7v2.yaml`:
 - Each ROL is a member of the client's one active team (`CareTeam` participant): its role
   (ROL-3) translated by the ConceptMap `psychiatry-ehr-role`, or given in our team-role codes
   (coding system `99YTR`); the person (ROL-4) a professional of the EHR's organisation found by
-  Valvira number, or a PractitionerRole of the shared plan (XCN.9 `YHTEYS`). AD and UP add the
-  member owned by hospital-psychiatry and labelled PSY, or set the period of the open membership
-  of that person in that role; DE ends it (ROL-6, else the message's date).
+  Valvira number, or a PractitionerRole of the shared plan (XCN.9 `YHTEYS`, as our exports name
+  every member). AD and UP add a member of the EHR's organisation, owned by hospital-psychiatry
+  and labelled PSY, or set the period of the open membership of that person in that role (a
+  member named by `YHTEYS` must have one: nobody else joins the team through the EHR); DE ends
+  it (ROL-6, else the message's date).
 
 Everything one message says is one transaction through the gateway: all of it is written or
 none. The gateway decides it as any write of the EHR's system (role policy: psychiatry writes
@@ -487,6 +489,13 @@ class PlanMessages:
                     ended += 1
                 continue
             if open_one is None:
+                if wanted.member.startswith("PractitionerRole/"):
+                    raise _Bad(
+                        AckCode.AE,
+                        Problem(ErrorCode.UNKNOWN_KEY_IDENTIFIER, f"ROL-4: {wanted.member} is no open member in this "
+                                "role; only the EHR's own professionals (by Valvira number) join the team from here",
+                                _at(wanted.location, 4)),
+                    )  # fmt: skip
                 participants.append(_participant(wanted, reference, today))
                 added += 1
                 continue

@@ -288,3 +288,13 @@ def export(settings: Settings, hetu: str) -> list[str]:
         return record_messages(await read_record(client, hetu), datetime.now(UTC))
 
     return as_ehr(settings, work)
+
+
+def test_nobody_outside_the_ehrs_organisation_joins_the_team_through_it(served: Settings, fhir: httpx.Client) -> None:
+    client, hetu = client_with_own_hetu(fhir)
+    curator = "demo-role-curator^^^^^^^^YHTEYS"  # open in the team as school-curator, not as a nurse
+    message = sample("pgl-pc6-goal.hl7", hetu, **{"TAV-0816": f"TAV-{client.prefix}", "10000003^Niemi^Jussi": curator})
+    before = versions(fhir, [client.ref("team")])
+    [ack] = handle(served, message)
+    assert (ack.code, ack.problems[0].code) == ("AE", 204) and "only the EHR's own" in ack.text, ack
+    assert found(fhir, "Goal", f"TAV-{client.prefix}") == [] and versions(fhir, [client.ref("team")]) == before
