@@ -1,0 +1,115 @@
+"""A plan document composed from what its recipient sees, and the document rules it must keep."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from gateway.access.seam import Withheld
+from gateway.demo import demo_bundle
+from gateway.documents.compose import DocumentRequest, compose, sector_name
+from gateway.documents.structure import closure, document_problems
+from gateway.fhir.labels import ETH, PSY, SOC, Label, R
+from gateway.proxy.redaction import redact
+
+POOL = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
+REQUEST = DocumentRequest(
+    plan="CarePlan/demo-plan",
+    issuer="Organization/demo-org-social-welfare",
+    recipient="Organization/demo-org-youth-services",
+    purpose="CAREMGT",
+    identifier="urn:uuid:0b7d3c1e-8a7e-4a52-9a55-2c1b0f6f4d10",
+    version=1,
+    date="2026-12-03T12:00:00+02:00",
+    base="https://yhteys.example/fhir",
+    consents=("Aino on antanut suostumuksen: Kunnan nuorisopalvelut näkee suunnitelman, tavoitteet ja tiimin.",),
+)
+
+
+def _seen(hidden: frozenset[Label]) -> dict[str, Any]:
+    """The demo's resources as a recipient who may not see `hidden` sees them, closed under references from the plan."""
+    shown = {ref: redact(resource, hidden) for ref, resource in POOL.items()}
+    pool = {ref: resource for ref, resource in shown.items() if not isinstance(resource, Withheld)}
+    reached, missing = closure(pool, [REQUEST.plan])
+    assert missing == []
+    return reached
+
+
+def test_the_document_for_a_recipient_who_sees_everything_is_sound() -> None:
+    document = compose(REQUEST, _seen(frozenset()))
+    assert document_problems(document) == []
+    composition = document["entry"][0]["resource"]
+    assert composition["resourceType"] == "Composition" and composition["title"] == "Yhteinen asiakassuunnitelma"
+    titles = [s["title"] for s in composition["section"]]
+    assert titles[:2] == ["Asiakas", "Tavoitteet"] and titles[-3:] == [
+        "Omatiimi",
+        "Omatyöntekijä",
+        "Voimassa olevat suostumukset",
+    ]
+    assert f"Toimenpiteet: {sector_name('hospital-psychiatry', 'fi')}" in titles
+    worker = next(s for s in composition["section"] if s["title"] == "Omatyöntekijä")
+    assert (
+        worker["entry"] == [{"reference": "PractitionerRole/demo-role-social-worker"}]
+        and "Minna Korhonen" in worker["text"]["div"]
+    )
+
+
+def test_the_youth_workers_document_holds_no_psy_part_and_says_nothing_of_it() -> None:
+    everything = compose(REQUEST, _seen(frozenset()))
+    youth = compose(REQUEST, _seen(frozenset({PSY, ETH, SOC, R})))
+    assert document_problems(youth) == []
+    text = json.dumps(youth, ensure_ascii=False)
+    assert "PSY" not in text and "psych" not in text.lower() and "psyk" not in text.lower()
+    assert "Condition/demo-need-anxiety" not in text and "Goal/demo-goal-wellbeing" not in text
+    assert len(youth["entry"]) < len(everything["entry"])
+
+
+def test_swedish_on_request_and_a_new_version_replaces_the_old() -> None:
+    second = compose(
+        DocumentRequest(**{**REQUEST.__dict__, "language": "sv", "version": 2, "replaces": REQUEST.identifier}),
+        _seen(frozenset()),
+    )
+    composition = second["entry"][0]["resource"]
+    assert composition["title"] == "Gemensam klientplan" and composition["language"] == "sv"
+    assert composition["relatesTo"] == [
+        {"code": "replaces", "targetIdentifier": {"system": "urn:ietf:rfc:3986", "value": REQUEST.identifier}}
+    ]
+    assert f"Åtgärder: {sector_name('school-welfare', 'sv')}" in [s["title"] for s in composition["section"]]
+
+
+def _broken(change: Any) -> list[str]:
+    document = copy.deepcopy(compose(REQUEST, _seen(frozenset())))
+    change(document)
+    return document_problems(document)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda d: d.pop("identifier"), "bdl-9"),
+        (lambda d: d.pop("timestamp"), "bdl-10"),
+        (lambda d: d["entry"].reverse(), "bdl-11"),
+        (lambda d: d["entry"][1].pop("fullUrl"), "has no fullUrl"),
+        (lambda d: d["entry"][2].update(fullUrl=d["entry"][1]["fullUrl"]), "bdl-7"),
+        (lambda d: d["entry"][1].update(search={"mode": "match"}), "search is not allowed"),
+        (lambda d: d["entry"].pop(1), "does not resolve inside the document"),
+        (
+            lambda d: d["entry"].append({"fullUrl": "urn:uuid:x", "resource": {"resourceType": "Basic", "id": "x"}}),
+            "is not referenced from the Composition",
+        ),
+        (lambda d: d.update(type="collection"), "not a Bundle of type document"),
+    ],
+)
+def test_a_broken_document_is_named(change: Any, words: str) -> None:
+    problems = _broken(change)
+    assert any(words in p for p in problems), problems
+
+
+def test_closure_names_what_it_cannot_find() -> None:
+    _, missing = closure(
+        {"CarePlan/p": {"resourceType": "CarePlan", "subject": {"reference": "Patient/x"}}}, ["CarePlan/p"]
+    )
+    assert missing == ["Patient/x"]
