@@ -31,6 +31,8 @@ class Settings:
     `jdbc:postgresql://...` URL (with user and password) to run HAPI on PostgreSQL.
     `gateway_trusted_proxies` are the addresses or networks (CIDR) of the reverse proxies whose
     `X-Forwarded-For` the gateway believes; empty, the default, believes nobody's.
+    `document_trust_path` and `document_keys_path` are where signed documents' trust store and
+    signing keys live (see the properties).
     `audit_checkpoint_ms` is the longest time between signed audit checkpoints while records
     arrive (1–60000 ms): the window in which a cut tail of the trail goes unnoticed.
     """
@@ -51,6 +53,8 @@ class Settings:
     audit_db_url: str = ""
     audit_witness_path: str = ""
     audit_checkpoint_ms: int = 1000
+    document_trust_path: str = ""
+    document_keys_path: str = ""
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -74,6 +78,8 @@ class Settings:
             audit_db_url=env.get("YHTEYS_AUDIT_DB_URL", ""),
             audit_witness_path=env.get("YHTEYS_AUDIT_WITNESS", ""),
             audit_checkpoint_ms=_int_in(env, "YHTEYS_AUDIT_CHECKPOINT_MS", 1000, 1, 60_000),
+            document_trust_path=env.get("YHTEYS_DOCUMENT_TRUST", ""),
+            document_keys_path=env.get("YHTEYS_DOCUMENT_KEYS", ""),
         )
 
     def with_changes(self, **changes: object) -> Settings:
@@ -101,6 +107,18 @@ class Settings:
         """The file every audit checkpoint is appended to, for another system to hold:
         `audit_witness_path` when set, else `<gateway dir>/audit-witness.jsonl`."""
         return Path(self.audit_witness_path) if self.audit_witness_path else self.gateway_dir / "audit-witness.jsonl"
+
+    @property
+    def document_trust(self) -> Path:
+        """The folder of CA certificates and CRLs a signed document is verified against:
+        `document_trust_path` when set, else `<gateway dir>/pki/trust`."""
+        return Path(self.document_trust_path) if self.document_trust_path else self.gateway_dir / "pki" / "trust"
+
+    @property
+    def document_keys(self) -> Path:
+        """The organisations' document-signing keys by kid (private keys 0600): `document_keys_path`
+        when set, else `<gateway dir>/pki/keys`."""
+        return Path(self.document_keys_path) if self.document_keys_path else self.gateway_dir / "pki" / "keys"
 
     @property
     def hapi_jdbc_url(self) -> str:

@@ -12,6 +12,7 @@
     yhteys import SOURCE FILE   a source system's export into the plan, through the gateway (gateway.cli.exchange)
     yhteys export SOURCE HETU   a client's plan in a source system's format, as it may see it (gateway.cli.exchange)
     yhteys mllp listen|send     the psychiatry EHR's HL7 v2 connection (gateway.cli.mllp)
+    yhteys document verify FILE a signed plan document checked against the trust store (gateway.cli.document)
 
 Every command reads `Settings.from_env()` once; failures print the reason and exit non-zero.
 """
@@ -36,6 +37,7 @@ from gateway.audit.setup import checkpoint_key, open_store
 from gateway.audit.store import StoreError
 from gateway.audit.verify import export_lines, verify, verify_export, verify_witness
 from gateway.audit.witness import read_witness
+from gateway.cli.document import document_app
 from gateway.cli.exchange import export_app, import_app
 from gateway.cli.mllp import mllp_app
 from gateway.cli.policy import policy_app
@@ -62,6 +64,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(mllp_app, name="mllp")
+app.add_typer(document_app, name="document")
 
 console = Console()
 

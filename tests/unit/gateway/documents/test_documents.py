@@ -8,38 +8,14 @@ from typing import Any
 
 import pytest
 
-from gateway.access.seam import Withheld
-from gateway.demo import demo_bundle
 from gateway.documents.compose import DocumentRequest, compose, sector_name
 from gateway.documents.structure import closure, document_problems
-from gateway.fhir.labels import ETH, PSY, SOC, Label, R
-from gateway.proxy.redaction import redact
-
-POOL = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
-REQUEST = DocumentRequest(
-    plan="CarePlan/demo-plan",
-    issuer="Organization/demo-org-social-welfare",
-    recipient="Organization/demo-org-youth-services",
-    purpose="CAREMGT",
-    identifier="urn:uuid:0b7d3c1e-8a7e-4a52-9a55-2c1b0f6f4d10",
-    version=1,
-    date="2026-12-03T12:00:00+02:00",
-    base="https://yhteys.example/fhir",
-    consents=("Aino on antanut suostumuksen: Kunnan nuorisopalvelut näkee suunnitelman, tavoitteet ja tiimin.",),
-)
-
-
-def _seen(hidden: frozenset[Label]) -> dict[str, Any]:
-    """The demo's resources as a recipient who may not see `hidden` sees them, closed under references from the plan."""
-    shown = {ref: redact(resource, hidden) for ref, resource in POOL.items()}
-    pool = {ref: resource for ref, resource in shown.items() if not isinstance(resource, Withheld)}
-    reached, missing = closure(pool, [REQUEST.plan])
-    assert missing == []
-    return reached
+from gateway.fhir.labels import ETH, PSY, SOC, R
+from tests.unit.gateway.documents.demo_documents import REQUEST, seen
 
 
 def test_the_document_for_a_recipient_who_sees_everything_is_sound() -> None:
-    document = compose(REQUEST, _seen(frozenset()))
+    document = compose(REQUEST, seen(frozenset()))
     assert document_problems(document) == []
     composition = document["entry"][0]["resource"]
     assert composition["resourceType"] == "Composition" and composition["title"] == "Yhteinen asiakassuunnitelma"
@@ -58,8 +34,8 @@ def test_the_document_for_a_recipient_who_sees_everything_is_sound() -> None:
 
 
 def test_the_youth_workers_document_holds_no_psy_part_and_says_nothing_of_it() -> None:
-    everything = compose(REQUEST, _seen(frozenset()))
-    youth = compose(REQUEST, _seen(frozenset({PSY, ETH, SOC, R})))
+    everything = compose(REQUEST, seen(frozenset()))
+    youth = compose(REQUEST, seen(frozenset({PSY, ETH, SOC, R})))
     assert document_problems(youth) == []
     text = json.dumps(youth, ensure_ascii=False)
     assert "PSY" not in text and "psych" not in text.lower() and "psyk" not in text.lower()
@@ -70,7 +46,7 @@ def test_the_youth_workers_document_holds_no_psy_part_and_says_nothing_of_it() -
 def test_swedish_on_request_and_a_new_version_replaces_the_old() -> None:
     second = compose(
         DocumentRequest(**{**REQUEST.__dict__, "language": "sv", "version": 2, "replaces": REQUEST.identifier}),
-        _seen(frozenset()),
+        seen(frozenset()),
     )
     composition = second["entry"][0]["resource"]
     assert composition["title"] == "Gemensam klientplan" and composition["language"] == "sv"
@@ -81,7 +57,7 @@ def test_swedish_on_request_and_a_new_version_replaces_the_old() -> None:
 
 
 def _broken(change: Any) -> list[str]:
-    document = copy.deepcopy(compose(REQUEST, _seen(frozenset())))
+    document = copy.deepcopy(compose(REQUEST, seen(frozenset())))
     change(document)
     return document_problems(document)
 
