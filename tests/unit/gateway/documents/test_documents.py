@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.documents.compose import DocumentRequest, compose, sector_name
+from gateway.documents.render import SignatureStatus, render_html
 from gateway.documents.structure import closure, document_problems
 from gateway.fhir.labels import ETH, PSY, SOC, R
 from tests.unit.gateway.documents.demo_documents import REQUEST, seen
@@ -89,3 +90,17 @@ def test_closure_names_what_it_cannot_find() -> None:
         {"CarePlan/p": {"resourceType": "CarePlan", "subject": {"reference": "Patient/x"}}}, ["CarePlan/p"]
     )
     assert missing == ["Patient/x"]
+
+
+def test_the_page_shows_the_signature_status_the_issuer_and_only_text() -> None:
+    document = compose(REQUEST, seen(frozenset()))
+    document["entry"][0]["resource"]["section"][0]["text"]["div"] = (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><ul><li>Aino <script>alert(1)</script><b>Virtanen</b></li></ul></div>'
+    )
+    page = render_html(document, SignatureStatus(True, "Demo sosiaalitoimi"))
+    assert "Allekirjoitus on kelvollinen: allekirjoittaja Demo sosiaalitoimi." in page
+    assert "<script>" not in page and "alert(1)" in page  # foreign markup reaches the page only as escaped text
+    assert "Yhteinen asiakassuunnitelma" in page and "Omatyöntekijä" in page
+    client = render_html(document, SignatureStatus(False, "the certificate is revoked"), "client", "sv")
+    assert "Din plan" in client and "Signaturen är INTE giltig: the certificate is revoked" in client
+    assert 'class="signature signature-invalid"' in client
