@@ -187,13 +187,13 @@ class PlanMessages:
             return found
         when = message.msh.msh_7.to_er7()
         try:
-            items, members = self._read(message, code, found, when)
+            items, members = self._read(message, code, found)
             return await self._apply(found, items, members, fhir_date(when) if when else "")
         except _Bad as bad:
             return Acknowledgement(bad.code, bad.problem.text, (bad.problem,))
 
     # -- reading the message (no store access) ----------------------------------------------
-    def _read(self, message: Any, code: str, patient: str, when: str) -> tuple[list[_Item], list[_Member]]:
+    def _read(self, message: Any, code: str, patient: str) -> tuple[list[_Item], list[_Member]]:
         items: list[_Item] = []
         members: list[_Member] = []
         counts = {"PRB": 0, "GOL": 0, "ROL": 0}
@@ -221,6 +221,12 @@ class PlanMessages:
                             members.append(self._member(role.rol, place("ROL")))
         if not items:
             raise _Bad(AckCode.AR, Problem(ErrorCode.SEGMENT_SEQUENCE_ERROR, f"the {code} message has no {outer}"))
+        seen: set[tuple[str, Key]] = set()
+        for item in items:
+            if (item.kind, item.key) in seen:
+                text = f"{item.location.segment}-4 {item.key.value} comes twice in the message"
+                raise _Bad(AckCode.AE, Problem(ErrorCode.DUPLICATE_KEY_IDENTIFIER, text, _at(item.location, 4)))
+            seen.add((item.kind, item.key))
         return items, members
 
     def _item(self, segment_name: str, segment: Any, patient: str, sequence: int) -> _Item:

@@ -298,3 +298,12 @@ def test_nobody_outside_the_ehrs_organisation_joins_the_team_through_it(served: 
     [ack] = handle(served, message)
     assert (ack.code, ack.problems[0].code) == ("AE", 204) and "only the EHR's own" in ack.text, ack
     assert found(fhir, "Goal", f"TAV-{client.prefix}") == [] and versions(fhir, [client.ref("team")]) == before
+
+
+def test_a_problem_twice_in_one_message_is_refused_and_nothing_is_written(served: Settings, fhir: httpx.Client) -> None:
+    client, hetu = client_with_own_hetu(fhir)
+    once = sample("messy-escapes.hl7", hetu, **{"ONG-4712": f"ONG-{client.prefix}"})
+    twice = once + "\r" + once.split("\r")[-1]
+    [ack] = handle(served, twice)
+    assert (ack.code, ack.problems[0].code) == ("AE", 205) and "comes twice" in ack.text, ack
+    assert found(fhir, "Condition", f"ONG-{client.prefix}") == []
