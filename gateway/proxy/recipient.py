@@ -1,0 +1,134 @@
+"""What a document's recipient may see of a client's record: the same deciders as any request, for the recipient; pure.
+
+A plan document (issue 11) holds exactly what its recipient organisation may see, whoever
+issues it. `recipient_principals(policy, organization, oid, sector, purpose)` stands for the
+recipient: one principal per role that the role policy lets the recipient's sector read the
+plan in (e.g. youth-worker for municipal youth services); none if the sector may not read the
+plan at all. `recipient_view(pool, principals, policies, facts)` decides every resource of
+`pool` (`Type/id` → resource as stored) for every one of them, with the client's consents in
+`facts`: a resource is kept only if all of them may read it, redacted of every label any of
+them may not see (fail closed: the narrowest reader decides). References that then name
+nothing kept are removed (an entry of a list, or the element), so the document says nothing
+of what was left out; `dangling` lists where that happened, for the audit record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auth.principal import Principal
+from auth.scopes import parse_scope
+from gateway.access.decider import ClientFacts, Decider, Policies
+from gateway.access.policy import RolePolicy
+from gateway.access.seam import Effect, Withheld
+from gateway.fhir.codes import Interaction, PurposeOfUse, Sector
+from gateway.fhir.labels import Label
+from gateway.proxy.redaction import redact
+
+__all__ = ["RecipientView", "recipient_principals", "recipient_view"]
+
+_READ_SCOPE = parse_scope("system/*.rs")
+
+
+@dataclass(frozen=True)
+class RecipientView:
+    """The resources the recipient may see (redacted), and the references removed from them."""
+
+    resources: dict[str, dict[str, Any]]
+    dangling: tuple[str, ...]
+
+
+def recipient_principals(
+    policy: RolePolicy, organization: str, oid: str, sector: Sector, purpose: PurposeOfUse
+) -> tuple[Principal, ...]:
+    """The recipient as principals, one per role its sector reads the plan in; see the module doc."""
+    if purpose is PurposeOfUse.BTG:
+        return ()
+    roles = sorted(
+        {
+            role
+            for rule in policy.policy.rules
+            if rule.effect is Effect.PERMIT
+            and sector in rule.sectors
+            and "CarePlan" in rule.resource_types
+            and Interaction.READ in rule.interactions
+            for role in rule.roles
+            if role != "*"
+        }
+    )
+    return tuple(
+        Principal(
+            client_id=f"document-recipient:{organization}",
+            organization=organization,
+            organization_oid=oid,
+            sector=sector,
+            practitioner_role="",
+            team_roles=(role,),
+            scopes=(_READ_SCOPE,),
+            purpose_of_use=purpose,
+            btg_reason="",
+            jti="",
+            expires_at=0,
+            issued_at=0,
+        )
+        for role in roles
+    )
+
+
+def recipient_view(
+    pool: Mapping[str, Mapping[str, Any]],
+    principals: Sequence[Principal],
+    policies: Policies,
+    facts: Mapping[str, ClientFacts],
+) -> RecipientView:
+    """`pool` as every one of `principals` may see it; see the module doc."""
+    if not principals:
+        return RecipientView({}, ())
+    deciders = [Decider(principal, policies, facts, Interaction.READ) for principal in principals]
+    kept: dict[str, dict[str, Any]] = {}
+    for reference, resource in pool.items():
+        hidden: set[Label] = set()
+        for decider in deciders:
+            seen = decider.hidden_for(resource)
+            if isinstance(seen, Withheld):
+                break
+            hidden |= seen
+        else:
+            shown = redact(resource, frozenset(hidden))
+            if not isinstance(shown, Withheld):
+                kept[reference] = shown
+    dangling: list[str] = []
+    for reference, resource in kept.items():
+        kept[reference] = _without_references(resource, kept, reference, dangling)
+    return RecipientView(kept, tuple(dangling))
+
+
+def _without_references(value: Any, kept: Mapping[str, Any], where: str, dangling: list[str]) -> Any:
+    """`value` with every Reference to a resource not in `kept` removed (list entries, or the key)."""
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            if _dangles(item, kept):
+                dangling.append(f"{where}: {item['reference']}")
+                continue
+            out.append(_without_references(item, kept, where, dangling))
+        return out
+    if isinstance(value, Mapping):
+        result = {}
+        for key, item in value.items():
+            if _dangles(item, kept):
+                dangling.append(f"{where}: {item['reference']}")
+                continue
+            result[key] = _without_references(item, kept, where, dangling)
+        return result
+    return value
+
+
+def _dangles(value: Any, kept: Mapping[str, Any]) -> bool:
+    """Whether `value` is a Reference (`Type/id`, relative) to something not kept."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("reference"), str):
+        return False
+    reference = str(value["reference"])
+    return not reference.startswith(("#", "urn:")) and "/".join(reference.split("/")[-2:]) not in kept
