@@ -9,7 +9,6 @@ nothing. `revoke_demo(settings, serials)` rewrites the demo CA's CRL with `seria
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gateway.demo.clients import DEMO_CLIENTS
 from gateway.settings import Settings
-from gateway.signing.pki import Authority, KeyRing, new_ca, revoke
+from gateway.signing.pki import Authority, KeyRing, new_ca, revoke, write_private_key
 
 __all__ = ["demo_ca", "ensure_demo_pki", "revoke_demo"]
 
@@ -37,11 +36,8 @@ def demo_ca(settings: Settings) -> Authority:
         return Authority(key, x509.load_pem_x509_certificate(cert_file.read_bytes()))
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     ca = new_ca(_CA_NAME, datetime.now(UTC) - timedelta(minutes=5))
-    pem = ca.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-        out.write(pem)
+    key_file.unlink(missing_ok=True)  # a key without its certificate is of no use
+    write_private_key(key_file, ca.key)
     cert_file.write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
     return ca
 

@@ -42,6 +42,7 @@ __all__ = [
     "new_ca",
     "organization_oid",
     "revoke",
+    "write_private_key",
 ]
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -200,13 +201,7 @@ class KeyRing:
         kid = f"{organization.replace('/', '-')}-{certificate.serial_number:x}"[:80]
         folder = self._dir(organization)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key_file = folder / f"{kid}.key.pem"
-        pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(pem)
+        write_private_key(folder / f"{kid}.key.pem", private)
         (folder / f"{kid}.crt.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return SigningKey(kid, private, certificate)
 
@@ -223,6 +218,13 @@ class KeyRing:
             raise ValueError(f"{key_file} is no EC or RSA key")
         certificate = x509.load_pem_x509_certificate((folder / f"{kid}.crt.pem").read_bytes())
         return SigningKey(kid, private, certificate)
+
+
+def write_private_key(path: Path, key: PrivateKey | ec.EllipticCurvePrivateKey) -> None:
+    """Write `key` (PKCS#8 PEM) to a new file `path`, mode 0600 from its creation; `FileExistsError` if there is one."""
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+        out.write(pem)
 
 
 def _builder(
