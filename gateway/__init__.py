@@ -10,7 +10,9 @@ and the import-linter contracts in pyproject.toml hold them to it):
     demo/      the demo client, her team and plan, and the demo systems
     audit/     the tamper-evident trail: BALP events, hash chain, checkpoints, verify and export
     store/     the FHIR store: the HAPI client, searches, the facts decisions rest on, the launcher
+    documents/ plan documents: composed for a recipient, the document rules, the HTML page
     access/    the deciders (pure): the seam, role policy, consent, labels, subjects, care team
+    signing/   signed documents' certificates, trust store, key ring and JAdES signatures
     fhir/      the shared FHIR vocabulary (pure): systems, codes, labels, ids, resource types
 
 Shared by all rooms: `settings` (one Settings, read once), `errors` (every refusal as one

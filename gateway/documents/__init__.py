@@ -1,2 +1,8 @@
-"""Plan documents: composed from what the recipient may see (`compose`) and checked as FHIR
-documents before they are signed, stored or taken in (`structure`)."""
+"""Plan documents (FHIR document Bundles) for a named recipient.
+
+compose    the document composed from what the recipient may see: Composition first, sections, fi/sv
+structure  the document rules checked before signing, storing or taking one in (bdl-7..11, references closed)
+render     the document as an HTML page for the professional or the client, with its signature status
+"""
+
+__all__: list[str] = []
