@@ -18,7 +18,13 @@ carry only references it has checked itself:
   audit only), so the check is no oracle. A reference into another client's data is refused
   too: a resource links only its own client's data and the directory.
 
-The caller must run both before the write is sent and send nothing when either raises.
+- `await check_member_owners(store, current, team)` — a team member that names its owning
+  sector (and is new or changed) must be a professional of an organisation of that sector:
+  its PractitionerRole's organization's `type`; otherwise `Unprocessable` naming the member.
+  A sector writes only its own members, so it may not label another organisation's
+  professional (or the client) as its own.
+
+The caller must run them before the write is sent and send nothing when one raises.
 """
 
 from __future__ import annotations
@@ -27,18 +33,21 @@ import asyncio
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from gateway.access.labels import claims_owner, owner_of
 from gateway.access.seam import Effect, Reason, Withheld
 from gateway.access.subjects import NoClient, patient_of
 from gateway.errors import Unprocessable, UnresolvableReference, UpstreamFailure
-from gateway.fhir.codes import Interaction
+from gateway.fhir.codes import Interaction, Sector
 from gateway.fhir.ids import reference_pattern
 from gateway.fhir.media import FHIR_JSON
 from gateway.fhir.resources import SERVED_TYPES
+from gateway.fhir.systems import SECTOR_SYSTEM
 from gateway.proxy.context import RequestContext
+from gateway.proxy.parts import canonical
 from gateway.proxy.redaction import redact
 from gateway.store.client import Upstream
 
-__all__ = ["check_form", "check_visible", "references_of"]
+__all__ = ["check_form", "check_member_owners", "check_visible", "references_of"]
 
 _LITERAL = reference_pattern(*sorted(SERVED_TYPES))
 _UNRESOLVABLE = "{location}: {reference} cannot be resolved"
@@ -93,6 +102,42 @@ async def check_visible(
             if visible:
                 continue
         raise UnresolvableReference(_UNRESOLVABLE.format(location=references[reference], reference=reference), reasons)
+
+
+async def check_member_owners(store: Upstream, current: Mapping[str, Any] | None, team: Mapping[str, Any]) -> None:
+    """Every new or changed owned member of `team` belongs to its owner's sector; see the module doc."""
+    before = {canonical(p) for p in (current or {}).get("participant", []) or []}
+    for index, participant in enumerate(team.get("participant", []) or []):
+        if not isinstance(participant, Mapping) or not claims_owner(participant) or canonical(participant) in before:
+            continue
+        owner = owner_of(participant)
+        member = participant.get("member")
+        reference = member.get("reference") if isinstance(member, Mapping) else None
+        if not isinstance(owner, Sector) or owner.value not in await _sectors_of(store, reference):
+            named = owner.value if isinstance(owner, Sector) else "an unknown sector"
+            raise Unprocessable(
+                f"CareTeam.participant[{index}]: a member owned by {named} must be a professional of an organisation "
+                f"of that sector"
+            )
+
+
+async def _sectors_of(store: Upstream, reference: object) -> frozenset[str]:
+    """The sectors of the organisation of a PractitionerRole `reference` (none for anything else)."""
+    if not isinstance(reference, str) or not reference.startswith("PractitionerRole/"):
+        return frozenset()
+    role = await _stored(store, reference)
+    organization = (role or {}).get("organization")
+    target = organization.get("reference") if isinstance(organization, Mapping) else None
+    if not isinstance(target, str) or not target.startswith("Organization/"):
+        return frozenset()
+    found = await _stored(store, target) or {}
+    return frozenset(
+        str(coding.get("code"))
+        for kind in found.get("type", []) or []
+        if isinstance(kind, Mapping)
+        for coding in kind.get("coding", []) or []
+        if isinstance(coding, Mapping) and coding.get("system") == SECTOR_SYSTEM
+    )
 
 
 def _same_client(own: object, theirs: object) -> bool:

@@ -68,7 +68,7 @@ from gateway.proxy.history import as_seen, seen_headers
 from gateway.proxy.merge import describe_create, describe_delete, merge_update
 from gateway.proxy.reads import passthrough
 from gateway.proxy.redaction import redact
-from gateway.proxy.references import check_form, check_visible, references_of
+from gateway.proxy.references import check_form, check_member_owners, check_visible, references_of
 from gateway.proxy.urls import PublicUrls
 from gateway.proxy.versions import NAMED_TYPES, content_name
 from gateway.served import Served
@@ -162,6 +162,7 @@ async def prepare_write(
     if effect.resource is not None:
         await check_visible(context, upstream, effect.resource, added)
     if effect.resource is not None and call.resource_type == "CareTeam":
+        await check_member_owners(upstream, current, effect.resource)
         problems = handover_problems(current, effect.resource)
         if problems:
             raise Unprocessable("the team change breaks the personal-worker rules: " + "; ".join(problems))
@@ -220,6 +221,7 @@ async def _prepare_create(
     decision = _permitted(decider, resource, Interaction.CREATE, effect)
     await check_visible(context, upstream, resource, references)
     if resource_type == "CareTeam":
+        await check_member_owners(upstream, None, resource)
         _one_personal_worker(decider, resource)
     return PreparedWrite("POST", resource_type, effect.resource, None, decision.redactions.hidden)
 

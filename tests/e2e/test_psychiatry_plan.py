@@ -307,3 +307,28 @@ def test_a_problem_twice_in_one_message_is_refused_and_nothing_is_written(served
     [ack] = handle(served, twice)
     assert (ack.code, ack.problems[0].code) == ("AE", 205) and "comes twice" in ack.text, ack
     assert found(fhir, "Condition", f"ONG-{client.prefix}") == []
+
+
+def test_the_gateway_refuses_a_foreign_professional_labelled_as_a_sectors_own_member(
+    served: Settings, fhir: httpx.Client
+) -> None:
+    client, _ = client_with_own_hetu(fhir)
+    owner = {"url": "https://yhteys.fi/fhir/StructureDefinition/activity-owning-sector",
+             "valueCoding": {"system": "https://yhteys.fi/fhir/CodeSystem/sector", "code": "hospital-psychiatry"}}  # fmt: skip
+    role = {"coding": [{"system": "https://yhteys.fi/fhir/CodeSystem/team-role", "code": "nurse"}]}
+
+    async def work(gateway: GatewayClient) -> list[int]:
+        statuses = []
+        for member in ("PractitionerRole/demo-role-curator", "PractitionerRole/demo-role-psychiatrist"):
+            answer = await gateway.request("GET", client.ref("team"))
+            team = answer.json()
+            team["participant"].append({"extension": [owner], "role": [role], "member": {"reference": member},
+                                        "period": {"start": "2026-12-03"}})  # fmt: skip
+            etag = answer.headers["etag"]
+            put = await gateway.request("PUT", client.ref("team"), body=team, headers={"If-Match": etag})
+            statuses.append(put.status_code)
+            if put.status_code == 422:
+                assert "must be a professional of an organisation of that sector" in put.text
+        return statuses
+
+    assert as_ehr(served, work) == [422, 200]  # the school's curator is not psychiatry's; its psychiatrist is
