@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["closure", "document_problems", "references_of"]
+__all__ = ["closure", "document_problems", "references_of", "relative_reference"]
 
 
 def document_problems(bundle: Mapping[str, Any]) -> list[str]:
@@ -87,7 +87,7 @@ def closure(
     missing: set[str] = set()
     pending = list(starts)
     while pending:
-        reference = _relative(pending.pop())
+        reference = relative_reference(pending.pop())
         if reference in reached:
             continue
         if reference not in pool:
@@ -110,7 +110,7 @@ def _closure_problems(entries: list[Any], by_url: Mapping[str, Mapping[str, Any]
             continue
         reached.add(url)
         for reference in references_of(by_url[url]):
-            target = reference if reference in by_url else typed.get(_relative(reference))
+            target = reference if reference in by_url else typed.get(relative_reference(reference))
             if target is None:
                 problems.append(f"a reference to {reference} (in {url}) does not resolve inside the document")
             else:
@@ -121,7 +121,7 @@ def _closure_problems(entries: list[Any], by_url: Mapping[str, Mapping[str, Any]
     return sorted(set(problems), key=problems.index)
 
 
-def _relative(reference: str) -> str:
+def relative_reference(reference: str) -> str:
     """`Type/id` of a reference given absolutely or relatively."""
     parts = reference.rstrip("/").split("/")
     return "/".join(parts[-2:]) if len(parts) >= 2 else reference

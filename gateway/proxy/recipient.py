@@ -23,6 +23,7 @@ from auth.scopes import parse_scope
 from gateway.access.decider import ClientFacts, Decider, Policies
 from gateway.access.policy import RolePolicy
 from gateway.access.seam import Effect, Withheld
+from gateway.documents.structure import relative_reference
 from gateway.fhir.codes import Interaction, PurposeOfUse, Sector
 from gateway.fhir.labels import Label
 from gateway.proxy.redaction import redact
@@ -131,4 +132,4 @@ def _dangles(value: Any, kept: Mapping[str, Any]) -> bool:
     if not isinstance(value, Mapping) or not isinstance(value.get("reference"), str):
         return False
     reference = str(value["reference"])
-    return not reference.startswith(("#", "urn:")) and "/".join(reference.split("/")[-2:]) not in kept
+    return not reference.startswith(("#", "urn:")) and relative_reference(reference) not in kept

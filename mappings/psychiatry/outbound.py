@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
@@ -69,22 +70,25 @@ class PsychiatryRecord:
     team: Mapping[str, Any] | None
 
 
-async def read_record(client: GatewayClient, hetu: str) -> PsychiatryRecord:
-    """The record of the client `hetu` through `client`; `RecordNotFound` if there is none to see."""
-    patients = await _search(client, "Patient", [("identifier", f"{HETU_SYSTEM}|{hetu}")])
+async def read_record(client: GatewayClient, hetu: str, *, page_size: int = 100) -> PsychiatryRecord:
+    """The record of the client `hetu` through `client` (searches read `page_size` a page, every
+    page); `RecordNotFound` if there is none to see."""
+    patients = await _search(client, "Patient", [("identifier", f"{HETU_SYSTEM}|{hetu}")], page_size)
     if len(patients) != 1:
         raise RecordNotFound(f"{'no' if not patients else 'more than one'} client with this henkilötunnus")
     subject = f"Patient/{patients[0]['id']}"
-    conditions = await _search(client, "Condition", [("subject", subject)])
-    goals = await _search(client, "Goal", [("subject", subject)])
-    teams = await _search(client, "CareTeam", [("subject", subject), ("status", "active")])
+    conditions = await _search(client, "Condition", [("subject", subject)], page_size)
+    goals = await _search(client, "Goal", [("subject", subject)], page_size)
+    teams = await _search(client, "CareTeam", [("subject", subject), ("status", "active")], page_size)
     return PsychiatryRecord(hetu, patients[0], tuple(conditions), tuple(goals), teams[0] if len(teams) == 1 else None)
 
 
-async def _search(client: GatewayClient, resource_type: str, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+async def _search(
+    client: GatewayClient, resource_type: str, params: list[tuple[str, str]], page_size: int
+) -> list[dict[str, Any]]:
     """Every match of a search, all pages; `RecordNotFound` if the gateway refuses it."""
     found: list[dict[str, Any]] = []
-    answer = await client.request("GET", resource_type, params=[*params, ("_count", "100")])
+    answer = await client.request("GET", resource_type, params=[*params, ("_count", str(page_size))])
     while True:
         if answer.status_code != 200:
             raise RecordNotFound(f"the {resource_type} search was refused: {outcome_text(answer)}")
@@ -95,7 +99,11 @@ async def _search(client: GatewayClient, resource_type: str, params: list[tuple[
         following = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
         if following is None:
             return found
-        answer = await client.request("GET", following.removeprefix(client.base_url))
+        link = urlsplit(following)
+        base = urlsplit(client.base_url).path.rstrip("/")
+        if not link.path.startswith(base):
+            raise RecordNotFound(f"the {resource_type} search's next page is not on the gateway ({following})")
+        answer = await client.request("GET", link.path.removeprefix(base), params=parse_qsl(link.query))
 
 
 def record_messages(record: PsychiatryRecord, now: datetime, roles: ConceptMapTable | None = None) -> list[str]:

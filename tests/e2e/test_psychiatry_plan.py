@@ -265,6 +265,7 @@ def test_the_record_goes_out_as_the_ehr_sees_it_and_comes_back_changing_nothing(
     put = fhir.put(f"/Condition/{social['id']}", content=json.dumps(social), headers={"Content-Type": FHIR_JSON})
     assert put.status_code == 201, put.text
     messages = export(served, hetu)
+    assert _without_times(export(served, hetu, page_size=1)) == _without_times(messages)  # every page followed
     text = "\n".join(messages)
     assert [m.split("|")[8] for m in messages] == ["PPR^PC2^PPR_PC1", "PGL^PC7^PGL_PC6"]
     assert f"ONG-{client.prefix}^ESKO" in text and f"{client.prefix}-need-school^YHTEYS" in text  # every sector's
@@ -281,11 +282,11 @@ def test_the_record_goes_out_as_the_ehr_sees_it_and_comes_back_changing_nothing(
     assert versions(fhir, references) == before
 
 
-def export(settings: Settings, hetu: str) -> list[str]:
+def export(settings: Settings, hetu: str, page_size: int = 100) -> list[str]:
     """The client's record as the EHR's system reads it, as messages."""
 
     async def work(client: GatewayClient) -> list[str]:
-        return record_messages(await read_record(client, hetu), datetime.now(UTC))
+        return record_messages(await read_record(client, hetu, page_size=page_size), datetime.now(UTC))
 
     return as_ehr(settings, work)
 
@@ -332,3 +333,19 @@ def test_the_gateway_refuses_a_foreign_professional_labelled_as_a_sectors_own_me
         return statuses
 
     assert as_ehr(served, work) == [422, 200]  # the school's curator is not psychiatry's; its psychiatrist is
+
+
+def _without_times(messages: list[str]) -> list[str]:
+    """`messages` without what differs between two exports: MSH-7, MSH-10 and the action times."""
+    kept = []
+    for message in messages:
+        segments = []
+        for segment in message.split("\r"):
+            fields = segment.split("|")
+            if fields[0] == "MSH":
+                fields[6] = fields[9] = ""
+            elif fields[0] in ("PRB", "GOL"):
+                fields[2] = ""
+            segments.append("|".join(fields))
+        kept.append("\r".join(segments))
+    return kept
