@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from auth.principal import Principal
 from gateway.access.seam import Effect, Reason
 from gateway.access.subjects import patient_of
-from gateway.audit.record import Disclosed
+from gateway.audit.record import Disclosed, DocumentDisclosure
 from gateway.errors import GatewayError, Unexpected
 from gateway.fhir.media import FHIR_JSON
 from gateway.outcomes import error_outcome
@@ -67,6 +67,8 @@ class Attempt:
     endpoint must `await intend(...)` before it sends any write to the store. A public
     endpoint may set `anonymous` to what it knows of an unauthenticated caller (recorded as
     why it is not authenticated, e.g. the client a token request claimed and why it was refused).
+    An endpoint that issues a document to another party sets `disclosure` once the document is
+    stored: it is recorded only if the request succeeds.
     """
 
     interaction: str = "unknown"
@@ -75,6 +77,7 @@ class Attempt:
     principal: Principal | None = None
     recorder: IntentRecorder | None = None
     anonymous: str = ""
+    disclosure: DocumentDisclosure | None = None
     _clients: dict[str, None] = field(default_factory=dict)
 
     async def intend(self, writes: tuple[str, ...], reasons: tuple[Reason, ...]) -> None:

@@ -45,10 +45,12 @@ from gateway.audit.trail import AuditTrail
 from gateway.proxy.capabilities import capability_statement
 from gateway.proxy.cursor import CursorSeal
 from gateway.proxy.dispatch import FhirProxy
+from gateway.proxy.documents import PlanDocuments
 from gateway.proxy.search import check_supported, load_search_rules
 from gateway.proxy.urls import PublicUrls
 from gateway.review.api import create_audit_router
 from gateway.settings import Settings
+from gateway.signing.pki import KeyRing
 from gateway.store.client import Upstream
 
 __all__ = ["Gateway", "GatewayStartError", "build_gateway", "serve", "server_config"]
@@ -122,6 +124,13 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
         ),
         cursors=cursors,
         max_body=settings.gateway_max_body,
+        documents=PlanDocuments(
+            store,
+            policies,
+            PublicUrls(store.base_url, public_base),
+            KeyRing(settings.document_keys),
+            settings.document_trust,
+        ),
     )
 
     async def close() -> None:

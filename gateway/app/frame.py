@@ -39,7 +39,15 @@ from auth.principal import TokenVerifier
 from gateway.access.seam import Effect, Reason
 from gateway.app.bearer import authenticate
 from gateway.app.forwarded import Networks, source_address
-from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, Disclosed, request_id_of
+from gateway.audit.record import (
+    Anonymous,
+    AuditOutcome,
+    AuditRecord,
+    Caller,
+    Disclosed,
+    DocumentDisclosure,
+    request_id_of,
+)
 from gateway.audit.sink import AuditSink
 from gateway.errors import AuditUnavailable, GatewayError, Unauthenticated, Unexpected
 from gateway.outcomes import error_response
@@ -106,6 +114,7 @@ class AuditedFrame:
             status=answer.status,
             outcome=outcome_of(answer),
             disclosed=answer.disclosed(),
+            disclosure=attempt.disclosure if answer.status < 400 else None,
         )
         try:
             await self.audit.record(record)
@@ -153,6 +162,7 @@ class AuditedFrame:
         outcome: AuditOutcome,
         disclosed: tuple[Disclosed, ...] = (),
         intended: tuple[str, ...] = (),
+        disclosure: DocumentDisclosure | None = None,
     ) -> AuditRecord:
         """The audit record of `request` as `attempt` knows it, with how it ended (or is meant to)."""
         return AuditRecord(
@@ -177,4 +187,5 @@ class AuditedFrame:
             outcome=outcome,
             disclosed=disclosed,
             intended=intended,
+            disclosure=disclosure,
         )

@@ -10,6 +10,16 @@
    access decision: it has reasons, or the gateway refused an authenticated caller
    (effect DENY and outcome DENIED). Plain failures (400, 404, 502, ...) carry effect DENY
    too (`Served.failed`) but no decision, so they get no AuthZ event.
+3. With a `DocumentDisclosure` (a signed plan document issued to another party): a disclosure
+   event, DCM#110106 Export (as IHE's document-sharing profiles record a document sent out),
+   the issuing organisation as source (DCM#110153), the recipient organisation as destination
+   (DCM#110152, with its SOTE OID and sector), the client, the document (its Bundle.identifier,
+   resource-types#Bundle, object-role#3 Report, the version in `name`) and each resource it
+   holds; purposeOfEvent the document's purpose. When the document carries social welfare
+   information to another organisation, a second event of the same shape typed
+   `audit-event-type#social-welfare-disclosure` (ours): the disclosure notice
+   (luovutusilmoitus) the social welfare register keeps, in the manner of Kanta's
+   SocialWelfareAuditEvent.
 
 `search_keys(event)` gives the values an auditor searches on; it requires an event made here.
 `server` is the gateway's FHIR base URL; `record.recorded_at` must be timezone-aware.
@@ -91,17 +101,20 @@ from datetime import UTC
 from typing import Any
 
 from gateway.access.seam import Effect
-from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller
+from gateway.audit.record import Anonymous, AuditOutcome, AuditRecord, Caller, DocumentDisclosure
 from gateway.fhir.codes import Interaction
 from gateway.fhir.systems import (
+    AUDIT_EVENT_TYPE_SYSTEM,
     CLIENT_ID_SYSTEM,
     CONSENT_RULE_BASE,
     REQUEST_ID_SYSTEM,
     RESOURCE_TYPES_SYSTEM,
     RESTFUL_INTERACTION_SYSTEM,
     SECTOR_SYSTEM,
+    SOTE_ORGANIZATION_SYSTEM,
     TEAM_ROLE_SYSTEM,
     TERMINOLOGY_BASE,
+    URI_SYSTEM,
 )
 
 __all__ = ["events_of", "search_keys"]
@@ -121,6 +134,8 @@ def _coding(system: str, code: str, display: str) -> _Coding:
 
 _REST = _coding(f"{TERMINOLOGY_BASE}/audit-event-type", "rest", "Restful Operation")
 _SECURITY_ALERT = _coding(_DCM, "110113", "Security Alert")
+_EXPORT = _coding(_DCM, "110106", "Export")
+_DISCLOSURE_NOTICE = _coding(AUDIT_EVENT_TYPE_SYSTEM, "social-welfare-disclosure", "Social welfare disclosure notice")
 _SOURCE_ROLE = _coding(_DCM, "110153", "Source Role ID")
 _DESTINATION_ROLE = _coding(_DCM, "110152", "Destination Role ID")
 _APPLICATION = _coding(_DCM, "110150", "Application")
@@ -135,6 +150,7 @@ _PERSON = _coding(f"{TERMINOLOGY_BASE}/audit-entity-type", "1", "Person")
 _SYSTEM_OBJECT = _coding(f"{TERMINOLOGY_BASE}/audit-entity-type", "2", "System Object")
 _PATIENT_ROLE = _coding(f"{TERMINOLOGY_BASE}/object-role", "1", "Patient")
 _DOMAIN_RESOURCE = _coding(f"{TERMINOLOGY_BASE}/object-role", "4", "Domain Resource")
+_REPORT = _coding(f"{TERMINOLOGY_BASE}/object-role", "3", "Report")
 _SECURITY_RESOURCE = _coding(f"{TERMINOLOGY_BASE}/object-role", "13", "Security Resource")
 _QUERY_ROLE = _coding(f"{TERMINOLOGY_BASE}/object-role", "24", "Query")
 _REQUEST_ID = _coding(f"{_BALP}/CodeSystem/BasicAuditEntityType", "XrequestId", "X-Request-Id")
@@ -201,6 +217,10 @@ def events_of(record: AuditRecord, *, server: str) -> list[dict[str, Any]]:
     events = [_rest_event(record, server, patient, first=i == 0) for i, patient in enumerate(slots)]
     if _has_decision(record):
         events += [_authz_event(record, server, patient) for patient in slots]
+    if record.disclosure is not None:
+        events.append(_disclosure_event(record, record.disclosure, server, _EXPORT))
+        if record.disclosure.social_welfare:
+            events.append(_disclosure_event(record, record.disclosure, server, _DISCLOSURE_NOTICE))
     return events  # shares constant codings between events: read-only (the store copies what it changes)
 
 
@@ -296,6 +316,47 @@ def _authz_event(record: AuditRecord, server: str, patient: str | None) -> dict[
             *_token_entity(record.caller),
         ],
     )
+
+
+def _disclosure_event(
+    record: AuditRecord, disclosure: DocumentDisclosure, server: str, kind: _Coding
+) -> dict[str, Any]:
+    recipient = {
+        "type": {"coding": [_DESTINATION_ROLE]},
+        "who": {
+            "reference": disclosure.recipient,
+            "identifier": {"system": SOTE_ORGANIZATION_SYSTEM, "value": disclosure.recipient_oid},
+        },
+        "role": [{"coding": [{"system": SECTOR_SYSTEM, "code": disclosure.recipient_sector}]}],
+        "requestor": False,
+    }
+    issuer = [{**agent, "type": {"coding": [_SOURCE_ROLE, _PROVIDER]}} for agent in _organization_agent(record.caller)]
+    document = {
+        "what": {"identifier": {"system": URI_SYSTEM, "value": disclosure.document}},
+        "type": _resource_type("Bundle"),
+        "role": _REPORT,
+        "name": f"version {disclosure.version}",
+    }
+    event = _event(
+        record,
+        profile=None,
+        kind=kind,
+        subtypes=[],
+        action="R",
+        outcome="0",
+        description=f"document {disclosure.document} version {disclosure.version} disclosed to "
+        f"{disclosure.recipient} for {disclosure.purpose}",
+        agents=[_user_agent(record, _AUTHOR), *issuer, _client_agent(record, _APPLICATION), recipient],
+        source=_source(server, _APPLICATION_SERVER),
+        entities=[
+            *_patient_entity(disclosure.patient),
+            document,
+            *(_data(reference, _resource_type(reference)) for reference in disclosure.contents),
+            _request_id_entity(record),
+        ],
+    )
+    event["purposeOfEvent"] = [{"coding": [_purpose(disclosure.purpose)]}]
+    return event
 
 
 def _event(

@@ -12,7 +12,7 @@ from typing import Any
 from auth.principal import Principal
 from gateway.access.seam import Effect, Reason
 
-__all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "Caller", "Disclosed", "request_id_of"]
+__all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "Caller", "Disclosed", "DocumentDisclosure", "request_id_of"]
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
@@ -76,6 +76,28 @@ class Disclosed:
 
 
 @dataclass(frozen=True)
+class DocumentDisclosure:
+    """A signed plan document issued to another party: to whom, why, which document, and what it holds.
+
+    `recipient` is the Organization ("Organization/<id>") with its SOTE OID and sector;
+    `purpose` the v3-ActReason code; `document` the document's Bundle.identifier, `version` its
+    version; `contents` the versioned references of what it holds; `social_welfare` whether it
+    holds social welfare information (SOC) and goes to an organisation other than the issuer's:
+    the social welfare register then keeps a disclosure notice of it (luovutusilmoitus).
+    """
+
+    recipient: str
+    recipient_oid: str
+    recipient_sector: str
+    purpose: str
+    document: str
+    version: int
+    patient: str
+    contents: tuple[str, ...]
+    social_welfare: bool
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     """One request through the gateway.
 
@@ -86,6 +108,7 @@ class AuditRecord:
     redaction); `source_address` the caller's network address. A record of outcome `INTENDED`
     holds in `intended` the writes about to be sent to the store ("PUT CarePlan/p1", ...), and
     status 0: the record with the same `request_id` and another outcome completes it.
+    `disclosure` is the document a successful request issued to another party, if any.
     """
 
     request_id: str
@@ -105,6 +128,7 @@ class AuditRecord:
     disclosed: tuple[Disclosed, ...] = ()
     source_address: str | None = None
     intended: tuple[str, ...] = ()
+    disclosure: DocumentDisclosure | None = None
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times in ISO 8601, reasons with their rule URIs)."""
@@ -131,4 +155,7 @@ class AuditRecord:
             "disclosed": [{"reference": d.reference, "patient": d.patient} for d in self.disclosed],
             "source_address": self.source_address,
             "intended": list(self.intended),
+            "disclosure": None
+            if self.disclosure is None
+            else {**self.disclosure.__dict__, "contents": list(self.disclosure.contents)},
         }

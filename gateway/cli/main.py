@@ -43,6 +43,7 @@ from gateway.cli.mllp import mllp_app
 from gateway.cli.policy import policy_app
 from gateway.demo import DemoError, load_demo
 from gateway.demo.clients import DemoClientError, demo_token, ensure_demo_clients
+from gateway.demo.pki import ensure_demo_pki
 from gateway.settings import Settings, SettingsError
 from gateway.store.hapi import HapiError, HapiServer, Tick
 from gateway.store.package import PackageError, build_package
@@ -203,6 +204,7 @@ def run() -> None:
             console.print(f"HAPI already running at {settings.hapi_base_url}")
         _load_demo(settings)
         ensure_demo_clients(settings.gateway_dir)
+        ensure_demo_pki(settings)
         signal.signal(signal.SIGTERM, _interrupt)
         _print_how_to_call(settings)
         serve(settings)
@@ -222,6 +224,7 @@ def gateway_serve() -> None:
     """Serve the gateway in the foreground (HAPI must be running; demo systems registered)."""
     settings = _settings()
     ensure_demo_clients(settings.gateway_dir)
+    ensure_demo_pki(settings)
     console.print(f"Gateway at {settings.gateway_origin}/fhir in front of {settings.hapi_base_url}")
     try:
         serve(settings)

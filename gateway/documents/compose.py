@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from gateway.access.careteam import personal_worker_of
-from gateway.fhir.systems import OWNING_SECTOR, SECTOR_SYSTEM
+from gateway.fhir.systems import COMPOSITION_VERSION, LOINC_SYSTEM, OWNING_SECTOR, SECTOR_SYSTEM, URI_SYSTEM
 
-__all__ = ["DocumentRequest", "compose", "sector_name"]
+__all__ = ["DocumentRequest", "compose", "consent_lines", "left_out", "sector_name"]
 
-PLAN_OF_CARE = {"system": "http://loinc.org", "code": "18776-5", "display": "Plan of care note"}
+PLAN_OF_CARE = {"system": LOINC_SYSTEM, "code": "18776-5", "display": "Plan of care note"}
 _TERMINOLOGY = Path(__file__).resolve().parents[2] / "terminology"
 _WORDS = {
     "fi": {
@@ -53,6 +53,11 @@ _WORDS = {
         "nobody": "Omatyöntekijää ei ole nimetty.",
         "for": "Vastaanottaja",
         "purpose": "Tarkoitus",
+        "left_out": "Ei sisälly tähän asiakirjaan",
+        "consent": "Suostumus {date}: {who} saa tiedot ({what}) tarkoitukseen {why}; voimassa {period}.",
+        "anyone": "asiakkaan palveluihin osallistuvat organisaatiot",
+        "all": "kaikki suunnitelman tiedot",
+        "always": "toistaiseksi",
     },
     "sv": {
         "title": "Gemensam klientplan",
@@ -69,6 +74,11 @@ _WORDS = {
         "nobody": "Ingen egen kontaktperson har utsetts.",
         "for": "Mottagare",
         "purpose": "Syfte",
+        "left_out": "Ingår inte i detta dokument",
+        "consent": "Samtycke {date}: {who} får uppgifterna ({what}) för {why}; gäller {period}.",
+        "anyone": "organisationerna som deltar i klientens tjänster",
+        "all": "alla uppgifter i planen",
+        "always": "tills vidare",
     },
 }
 
@@ -76,7 +86,12 @@ _WORDS = {
 @dataclass(frozen=True)
 class DocumentRequest:
     """What a document is for: the client's plan, the issuer, the recipient (an Organization
-    reference), the purpose (a v3-ActReason code), its identity, when, and what it replaces."""
+    reference, and its name for the narrative), the purpose (a v3-ActReason code), its identity,
+    when, and what it replaces.
+
+    `identifier` names the series (Composition.identifier, the same in every version);
+    `instance` this version (Bundle.identifier, never reused; the series' identifier if empty);
+    `replaces` the instance identifier of the version this one replaces."""
 
     plan: str
     issuer: str
@@ -89,6 +104,13 @@ class DocumentRequest:
     language: str = "fi"
     consents: Sequence[str] = ()
     replaces: str | None = None
+    instance: str = ""
+    recipient_name: str = ""
+
+    @property
+    def document_identifier(self) -> str:
+        """Bundle.identifier.value of this version."""
+        return self.instance or self.identifier
 
 
 def compose(request: DocumentRequest, resources: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -106,9 +128,10 @@ def compose(request: DocumentRequest, resources: Mapping[str, Mapping[str, Any]]
     ]
     composition: dict[str, Any] = {
         "resourceType": "Composition",
-        "id": f"{request.identifier.rsplit(':', 1)[-1]}-v{request.version}"[:64],
+        "id": f"{request.document_identifier.rsplit(':', 1)[-1]}"[:64],
+        "extension": [{"url": COMPOSITION_VERSION, "valueString": str(request.version)}],
         "language": request.language,
-        "identifier": {"system": "urn:ietf:rfc:3986", "value": request.identifier},
+        "identifier": {"system": URI_SYSTEM, "value": request.identifier},
         "status": "final",
         "type": {"coding": [PLAN_OF_CARE]},
         "subject": {"reference": client_ref},
@@ -120,21 +143,66 @@ def compose(request: DocumentRequest, resources: Mapping[str, Mapping[str, Any]]
     }
     if request.replaces:
         composition["relatesTo"] = [
-            {"code": "replaces", "targetIdentifier": {"system": "urn:ietf:rfc:3986", "value": request.replaces}}
+            {"code": "replaces", "targetIdentifier": {"system": URI_SYSTEM, "value": request.replaces}}
         ]
     composition["text"] = _narrative(
-        [f"{words['title']}", f"{words['for']}: {request.recipient}", f"{words['purpose']}: {request.purpose}"]
+        [
+            f"{words['title']}",
+            f"{words['for']}: {request.recipient_name or request.recipient}",
+            f"{words['purpose']}: {request.purpose}",
+        ]
     )
     entries = [{"fullUrl": f"{request.base}/Composition/{composition['id']}", "resource": composition}]
     for reference in sorted(resources):
         entries.append({"fullUrl": f"{request.base}/{reference}", "resource": dict(resources[reference])})
     return {
         "resourceType": "Bundle",
-        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"{request.identifier}"},
+        "identifier": {"system": URI_SYSTEM, "value": request.document_identifier},
         "type": "document",
         "timestamp": request.date,
         "entry": entries,
     }
+
+
+_KINDS = {
+    "fi": {"CarePlan": "suunnitelma", "Goal": "tavoitteet", "CareTeam": "omatiimi", "Condition": "tarpeet",
+           "Patient": "henkilötiedot", "Consent": "suostumukset"},
+    "sv": {"CarePlan": "planen", "Goal": "målen", "CareTeam": "teamet", "Condition": "behoven",
+           "Patient": "personuppgifterna", "Consent": "samtyckena"},
+}  # fmt: skip
+_PURPOSES = {
+    "fi": {"TREAT": "hoito ja palvelu", "CAREMGT": "palvelujen yhteensovittaminen"},
+    "sv": {"TREAT": "vård och service", "CAREMGT": "samordning av tjänster"},
+}
+
+
+def left_out(language: str) -> str:
+    """The words a document has in place of a reference to something it does not hold."""
+    return _WORDS["sv" if language == "sv" else "fi"]["left_out"]
+
+
+def consent_lines(consents: Sequence[Mapping[str, Any]], names: Mapping[str, str], language: str) -> list[str]:
+    """The consents in force, one plain line each: when given, which organisations may have what,
+    for which purposes, and for how long. Only what a consent permits is told (its refusals name
+    what is refused, which a document must not hint at); `names` gives organisations' names."""
+    language = "sv" if language == "sv" else "fi"
+    words, kinds, purposes = _WORDS[language], _KINDS[language], _PURPOSES[language]
+    lines = []
+    for consent in consents:
+        provision: Mapping[str, Any] = consent.get("provision") or {}
+        for permit in [p for p in provision.get("provision", []) if p.get("type") == "permit"] or [provision]:
+            actors = [str(a.get("reference", {}).get("reference", "")) for a in permit.get("actor", [])]
+            who = ", ".join(names.get(a, a) for a in actors if a.startswith("Organization/")) or words["anyone"]
+            what = ", ".join(kinds.get(str(c.get("code")), str(c.get("code"))) for c in permit.get("class", []))
+            why = ", ".join(
+                purposes.get(str(p.get("code")), str(p.get("code")))
+                for p in permit.get("purpose", []) or provision.get("purpose", [])
+            )
+            period: Mapping[str, Any] = permit.get("period") or provision.get("period") or {}
+            span = f"{period.get('start', '')}–{period.get('end', '')}" if period.get("end") else words["always"]
+            date = str(consent.get("dateTime", ""))[:10]
+            lines.append(words["consent"].format(date=date, who=who, what=what or words["all"], why=why, period=span))
+    return lines
 
 
 @cache

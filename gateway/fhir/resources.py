@@ -30,14 +30,17 @@ PROFILES: Mapping[str, str] = MappingProxyType(
         "Practitioner": _PROFILE + "FiProfessional",
         "PractitionerRole": _PROFILE + "FiProfessionalRole",
         "Organization": _PROFILE + "SectorOrganization",
+        "DocumentReference": _PROFILE + "PlanDocumentReference",
     }
 )
 """Resource type → the Yhteys profile every stored resource of that type must meet."""
 
 PROFILED_TYPES = frozenset(PROFILES)
 
-SERVED_TYPES = PROFILED_TYPES | {"Condition"}
-"""The types of the gateway's FHIR path: the profiled ones, and the needs a plan addresses."""
+SERVED_TYPES = (PROFILED_TYPES - {"DocumentReference"}) | {"Condition"}
+"""The types of the gateway's FHIR path: the profiled ones, and the needs a plan addresses. A
+plan document's index entry (DocumentReference) is written and read only by the document
+operations (`gateway.proxy.documents`), never by REST."""
 
 DIRECTORY_TYPES = frozenset(
     {"Organization", "Practitioner", "PractitionerRole", "StructureDefinition", "ValueSet", "CodeSystem"}
@@ -45,6 +48,13 @@ DIRECTORY_TYPES = frozenset(
 """Resource types that belong to no client."""
 
 CLIENT_ELEMENT: Mapping[str, str] = MappingProxyType(
-    {"CarePlan": "subject", "CareTeam": "subject", "Goal": "subject", "Condition": "subject", "Consent": "patient"}
+    {
+        "CarePlan": "subject",
+        "CareTeam": "subject",
+        "Goal": "subject",
+        "Condition": "subject",
+        "Consent": "patient",
+        "DocumentReference": "subject",
+    }
 )
 """Clinical type → the element whose reference names the client."""

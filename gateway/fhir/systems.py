@@ -8,7 +8,8 @@ appear here only where the project itself reads or writes them.
 from __future__ import annotations
 
 __all__ = [
-    "ACCESS_REASON_SYSTEM", "ACT_CODE_SYSTEM", "ACT_REASON_SYSTEM", "BTG_REASON_CLAIM", "CANONICAL_BASE",
+    "ACCESS_REASON_SYSTEM", "ACT_CODE_SYSTEM", "AUDIT_EVENT_TYPE_SYSTEM", "COMPOSITION_VERSION",
+    "DOCUMENT_PURPOSE", "DOCUMENT_RECIPIENT", "DOCUMENT_REFERENCE_PROFILE", "DOCUMENT_VERSION", "LOINC_SYSTEM", "URI_SYSTEM", "ACT_REASON_SYSTEM", "BTG_REASON_CLAIM", "CANONICAL_BASE",
     "CLIENT_ID_SYSTEM", "JWT_BEARER", "PRACTITIONER_ROLE_CLAIM", "PURPOSE_OF_USE_CLAIM",
     "CONFIDENTIALITY_SYSTEM", "CONSENT_RULE_BASE", "CONSENT_SCOPE_SYSTEM", "DISCLOSURE_DIRECTION_SYSTEM",
     "FI_SECURITY_LABEL_SYSTEM", "FIRST_APPOINTMENT_WAIT", "HETU_SYSTEM", "OWNING_SECTOR", "PARTICIPATION_TYPE_SYSTEM", "PLAN_SECURITY_LABEL",
@@ -32,6 +33,8 @@ DISCLOSURE_DIRECTION_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/disclosure-direction
 """Consent.category codes naming a disclosure between the social welfare and health registers."""
 ACCESS_REASON_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/access-reason"
 """The codes of access-decision reasons in OperationOutcome.issue.details."""
+AUDIT_EVENT_TYPE_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/audit-event-type"
+"""Our AuditEvent types: `social-welfare-disclosure`, the notice of a disclosure of social welfare information."""
 
 # -- our extensions --------------------------------------------------------------------------
 PLAN_SECURITY_LABEL = f"{CANONICAL_BASE}/StructureDefinition/plan-security-label"
@@ -40,6 +43,14 @@ OWNING_SECTOR = f"{CANONICAL_BASE}/StructureDefinition/activity-owning-sector"
 """The sector that owns (and alone may change) a plan activity, a team member, a goal or a problem."""
 FIRST_APPOINTMENT_WAIT = f"{CANONICAL_BASE}/StructureDefinition/first-appointment-wait"
 """Extension (valueUnsignedInt) on a plan activity: working days to the first appointment."""
+DOCUMENT_RECIPIENT = f"{CANONICAL_BASE}/StructureDefinition/document-recipient"
+"""Extension (Reference(Organization)) on a plan document's DocumentReference: whom it was issued for."""
+DOCUMENT_PURPOSE = f"{CANONICAL_BASE}/StructureDefinition/document-purpose"
+"""Extension (Coding, v3-ActReason) on a plan document's DocumentReference: the purpose of use it was issued for."""
+DOCUMENT_VERSION = f"{CANONICAL_BASE}/StructureDefinition/document-version"
+"""Extension (positiveInt) on a plan document's DocumentReference: its version in its series."""
+DOCUMENT_REFERENCE_PROFILE = f"{CANONICAL_BASE}/StructureDefinition/PlanDocumentReference"
+"""The profile of a plan document's DocumentReference."""
 SUPPORT_MEASURE_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/support-measure"
 """Support measures agreed in school welfare, the code of a plan activity."""
 
@@ -72,6 +83,12 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 """RFC 7523: the client_assertion_type of a signed JWT client assertion (private_key_jwt)."""
 RESTFUL_INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+COMPOSITION_VERSION = "http://hl7.org/fhir/StructureDefinition/composition-clinicaldocument-versionNumber"
+"""R4 core extension (valueString) on a Composition: the version of the document."""
+URI_SYSTEM = "urn:ietf:rfc:3986"
+"""Identifier system of identifiers that are URIs (a document's urn:uuid)."""
+LOINC_SYSTEM = "http://loinc.org"
+"""LOINC: the document type of a plan document (18776-5, plan of care note)."""
 """The core extension carrying a translated string (lang + content)."""
 
 # -- HL7 Finland and Finnish registers ------------------------------------------------------

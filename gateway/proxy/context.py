@@ -8,6 +8,9 @@ reads, writes and bundles of the FHIR path:
 - `await decider(resources, interaction, teams=...)`: a `Decider` with the facts of the
   clients of `resources` in hand, each client's read once for the whole request
   (`gateway.store.facts.FactsReader`), and noted in the request's `Attempt` as touched;
+- `await facts(resources)`: those facts themselves (teams included), for a decision made for
+  someone else than the caller (a document's recipient, `gateway.proxy.recipient`);
+- `disclose(disclosure)`: a document issued to another party, for the audit record;
 - `await intend(*writes)`: the writes about to be sent to the store, recorded in the audit
   trail first (`gateway.served.Attempt.intend`); if that fails, nothing may be sent;
 - `patients()` and `reasons()`: what the audit record of the request carries;
@@ -20,8 +23,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auth.principal import Principal
-from gateway.access.decider import Decider, Policies
+from gateway.access.decider import ClientFacts, Decider, Policies
 from gateway.access.seam import AccessRequest, Effect, Reason, UnknownPatient
+from gateway.audit.record import DocumentDisclosure
 from gateway.errors import Forbidden
 from gateway.fhir.codes import Interaction
 from gateway.proxy.call import FhirCall
@@ -42,9 +46,15 @@ class RequestContext:
         self._attempt = attempt
         self._deciders: list[Decider] = []
 
+    @property
+    def principal(self) -> Principal:
+        """The authenticated caller."""
+        return self._principal
+
     def pre_check(self, call: FhirCall) -> None:
-        """Refuse (`Forbidden`) a call the caller's role could not make on any client."""
-        if call.resource_type is None:
+        """Refuse (`Forbidden`) a call the caller's role could not make on any client (a
+        system-level call only if it is an operation: the others are decided per entry)."""
+        if call.resource_type is None and call.interaction is not Interaction.OPERATION:
             return
         unknown = UnknownPatient("not read yet")
         request = AccessRequest.of(
@@ -63,6 +73,16 @@ class RequestContext:
         decider = Decider(self._principal, self._policies, facts, interaction)
         self._deciders.append(decider)
         return decider
+
+    async def facts(self, resources: Sequence[Mapping[str, Any]]) -> Mapping[str, ClientFacts]:
+        """The facts (consents and teams) of the clients of `resources`, as this request read them."""
+        facts = await self._facts.read(resources, teams=True)
+        self._attempt.touch(*facts)
+        return facts
+
+    def disclose(self, disclosure: DocumentDisclosure) -> None:
+        """Note a document issued to another party: the audit records it if the request succeeds."""
+        self._attempt.disclosure = disclosure
 
     async def intend(self, *writes: str) -> None:
         """Record `writes` ("PUT CarePlan/p1", ...) before they are sent; raises if it cannot."""

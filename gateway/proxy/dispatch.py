@@ -12,9 +12,11 @@ needs, and hands it on:
 - writes — create, update, JSON Patch and delete (If-Match required where a version exists),
   never conditional — to `gateway.proxy.writes`;
 - a batch or transaction Bundle POSTed to the base to `gateway.proxy.bundles`, every entry
-  authorised as if it came alone.
+  authorised as if it came alone;
+- the document operations (`CarePlan/<id>/$document`, `CarePlan/<id>/$receive-document`,
+  `$verify-document`) to `gateway.proxy.documents`.
 Every call is first checked by role on its type and interaction (`RequestContext.pre_check`),
-before anything is read. Other interactions (operations, type and system history) answer 405.
+before anything is read. Other interactions (other operations, type and system history) answer 405.
 """
 
 from __future__ import annotations
@@ -28,13 +30,22 @@ from urllib.parse import parse_qsl, unquote
 from starlette.requests import Request
 
 from gateway.access.decider import Policies
-from gateway.errors import BadRequest, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType, UnsupportedParameter
+from gateway.errors import (
+    BadRequest,
+    MalformedBody,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    UnsupportedParameter,
+)
 from gateway.fhir.codes import Interaction
-from gateway.proxy.body import if_match_version, media_type, patch_of, read_body, resource_of
+from gateway.fhir.media import FHIR_MEDIA_TYPES
+from gateway.proxy.body import if_match_version, media_type, patch_of, read_body, resource_of, strict_json
 from gateway.proxy.bundles import parse_bundle, serve_batch, serve_transaction
 from gateway.proxy.call import FhirCall, parse_call
 from gateway.proxy.context import RequestContext
 from gateway.proxy.cursor import CursorSeal
+from gateway.proxy.documents import DOCUMENT_OPERATIONS, PlanDocuments
 from gateway.proxy.reads import ReadPath
 from gateway.proxy.search import SearchRules
 from gateway.proxy.urls import PublicUrls
@@ -69,7 +80,7 @@ class FhirProxy:
     `store` is the HAPI client (it also reads the facts decisions rest on); `resource_types`
     those the store serves; `capabilities` the gateway's CapabilityStatement
     (`gateway.proxy.capabilities`); `cursors` seals follow-up page links; `max_body` limits
-    write and Bundle bodies.
+    write, Bundle and operation bodies; `documents` serves the document operations (none: 405).
     """
 
     store: Upstream
@@ -80,6 +91,7 @@ class FhirProxy:
     capabilities: Mapping[str, Any]
     cursors: CursorSeal
     max_body: int = 1_048_576
+    documents: PlanDocuments | None = None
 
     async def serve(self, request: Request, path: str, attempt: Attempt) -> Served:
         """Serve `request` on FHIR path `path` (relative to the base, as sent: still
@@ -101,6 +113,15 @@ class FhirProxy:
             if kind == "batch":
                 return await serve_batch(context, entries, lambda call, given: self._serve_one(context, call, given))
             return await serve_transaction(context, self.store, entries)
+        if call.interaction is Interaction.OPERATION and self.documents is not None:
+            context.pre_check(call)
+            body = await read_body(request, self.max_body)
+            if media_type(request.headers.get("content-type")) not in FHIR_MEDIA_TYPES:
+                raise UnsupportedMediaType("an operation's body must be sent as application/fhir+json")
+            resource = strict_json(body)
+            if not isinstance(resource, dict):
+                raise MalformedBody("the body is not a FHIR resource (a JSON object with resourceType)")
+            return await self.documents.serve(context, call, resource)
         if call.interaction.is_write:
             return await self._serve_one(context, call, await self._write_input(request, call))
         if call.resource_type is None and call.interaction is Interaction.SEARCH:  # a follow-up page
@@ -128,6 +149,8 @@ class FhirProxy:
             return FhirCall("GET", Interaction.SEARCH, None, None, None, None, tuple(parse_qsl(query)))
         call = parse_call(request.method, path, query, self.resource_types)
         if call.interaction is Interaction.TRANSACTION and not call.params:
+            return call
+        if call.interaction is Interaction.OPERATION and _is_document_operation(call):
             return call
         if call.interaction not in _SERVED or (call.interaction is Interaction.HISTORY and call.resource_id is None):
             raise MethodNotAllowed(f"{call.interaction} is not served by this gateway")
@@ -160,6 +183,13 @@ class FhirProxy:
             return await self._reads.serve(context, call)
         assert given is not None
         return await serve_write(context, self.store, self.urls, call, given)
+
+
+def _is_document_operation(call: FhirCall) -> bool:
+    """Whether `call` is one of the document operations (on an instance, or at system level)."""
+    on_instance = call.resource_type is not None and call.resource_id is not None
+    at_system = call.resource_type is None and call.resource_id is None
+    return (call.resource_type, call.operation) in DOCUMENT_OPERATIONS and (on_instance or at_system)
 
 
 async def _form_params(request: Request) -> tuple[tuple[str, str], ...]:

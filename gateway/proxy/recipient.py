@@ -7,9 +7,12 @@ plan in (e.g. youth-worker for municipal youth services); none if the sector may
 plan at all. `recipient_view(pool, principals, policies, facts)` decides every resource of
 `pool` (`Type/id` → resource as stored) for every one of them, with the client's consents in
 `facts`: a resource is kept only if all of them may read it, redacted of every label any of
-them may not see (fail closed: the narrowest reader decides). References that then name
-nothing kept are removed (an entry of a list, or the element), so the document says nothing
-of what was left out; `dangling` lists where that happened, for the audit record.
+them may not see (fail closed: the narrowest reader decides). A reference that then names
+nothing kept is replaced by a Reference with only `left_out` as its display (the element stays,
+so a required one is still there, and the document names nothing it does not hold); labelled
+parts were removed whole by redaction before, so what they were is not hinted at. `dangling`
+lists where references were replaced, and `reasons` every reason of the recipient's decisions,
+for the audit record.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from auth.principal import Principal
 from auth.scopes import parse_scope
 from gateway.access.decider import ClientFacts, Decider, Policies
 from gateway.access.policy import RolePolicy
-from gateway.access.seam import Effect, Withheld
+from gateway.access.seam import Effect, Reason, Withheld
 from gateway.documents.structure import relative_reference
 from gateway.fhir.codes import Interaction, PurposeOfUse, Sector
 from gateway.fhir.labels import Label
@@ -39,6 +42,7 @@ class RecipientView:
 
     resources: dict[str, dict[str, Any]]
     dangling: tuple[str, ...]
+    reasons: tuple[Reason, ...] = ()
 
 
 def recipient_principals(
@@ -83,6 +87,7 @@ def recipient_view(
     principals: Sequence[Principal],
     policies: Policies,
     facts: Mapping[str, ClientFacts],
+    left_out: str = "not included in this document",
 ) -> RecipientView:
     """`pool` as every one of `principals` may see it; see the module doc."""
     if not principals:
@@ -102,28 +107,22 @@ def recipient_view(
                 kept[reference] = shown
     dangling: list[str] = []
     for reference, resource in kept.items():
-        kept[reference] = _without_references(resource, kept, reference, dangling)
-    return RecipientView(kept, tuple(dangling))
+        kept[reference] = _without_references(resource, kept, reference, dangling, {"display": left_out})
+    reasons = dict.fromkeys(reason for decider in deciders for reason in decider.reasons())
+    return RecipientView(kept, tuple(dangling), tuple(reasons))
 
 
-def _without_references(value: Any, kept: Mapping[str, Any], where: str, dangling: list[str]) -> Any:
-    """`value` with every Reference to a resource not in `kept` removed (list entries, or the key)."""
+def _without_references(
+    value: Any, kept: Mapping[str, Any], where: str, dangling: list[str], stand_in: Mapping[str, str]
+) -> Any:
+    """`value` with every Reference to a resource not in `kept` replaced by `stand_in`."""
+    if _dangles(value, kept):
+        dangling.append(f"{where}: {value['reference']}")
+        return dict(stand_in)
     if isinstance(value, list):
-        out = []
-        for item in value:
-            if _dangles(item, kept):
-                dangling.append(f"{where}: {item['reference']}")
-                continue
-            out.append(_without_references(item, kept, where, dangling))
-        return out
+        return [_without_references(item, kept, where, dangling, stand_in) for item in value]
     if isinstance(value, Mapping):
-        result = {}
-        for key, item in value.items():
-            if _dangles(item, kept):
-                dangling.append(f"{where}: {item['reference']}")
-                continue
-            result[key] = _without_references(item, kept, where, dangling)
-        return result
+        return {key: _without_references(item, kept, where, dangling, stand_in) for key, item in value.items()}
     return value
 
 

@@ -3,7 +3,7 @@
 `canonical(bundle)` is the R4 JSON canonical form `#document` of a document Bundle: RFC 8785
 (JCS) of the Bundle without `id`, `meta` and `signature` at the root. `sign_bundle(bundle,
 signer, who)` answers the Bundle with `signature`: `type` the author's signature (ASTM E1762
-1.2.840.10065.1.12.1.1), `when`, `who` (the issuing Organization, with its SOTE OID as
+1.2.840.10065.1.12.1.1), `when` (in UTC, written exactly as the JWS's `sigT`: validators compare the two as text), `who` (the issuing Organization, with its SOTE OID as
 identifier), `targetFormat` `application/fhir+json;canonicalization=…json#document`,
 `sigFormat` `application/jose`, `data` the base64 of the detached JAdES JWS (`jades.sign`).
 
@@ -20,7 +20,7 @@ import base64
 import binascii
 import copy
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
@@ -47,7 +47,7 @@ def sign_bundle(bundle: Mapping[str, Any], signer: SigningKey, who: str, oid: st
     """`bundle` with `signature` by `signer` for the Organization `who` (SOTE OID `oid`) at `when`."""
     token = sign(canonical(bundle), signer, when=when)
     signed = copy.deepcopy(dict(bundle))
-    moment = when.replace(microsecond=0).isoformat()
+    moment = when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")  # as sigT says it
     signed["signature"] = {
         "type": [{"system": _SIGNATURE_TYPE, "code": AUTHOR_SIGNATURE, "display": "Author's Signature"}],
         "when": moment,

@@ -103,8 +103,8 @@ def issue(
     private = key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} järjestelmäallekirjoitus"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization[:64]),
+            x509.NameAttribute(NameOID.COMMON_NAME, _common_name(organization)),
         ]
     )
     start = not_before or now
@@ -225,6 +225,12 @@ def write_private_key(path: Path, key: PrivateKey | ec.EllipticCurvePrivateKey) 
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         out.write(pem)
+
+
+def _common_name(organization: str) -> str:
+    """ "<organisation> järjestelmäallekirjoitus", the organisation cut to fit X.520's 64 characters."""
+    suffix = " järjestelmäallekirjoitus"
+    return organization[: 64 - len(suffix)] + suffix
 
 
 def _builder(

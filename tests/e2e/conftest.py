@@ -16,6 +16,7 @@ import uvicorn
 from gateway.app.assembly import build_gateway, server_config
 from gateway.demo import DemoLoad
 from gateway.demo.clients import ensure_demo_clients
+from gateway.demo.pki import ensure_demo_pki
 from gateway.settings import Settings
 from gateway.store.hapi import HapiServer
 from tests.e2e.gateway_harness import Client, Gateway, copy_demo_client
@@ -54,6 +55,7 @@ def serve_gateway(settings: Settings) -> Iterator[Settings]:
     """Serve the gateway of `settings` (on a free port) as `yhteys gateway serve` does, until resumed."""
     settings = settings.with_changes(gateway_port=free_port())
     ensure_demo_clients(settings.gateway_dir)
+    ensure_demo_pki(settings)
     server = uvicorn.Server(server_config(settings, build_gateway(settings).app))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

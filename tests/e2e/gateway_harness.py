@@ -31,6 +31,7 @@ from gateway.audit.balp import search_keys
 from gateway.audit.trail import AuditTrail
 from gateway.demo import demo_bundle
 from gateway.demo.clients import ensure_demo_clients
+from gateway.demo.pki import ensure_demo_pki
 from gateway.fhir.codes import PurposeOfUse, Sector
 from gateway.fhir.media import FHIR_JSON
 from gateway.settings import Settings
@@ -124,6 +125,7 @@ class Gateway:
     def __init__(self, settings: Settings, audit: AuditTrail | None = None) -> None:
         settings = settings.with_changes(gateway_public_url=ISSUER)
         ensure_demo_clients(settings.gateway_dir)
+        ensure_demo_pki(settings)
         key_file = settings.gateway_dir / "signing-key.pem"
         key_file.write_bytes(SIGNING_KEY.as_pem(private=True))
         key_file.chmod(0o600)

@@ -216,7 +216,7 @@ def _scope_letters(raw: object) -> Mapping[Interaction, str]:
         elif interaction.is_write:
             fits = letter in ("c", "u", "d")
         else:
-            fits = interaction is Interaction.CAPABILITIES and letter == ""
+            fits = interaction in (Interaction.CAPABILITIES, Interaction.OPERATION) and letter == ""
         if not fits:
             raise PolicyError(f"scope_letters: {letter!r} is not a SMART v2 letter for {name}", path=at)
         letters[interaction] = letter

@@ -207,11 +207,11 @@ EXPLAINED = [
         "nothing else",
     ),
     Explained(
-        "no scope covers an operation",
+        "an operation on the plan is not the nurse's",
         [*PSYCH_NURSE, "--interaction", "operation", "--type", "CarePlan"],
         2,
         "DENY",
-        ("no-rule-permits", "scope-not-covered"),
+        ("no-rule-permits",),
         "n/a",
         "n/a",
     ),

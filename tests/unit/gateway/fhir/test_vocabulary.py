@@ -32,7 +32,7 @@ def test_the_profiled_types_are_exactly_the_resource_profiles_of_profiles_folder
         if sd["resourceType"] == "StructureDefinition" and sd["kind"] == "resource" and sd["derivation"] == "constraint"
     }
     assert profiles == dict(PROFILES)
-    assert PROFILED_TYPES <= SERVED_TYPES
+    assert PROFILED_TYPES - SERVED_TYPES == {"DocumentReference"}  # written and read by the document operations only
 
 
 def test_our_code_systems_and_extensions_exist_under_those_urls() -> None:
@@ -41,7 +41,15 @@ def test_our_code_systems_and_extensions_exist_under_those_urls() -> None:
     assert "SOC" in _codes(systems.SENSITIVITY_SYSTEM)
     assert _codes(systems.DISCLOSURE_DIRECTION_SYSTEM) == {"social-to-health", "health-to-social"}
     extensions = {sd["url"] for sd in _resources("profiles") if sd["type"] == "Extension"}
-    assert {systems.PLAN_SECURITY_LABEL, systems.OWNING_SECTOR, systems.FIRST_APPOINTMENT_WAIT} == extensions
+    assert {
+        systems.PLAN_SECURITY_LABEL,
+        systems.OWNING_SECTOR,
+        systems.FIRST_APPOINTMENT_WAIT,
+        systems.DOCUMENT_RECIPIENT,
+        systems.DOCUMENT_PURPOSE,
+        systems.DOCUMENT_VERSION,
+    } == extensions
+    assert _codes(systems.AUDIT_EVENT_TYPE_SYSTEM) == {"social-welfare-disclosure"}
     assert "curator-meetings" in _codes(systems.SUPPORT_MEASURE_SYSTEM)
     assert all(
         url.startswith(systems.CANONICAL_BASE + "/") for url in (systems.SECTOR_SYSTEM, systems.TEAM_ROLE_SYSTEM)

@@ -17,6 +17,7 @@ import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.interceptor.RequestValidatingInterceptor;
 import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
+import ca.uhn.fhir.validation.FhirValidator;
 import ca.uhn.fhir.validation.IInstanceValidatorModule;
 import ca.uhn.fhir.validation.ResultSeverityEnum;
 import java.util.List;
@@ -37,7 +38,8 @@ import org.springframework.context.annotation.Configuration;
  * of a type the Yhteys package profiles to declare and meet every profile the package defines for
  * that type ({@link YhteysPackage#resourceProfiles()}), whichever path it came in by (single
  * write, batch or transaction entry). Errors are refused with an OperationOutcome. The enforced
- * types and profiles are logged at start.
+ * types and profiles are logged at start. A document's signature is the gateway's to verify
+ * ({@link SignatureCheckDeferral}).
  */
 @Configuration
 public class FhirServletConfig {
@@ -77,7 +79,8 @@ public class FhirServletConfig {
 		}
 
 		server.registerInterceptor(readinessGate);
-		server.registerInterceptor(requestValidation(instanceValidator));
+		server.registerInterceptor(new SignatureCheckDeferral());
+		server.registerInterceptor(requestValidation(fhirContext, instanceValidator, server));
 		server.registerInterceptor(
 				repositoryValidation(fhirContext, ruleBuilders.getObject(), yhteysPackage.resourceProfiles()));
 		return server;
@@ -92,9 +95,13 @@ public class FhirServletConfig {
 		return registration;
 	}
 
-	private static RequestValidatingInterceptor requestValidation(IInstanceValidatorModule validator) {
+	private static RequestValidatingInterceptor requestValidation(
+			FhirContext fhirContext, IInstanceValidatorModule module, RestfulServer server) {
+		FhirValidator validator = fhirContext.newValidator();
+		validator.registerValidatorModule(module);
+		validator.setInterceptorBroadcaster(server.getInterceptorService()); // VALIDATION_COMPLETED hooks
 		RequestValidatingInterceptor interceptor = new RequestValidatingInterceptor();
-		interceptor.addValidatorModule(validator);
+		interceptor.setValidator(validator);
 		interceptor.setFailOnSeverity(ResultSeverityEnum.ERROR);
 		interceptor.setAddResponseHeaderOnSeverity(null);
 		interceptor.setAddValidationResultsToResponseOperationOutcome(false);
