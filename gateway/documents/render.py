@@ -2,15 +2,18 @@
 
 `render_html(bundle, status, audience, language)` renders a document Bundle (ours or another
 organisation's): the Composition's title (for the client, in plain words: "your plan"), who issued
-it, when and which version, the signature's status as a banner (`SignatureStatus`: valid and by
-whom, or invalid and why), and each section's narrative as lines of text. The narrative is read as
-text only (`html.parser`): no markup of a document, ours or foreign, reaches the page, and the
-page is autoescaped (jinja2), so a document cannot carry script into it. Times are Helsinki time.
+it (the authors' names, their entries found by `fullUrl` or `Type/id`), when and which version
+(ours: the Composition id's `-v<n>`; another's: R4's versionNumber extension), the signature's
+status as a banner (`SignatureStatus`: valid and by whom, or invalid and why), and each section's
+narrative as lines of text. The narrative is read as text only (`html.parser`): no markup of a
+document, ours or foreign, reaches the page, and the page is autoescaped (jinja2), so a document
+cannot carry script into it. Times are Helsinki time; a date without a time is shown as a date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -19,10 +22,13 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from gateway.documents.structure import relative_reference
+
 __all__ = ["SignatureStatus", "render_html"]
 
 Audience = Literal["professional", "client"]
 _HELSINKI = ZoneInfo("Europe/Helsinki")
+_VERSION_NUMBER = "http://hl7.org/fhir/StructureDefinition/composition-clinicaldocument-versionNumber"
 _BLOCKS = frozenset({"li", "p", "div", "td", "th", "tr", "h1", "h2", "h3", "h4", "br", "dd", "dt"})
 _WORDS = {
     "fi": {"issuer": "Laatija", "date": "Päivätty", "version": "Versio", "valid": "Allekirjoitus on kelvollinen: allekirjoittaja {who}.",
@@ -81,25 +87,12 @@ def _lines(narrative: object) -> list[str]:
 def render_html(
     bundle: Mapping[str, Any], status: SignatureStatus, audience: Audience = "professional", language: str = "fi"
 ) -> str:
-    """The page of `bundle` for `audience` in `language` (fi, sv, en); see the module doc."""
-    words = _WORDS.get(language, _WORDS["fi"])
+    """The page of `bundle` for `audience` in `language` (fi, sv, en; another is fi); see the module doc."""
+    language = language if language in _WORDS else "fi"
+    words = _WORDS[language]
     entries = bundle.get("entry") or [{}]
     composition = entries[0].get("resource", {}) if isinstance(entries[0], Mapping) else {}
-    authors = {str(a.get("reference")) for a in composition.get("author", []) if isinstance(a, Mapping)}
-    issuer = next(
-        (
-            str(e["resource"].get("name"))
-            for e in entries[1:]
-            if isinstance(e, Mapping)
-            and f"{e.get('resource', {}).get('resourceType')}/{e.get('resource', {}).get('id')}" in authors
-        ),
-        ", ".join(sorted(authors)) or "?",
-    )
     date = str(composition.get("date") or bundle.get("timestamp") or "")
-    try:
-        shown = datetime.fromisoformat(date).astimezone(_HELSINKI).strftime("%d.%m.%Y %H.%M")
-    except ValueError:
-        shown = date
     sections = [
         {"title": str(s.get("title", "")), "lines": _lines(s.get("text"))}
         for s in composition.get("section", [])
@@ -107,8 +100,59 @@ def render_html(
     ]
     title = words["yours"] if audience == "client" else str(composition.get("title", ""))
     banner = words["valid" if status.valid else "invalid"].format(who=status.detail, why=status.detail)
-    version = str(composition.get("id", "")).rsplit("-v", 1)[-1]
     return _environment.get_template("document.html").render(
-        lang=language, title=title, signature=banner, valid=status.valid, words=words, issuer=issuer,
-        date=date, date_shown=shown, version=version, sections=sections,
+        lang=language, title=title, signature=banner, valid=status.valid, words=words,
+        issuer=_issuer(composition, entries[1:]), date=date, date_shown=_shown(date),
+        version=_version(composition), sections=sections,
     )  # fmt: skip
+
+
+def _issuer(composition: Mapping[str, Any], entries: Sequence[Any]) -> str:
+    """The authors' names: each author's entry (found by its `fullUrl` or `Type/id`, so a document
+    referring by `urn:uuid:` or absolute URL is read too), else the reference's display or itself."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if isinstance(resource, Mapping):
+            found[str(entry.get("fullUrl"))] = resource
+            found[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
+    names = []
+    for author in composition.get("author", []):
+        if not isinstance(author, Mapping):
+            continue
+        reference = str(author.get("reference", ""))
+        resource = found.get(reference) or found.get(relative_reference(reference)) or {}
+        names.append(_name(resource) or str(author.get("display") or reference))
+    return ", ".join(dict.fromkeys(name for name in names if name)) or "?"
+
+
+def _name(resource: Mapping[str, Any]) -> str:
+    """An Organization's name, or a person's (the first HumanName: its text, else given and family)."""
+    name = resource.get("name")
+    if isinstance(name, str):
+        return name
+    first = name[0] if isinstance(name, list) and name and isinstance(name[0], Mapping) else {}
+    return str(first.get("text") or " ".join([*first.get("given", []), first.get("family", "")]).strip())
+
+
+def _shown(date: str) -> str:
+    """`date` as Helsinki time, `dd.mm.yyyy hh.mm`; a date without a time (a FHIR dateTime may be
+    one) as `dd.mm.yyyy`, not as a time of day the document never named; else as given."""
+    try:
+        moment = datetime.fromisoformat(date)
+    except ValueError:
+        return date
+    if moment.tzinfo is None:
+        return moment.strftime("%d.%m.%Y" if "T" not in date else "%d.%m.%Y %H.%M")
+    return moment.astimezone(_HELSINKI).strftime("%d.%m.%Y %H.%M")
+
+
+def _version(composition: Mapping[str, Any]) -> str:
+    """Ours: the `-v<n>` of the Composition's id (`compose`); another's: R4's versionNumber extension; else `?`."""
+    ours = re.fullmatch(r".+-v(\d+)", str(composition.get("id", "")))
+    if ours:
+        return ours[1]
+    for extension in composition.get("extension", []):
+        if isinstance(extension, Mapping) and extension.get("url") == _VERSION_NUMBER and extension.get("valueString"):
+            return str(extension["valueString"])
+    return "?"

@@ -7,48 +7,31 @@ get their tokens from its token endpoint; a few FHIR requests through it fill th
 with the auditor's bearer token and the test reads them as a person would: the elements, their
 computed colours, and a full-page screenshot decoded with the standard library.
 
-Needs Debian's Chromium at /usr/bin/chromium (`apt-get install -y chromium`) and the Python
-`playwright` package (the `test` extra); no browser is downloaded. The flags keep Chromium
-off the network: this machine has none but loopback.
+The browser and the PNG reading are `tests.e2e.browser`'s (shared with the document pages):
+Debian's Chromium at /usr/bin/chromium and the Python `playwright` package (the `test` extra);
+no browser is downloaded, and Chromium is kept off the network.
 """
 
 from __future__ import annotations
 
 import re
-import struct
-import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from auth.config import TOKEN_PATH
 from gateway.demo.clients import demo_token
 from gateway.settings import Settings
+from tests.e2e.browser import browser as browser  # the shared fixture
+from tests.e2e.browser import colours, near, png_size
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 CLIENT = "Patient/demo-client"
 BTG_REASON = "Pupil in acute crisis at school; the psychiatric goal is needed now."
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DENIED_BACKGROUND = (0xFD, 0xE0, 0xE0)  # tr.denied td, the console's CSS
 BTG_BACKGROUND = (0xFF, 0xF0, 0xC2)  # tr.btg td
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -91,62 +74,6 @@ def background(page: Page, selector: str) -> tuple[int, int, int]:
     return red, green, blue
 
 
-# -- a PNG read with the standard library -----------------------------------------------------------
-
-
-def png_pixels(data: bytes) -> tuple[int, int, int, bytes]:
-    """Width, height, channels and the unfiltered pixel bytes of an 8-bit RGB(A) PNG."""
-    assert data[:8] == PNG_SIGNATURE, "not a PNG"
-    at, header, idat = 8, b"", []
-    while at < len(data):
-        length, kind = struct.unpack(">I4s", data[at : at + 8])
-        body = data[at + 8 : at + 8 + length]
-        (crc,) = struct.unpack(">I", data[at + 8 + length : at + 12 + length])
-        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat.append(body)
-        elif kind == b"IEND":
-            break
-        at += 12 + length
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
-    channels = 3 if colour == 2 else 4
-    raw = zlib.decompress(b"".join(idat))
-    stride = width * channels
-    assert len(raw) == height * (stride + 1)
-    pixels, previous = bytearray(), bytearray(stride)
-    for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
-        for i in range(stride if kind else 0):
-            left = line[i - channels] if i >= channels else 0
-            up, corner = previous[i], previous[i - channels] if i >= channels else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + ((left + up) >> 1)) & 0xFF
-            else:
-                estimate = left + up - corner
-                pa, pb, pc = abs(estimate - left), abs(estimate - up), abs(estimate - corner)
-                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
-        pixels += line
-        previous = line
-    return width, height, channels, bytes(pixels)
-
-
-def colours(data: bytes) -> set[tuple[int, int, int]]:
-    """The distinct RGB colours of a PNG screenshot."""
-    _, _, channels, pixels = png_pixels(data)
-    return {(pixels[i], pixels[i + 1], pixels[i + 2]) for i in range(0, len(pixels), channels)}
-
-
-def near(colour: tuple[int, int, int], palette: set[tuple[int, int, int]], tolerance: int = 3) -> bool:
-    return any(all(abs(a - b) <= tolerance for a, b in zip(colour, other, strict=False)) for other in palette)
-
-
 # -- the tests ---------------------------------------------------------------------------------------
 
 
@@ -177,9 +104,8 @@ def test_the_console_shows_the_verified_chain_refusals_and_break_the_glass(
     shot = tmp_path / "console.png"
     shot.write_bytes(page.screenshot(full_page=True))
     data = shot.read_bytes()
-    assert data[:8] == PNG_SIGNATURE
-    width, height = struct.unpack(">II", data[16:24])  # IHDR, the first chunk
-    assert data[12:16] == b"IHDR" and width == 1280 and 400 <= height <= 20000, (width, height)
+    width, height = png_size(data)
+    assert width == 1280 and 400 <= height <= 20000, (width, height)
     palette = colours(data)
     assert len(palette) > 20, "the screenshot is (nearly) blank"
     assert near(DENIED_BACKGROUND, palette) and near(BTG_BACKGROUND, palette)

@@ -104,3 +104,42 @@ def test_the_page_shows_the_signature_status_the_issuer_and_only_text() -> None:
     client = render_html(document, SignatureStatus(False, "the certificate is revoked"), "client", "sv")
     assert "Din plan" in client and "Signaturen är INTE giltig: the certificate is revoked" in client
     assert 'class="signature signature-invalid"' in client
+
+
+def test_another_organisations_document_by_urn_uuid_shows_its_issuer_date_and_version() -> None:
+    document: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "document",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:c0",
+                "resource": {
+                    "resourceType": "Composition",
+                    "id": "kanta-plan",
+                    "date": "2026-12-03",
+                    "title": "Palvelusuunnitelma",
+                    "author": [{"reference": "urn:uuid:p1"}, {"reference": "urn:uuid:o1"}],
+                    "extension": [
+                        {
+                            "url": "http://hl7.org/fhir/StructureDefinition/composition-clinicaldocument-versionNumber",
+                            "valueString": "3",
+                        }
+                    ],
+                },
+            },
+            {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Organization", "name": "Toinen kunta"}},
+            {
+                "fullUrl": "urn:uuid:p1",
+                "resource": {"resourceType": "Practitioner", "name": [{"given": ["Liisa"], "family": "Laine"}]},
+            },
+        ],
+    }
+    page = render_html(document, SignatureStatus(True, "Toinen kunta"), language="de")
+    assert '<html lang="fi">' in page  # the page's language is that of its words
+    assert "<dd>Liisa Laine, Toinen kunta</dd>" in page and "urn:uuid" not in page
+    assert ">03.12.2026</time>" in page  # a date, not a time of day in this machine's zone
+    assert "<dd>3</dd>" in page and "kanta-plan" not in page
+    document["entry"][0]["resource"].pop("extension")
+    document["entry"][0]["resource"]["author"] = [{"reference": "Organization/gone", "display": "Kolmas kunta"}]
+    page = render_html(document, SignatureStatus(True, "Toinen kunta"))
+    assert "<dd>Kolmas kunta</dd>" in page and "<dd>?</dd>" in page
