@@ -24,8 +24,11 @@ they are once the gateway has read them, and HAPI's part is not in these figures
    (which goes first alternates too), after one untimed round each; the parts of each timed
    apart right after it (`sign_stages`: canonical form, JWS, the copy of the Bundle).
 
+Each timed whole is measured on the wall clock and in the CPU time of the thread
+(`thread_time_ns`): on a shared machine the difference is time spent waiting for a core.
 Percentiles are `bench.stats` (nearest rank: each figure is a duration measured). Warm-up
-iterations come first, untimed. The collector runs as it does in the gateway.
+iterations come first, untimed. The collector runs as it does in the gateway. `--json FILE`
+writes every summary as JSON; `--write` the section "documents" of BENCHMARKS.md.
 """
 
 from __future__ import annotations
