@@ -186,12 +186,13 @@ class PlanDocuments:
         principals = recipient_principals(self.policies.role, recipient, oid, sector, purpose)
         view = recipient_view(pool, principals, self.policies, facts, left_out(language))
         client = str(plan.get("subject", {}).get("reference", ""))
-        if plan_ref not in view.resources:
+        lacking = view.lacks(plan_ref, client)
+        if lacking == "plan":
             raise Forbidden(
                 f"{name} may not receive this plan: neither its role nor the client's consents let it read the plan",
                 view.reasons,
             )
-        if client not in view.resources:
+        if lacking == "client":
             raise Forbidden(
                 f"{name} may not see the client's own record (Patient) under her consents, so no document can name her to it",
                 view.reasons,

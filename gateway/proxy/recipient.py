@@ -44,6 +44,13 @@ class RecipientView:
     dangling: tuple[str, ...]
     reasons: tuple[Reason, ...] = ()
 
+    def lacks(self, plan: str, client: str) -> str | None:
+        """What a document of `plan` about `client` needs and the recipient may not see: "plan",
+        "client" (her Patient record: a document must name whom it is about), or None."""
+        if plan not in self.resources:
+            return "plan"
+        return "client" if client not in self.resources else None
+
 
 def recipient_principals(
     policy: RolePolicy, organization: str, oid: str, sector: Sector, purpose: PurposeOfUse

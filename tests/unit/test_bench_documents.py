@@ -86,10 +86,10 @@ def test_the_school_welfare_document_is_sound_verifies_and_holds_nothing_psy(ben
     assert len(plan["activity"]) == 38 and len(plan["goal"]) == 15
 
 
-def test_the_youth_services_document_stops_at_compose_for_want_of_the_client(bench: Bench) -> None:
+def test_the_youth_services_document_is_refused_for_want_of_the_client(bench: Bench) -> None:
     """What the bench reports: the demo consent shows the youth services the plan but not the
-    client, so the view drops the plan's subject and `compose` refuses (KeyError)."""
+    client, so no document can name her to them (the gateway answers 403 there)."""
     youth = next(r for r in RECIPIENTS if r.name == "youth services")
     issued = issue_document(bench, youth, bench.signers["ES256"])
-    assert issued.document is None and issued.failure == "compose raised KeyError('subject')"
-    assert list(issued.stages) == ["principals", "view", "closure", "compose"]
+    assert issued.document is None and issued.failure == "refused: the recipient may not see the client"
+    assert list(issued.stages) == ["principals", "view"]
