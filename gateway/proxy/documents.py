@@ -271,6 +271,8 @@ class PlanDocuments:
         signer = organization_oid(verified.certificate) if verified else None
         if signer == principal.organization_oid:
             problems.append("the document is signed by the receiving organisation itself: receive documents of others")
+        if not problems and await self._already_stored(str(bundle["identifier"]["value"])):
+            problems.append("a document with this Bundle.identifier is already stored (an identifier is never reused)")
         if problems:
             raise Unprocessable("the document was refused and nothing was stored: " + "; ".join(problems))
         assert verified is not None and signer is not None
@@ -287,7 +289,7 @@ class PlanDocuments:
             date=str(stored.get("timestamp")),
             base="",
         )
-        index = _index_entry(stored, request, client, issued=False, signer=signer)
+        index = _index_entry(stored, request, client, issued=False, signer=signer, document_id=str(uuid.uuid4()))
         refused = await self._store(context, stored, index, None)
         if refused is not None:
             return refused
@@ -364,6 +366,14 @@ class PlanDocuments:
                 }
             )
         return pool
+
+    async def _already_stored(self, identifier: str) -> bool:
+        """Whether a document with Bundle.identifier `identifier` is stored (by its index entry)."""
+        try:
+            found = await search_all(self.store, "DocumentReference", {"identifier": f"{URI_SYSTEM}|{identifier}"})
+        except SearchFailed as exc:
+            raise UpstreamUnavailable("the stored documents could not be read, so nothing was stored") from exc
+        return bool(found)
 
     async def _current_for(self, plan: str, recipient: str) -> dict[str, Any] | None:
         """The current document of `plan` issued for `recipient`, if any."""
@@ -455,10 +465,12 @@ def _index_entry(
     issued: bool,
     signer: str = "",
     replaces: Mapping[str, Any] | None = None,
+    document_id: str = "",
 ) -> dict[str, Any]:
-    """The DocumentReference of one stored document (its id is the document's, the instance uuid)."""
+    """The DocumentReference of one stored document; its id and the stored Bundle's are
+    `document_id`, by default the uuid of the document's own identifier (ours are urn:uuid)."""
     instance = str(document["identifier"]["value"])
-    document_id = instance.rsplit(":", 1)[-1][:64]
+    document_id = document_id or instance.rsplit(":", 1)[-1]
     author = (
         {"reference": request.issuer}
         if issued

@@ -30,7 +30,7 @@ from gateway.app.assembly import build_gateway
 from gateway.audit.balp import search_keys
 from gateway.audit.trail import AuditTrail
 from gateway.demo import demo_bundle
-from gateway.demo.clients import ensure_demo_clients
+from gateway.demo.clients import DEMO_CLIENTS, ensure_demo_clients
 from gateway.demo.pki import ensure_demo_pki
 from gateway.fhir.codes import PurposeOfUse, Sector
 from gateway.fhir.media import FHIR_JSON
@@ -98,13 +98,16 @@ PSYCHIATRIST = Member(
 )
 
 
+_DEMO_OIDS = {client.organization: client.organization_oid for client in DEMO_CLIENTS}
+
+
 def token(member: Member, scopes: tuple[str, ...] = READ_SCOPES) -> str:
     """An access token of `member`'s system acting as `member`, purpose TREAT."""
     issuer = TokenIssuer(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time)
     client = ClientRegistration(
         member.client_id,
         member.organization,
-        "1.2.246.10.1",
+        _DEMO_OIDS.get(member.organization, "1.2.246.10.1"),
         member.sector,
         tuple(parse_scope(s) for s in scopes),
         KeySet([]),
