@@ -4,8 +4,8 @@
 data directory and a free port, loads the demo (`gateway.demo.load_demo`) and yields the
 `Settings` (with a free gateway port too); on exit HAPI is stopped and the directory removed.
 
-`served_gateway(settings)` registers the demo systems as `yhteys run` does
-(`ensure_demo_clients`), then runs `yhteys gateway serve` as a child process with those
+`served_gateway(settings)` registers the demo systems and makes the demo PKI as `yhteys run`
+does (`ensure_demo_clients`, `ensure_demo_pki`), then runs `yhteys gateway serve` as a child process with those
 settings in its environment — uvicorn serving `gateway.app.assembly.build_gateway`, as in
 production — and waits until `/fhir/metadata` answers 200; on exit the child is terminated.
 `served_gateway(settings, command)` runs `command` instead, which must serve the gateway for
@@ -36,6 +36,7 @@ import httpx
 from auth.config import TOKEN_PATH
 from gateway.demo import load_demo
 from gateway.demo.clients import demo_token, ensure_demo_clients
+from gateway.demo.pki import ensure_demo_pki
 from gateway.settings import Settings
 from gateway.store.hapi import HapiServer
 from tests.ports import free_port
@@ -72,6 +73,7 @@ def hapi_with_demo() -> Iterator[Settings]:
 def served_gateway(settings: Settings, command: Sequence[str] | None = None) -> Iterator[Settings]:
     """`yhteys gateway serve` (or `command`) for `settings`, running until the block ends; see the module doc."""
     ensure_demo_clients(settings.gateway_dir)
+    ensure_demo_pki(settings)
     if command is None:
         yhteys = Path(sys.executable).with_name("yhteys")
         if not yhteys.exists():

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from gateway.documents.structure import relative_reference
 
-__all__ = ["SignatureStatus", "render_html"]
+__all__ = ["Audience", "SignatureStatus", "render_html"]
 
 Audience = Literal["professional", "client"]
 _HELSINKI = ZoneInfo("Europe/Helsinki")

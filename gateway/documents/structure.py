@@ -4,7 +4,8 @@
 the place (an empty list is a sound document):
 
 - the Bundle is of type `document` (R4 bdl-9: `identifier.system` and `identifier.value`;
-  bdl-10: `timestamp`; bdl-11: the first entry is a Composition);
+  bdl-10: `timestamp`; bdl-11: the first entry is a Composition), and its `timestamp` is not
+  before the Composition's `date`;
 - every entry has a `fullUrl` and a `resource`, and no two entries the same `fullUrl` (bdl-7)
   nor one with a version (bdl-8); no entry carries `request`, `response` or `search` (bdl-3, 4);
 - every reference in every resource resolves to an entry of the Bundle (by its `fullUrl`, or
@@ -19,6 +20,7 @@ resources and `#` fragments are local to their resource and are not followed).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 __all__ = ["closure", "document_problems", "references_of", "relative_reference"]
@@ -40,6 +42,8 @@ def document_problems(bundle: Mapping[str, Any]) -> list[str]:
     first = entries[0].get("resource") if isinstance(entries[0], Mapping) else None
     if not isinstance(first, Mapping) or first.get("resourceType") != "Composition":
         problems.append("bdl-11: a document's first entry is a Composition")
+    elif _before(bundle.get("timestamp"), first.get("date")):
+        problems.append("Bundle.timestamp is before Composition.date: a document is assembled after it is written")
     by_url: dict[str, Mapping[str, Any]] = {}
     for number, entry in enumerate(entries):
         where = f"Bundle.entry[{number}]"
@@ -119,6 +123,18 @@ def _closure_problems(entries: list[Any], by_url: Mapping[str, Mapping[str, Any]
         if entry["fullUrl"] not in reached:
             problems.append(f"Bundle.entry[{number}] ({entry['fullUrl']}) is not referenced from the Composition")
     return sorted(set(problems), key=problems.index)
+
+
+def _before(timestamp: object, date: object) -> bool:
+    """Whether instant `timestamp` is before dateTime `date` (False when either cannot be read:
+    a missing timestamp is bdl-10's to name)."""
+    try:
+        moment, written = datetime.fromisoformat(str(timestamp)), datetime.fromisoformat(str(date))
+    except ValueError:
+        return False
+    if (moment.tzinfo is None) != (written.tzinfo is None):
+        return False
+    return moment < written
 
 
 def relative_reference(reference: str) -> str:

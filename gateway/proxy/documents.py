@@ -52,6 +52,7 @@ from gateway.access.seam import Effect
 from gateway.audit.record import DocumentDisclosure
 from gateway.documents.compose import DocumentRequest, compose, consent_lines, left_out
 from gateway.documents.structure import closure, document_problems, references_of, relative_reference
+from gateway.documents.verify import check_document
 from gateway.errors import (
     BadRequest,
     Forbidden,
@@ -86,11 +87,12 @@ from gateway.proxy.call import FhirCall
 from gateway.proxy.context import RequestContext
 from gateway.proxy.reads import passthrough
 from gateway.proxy.recipient import recipient_principals, recipient_view
+from gateway.proxy.references import stored
 from gateway.proxy.urls import PublicUrls
 from gateway.proxy.writes import store_refusal
 from gateway.served import Served
-from gateway.signing.bundle import canonical, sign_bundle, verify_bundle
-from gateway.signing.jades import SignatureInvalid, Verified
+from gateway.signing.bundle import canonical, sign_bundle
+from gateway.signing.jades import Verified
 from gateway.signing.pki import KeyRing, TrustStore, organization_oid
 from gateway.store.client import Upstream
 from gateway.store.search import SearchFailed, search_all
@@ -145,34 +147,20 @@ class PlanDocuments:
 
     def _check(self, bundle: Mapping[str, Any]) -> tuple[Verified | None, list[str]]:
         """The verified signer of `bundle` and every way it fails (structure and signature)."""
-        problems = document_problems(bundle)
-        verified = None
         try:
             trust = TrustStore.load(self.trust)
         except (OSError, ValueError) as exc:
             _log.error("the document trust store %s could not be read: %s", self.trust, exc)
-            return None, [*problems, "signature: the trust store could not be read, so no signature is trusted"]
-        try:
-            verified = verify_bundle(bundle, trust, self.clock())
-        except SignatureInvalid as invalid:
-            problems.append(f"signature: {invalid}")
-        return verified, problems
+            unread = "signature: the trust store could not be read, so no signature is trusted"
+            return None, [*document_problems(bundle), unread]
+        return check_document(bundle, trust, self.clock())
 
     # -- issue -------------------------------------------------------------------------------
 
     async def _issue(self, context: RequestContext, plan_id: str, params: Mapping[str, Any]) -> Served:
         recipient, purpose, language = _issue_parameters(params)
         principal = context.principal
-        plan_ref = f"CarePlan/{plan_id}"
-        plan = await self._stored(plan_ref)
-        if plan is None:
-            raise NotFound(unknown(plan_ref))
-        decider = await context.decider([plan], Interaction.OPERATION, teams=True)
-        if decider.decide(plan, Interaction.READ).effect is not Effect.PERMIT:
-            raise Unseen(unknown(plan_ref), context.reasons())
-        allowed = decider.decide(plan)
-        if allowed.effect is not Effect.PERMIT:
-            raise Forbidden("only the client's personal worker may issue a document of the plan", allowed.reasons)
+        plan_ref, plan = await self._personal_workers_plan(context, plan_id, "issue a document of the plan")
         if recipient == principal.organization:
             raise Unprocessable("a plan document is issued for another organisation than the issuer's")
         organization = await self._stored(recipient)
@@ -254,16 +242,7 @@ class PlanDocuments:
 
     async def _receive(self, context: RequestContext, plan_id: str, bundle: Mapping[str, Any]) -> Served:
         principal = context.principal
-        plan_ref = f"CarePlan/{plan_id}"
-        plan = await self._stored(plan_ref)
-        if plan is None:
-            raise NotFound(unknown(plan_ref))
-        decider = await context.decider([plan], Interaction.OPERATION, teams=True)
-        if decider.decide(plan, Interaction.READ).effect is not Effect.PERMIT:
-            raise Unseen(unknown(plan_ref), context.reasons())
-        allowed = decider.decide(plan)
-        if allowed.effect is not Effect.PERMIT:
-            raise Forbidden("only the client's personal worker may receive a document into the plan", allowed.reasons)
+        plan_ref, plan = await self._personal_workers_plan(context, plan_id, "receive a document into the plan")
         verified, problems = self._check(bundle)
         client = str(plan.get("subject", {}).get("reference", ""))
         patient = await self._stored(client)
@@ -334,14 +313,25 @@ class PlanDocuments:
         """A transaction entry writing `resource` by `request`, its fullUrl on the store."""
         return {"fullUrl": f"{self.store.base_url}/{request['url']}", "resource": resource, "request": request}
 
+    async def _personal_workers_plan(
+        self, context: RequestContext, plan_id: str, what: str
+    ) -> tuple[str, dict[str, Any]]:
+        """The plan `plan_id` (its reference, as stored), if the caller is its client's personal
+        worker: 404 as for a missing plan if the caller may not read it, 403 if it may only read."""
+        plan_ref = f"CarePlan/{plan_id}"
+        plan = await self._stored(plan_ref)
+        if plan is None:
+            raise NotFound(unknown(plan_ref))
+        decider = await context.decider([plan], Interaction.OPERATION, teams=True)
+        if decider.decide(plan, Interaction.READ).effect is not Effect.PERMIT:
+            raise Unseen(unknown(plan_ref), context.reasons())
+        allowed = decider.decide(plan)
+        if allowed.effect is not Effect.PERMIT:
+            raise Forbidden(f"only the client's personal worker may {what}", allowed.reasons)
+        return plan_ref, plan
+
     async def _stored(self, reference: str) -> dict[str, Any] | None:
-        answer = await self.store.send("GET", reference, headers={"Accept": FHIR_JSON})
-        if answer.status in (404, 410):
-            return None
-        body = answer.json() if answer.status == 200 else None
-        if not isinstance(body, dict):
-            raise UpstreamFailure(f"the FHIR store answered {answer.status} when {reference.split('/')[0]} was read")
-        return body
+        return await stored(self.store, reference)
 
     async def _gather(self, roots: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Every resource `roots` reach on the store, read wave by wave (missing ones left out)."""
@@ -491,7 +481,7 @@ def _index_entry(
         "docStatus": "final",
         "type": {"coding": [{"system": "http://loinc.org", "code": "18776-5", "display": "Plan of care note"}]},
         "subject": {"reference": client},
-        "date": datetime.fromisoformat(str(document.get("timestamp"))).isoformat(),
+        "date": str(document.get("timestamp")),
         "author": [author],
         "custodian": author,
         "content": [

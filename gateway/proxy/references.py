@@ -47,7 +47,7 @@ from gateway.proxy.parts import canonical
 from gateway.proxy.redaction import redact
 from gateway.store.client import Upstream
 
-__all__ = ["check_form", "check_member_owners", "check_visible", "references_of"]
+__all__ = ["check_form", "check_member_owners", "check_visible", "references_of", "stored"]
 
 _LITERAL = reference_pattern(*sorted(SERVED_TYPES))
 _UNRESOLVABLE = "{location}: {reference} cannot be resolved"
@@ -84,7 +84,7 @@ async def check_visible(
     """Refuse the write unless every one of `references` names a resource the caller may see."""
     own = patient_of(resource)
     targets = [reference for reference in references if reference != own]
-    found = await asyncio.gather(*(_stored(store, reference) for reference in targets))
+    found = await asyncio.gather(*(stored(store, reference) for reference in targets))
     present = [target for target in found if target is not None]
     decider = await context.decider(present, Interaction.READ) if present else None
     for reference, target in zip(targets, found, strict=True):
@@ -125,12 +125,12 @@ async def _sectors_of(store: Upstream, reference: object) -> frozenset[str]:
     """The sectors of the organisation of a PractitionerRole `reference` (none for anything else)."""
     if not isinstance(reference, str) or not reference.startswith("PractitionerRole/"):
         return frozenset()
-    role = await _stored(store, reference)
+    role = await stored(store, reference)
     organization = (role or {}).get("organization")
     target = organization.get("reference") if isinstance(organization, Mapping) else None
     if not isinstance(target, str) or not target.startswith("Organization/"):
         return frozenset()
-    found = await _stored(store, target) or {}
+    found = await stored(store, target) or {}
     return frozenset(
         str(coding.get("code"))
         for kind in found.get("type", []) or []
@@ -144,7 +144,7 @@ def _same_client(own: object, theirs: object) -> bool:
     return isinstance(theirs, NoClient) or theirs == own
 
 
-async def _stored(store: Upstream, reference: str) -> dict[str, Any] | None:
+async def stored(store: Upstream, reference: str) -> dict[str, Any] | None:
     """The current version of `reference` on the store, or None if there is none."""
     answer = await store.send("GET", reference, headers={"Accept": FHIR_JSON})
     if answer.status in (404, 410):

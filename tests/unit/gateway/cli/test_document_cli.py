@@ -70,3 +70,32 @@ def test_a_revoked_key_fails_and_an_unreadable_file_exits_2(tmp_path: Path) -> N
     assert revoked.exit_code == 1 and "is revoked" in revoked.stdout
     (tmp_path / "nonsense.json").write_text("{not json", encoding="utf-8")
     assert _verify(settings, tmp_path / "nonsense.json").exit_code == 2
+
+
+def test_render_writes_the_page_with_the_signature_status_checked_now(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    ensure_demo_pki(settings)
+    trust = ["--trust", str(settings.document_trust)]
+    page = tmp_path / "page.html"
+    good = _signed_file(settings, tmp_path)
+    done = CliRunner().invoke(
+        app, ["document", "render", str(good), "--audience", "client", "--out", str(page), *trust]
+    )
+    assert done.exit_code == 0, done.output
+    html = page.read_text(encoding="utf-8")
+    assert "<title>Sinun suunnitelmasi</title>" in html and "Allekirjoitus on kelvollinen" in html
+    tampered = _signed_file(settings, tmp_path, lambda d: d["entry"][1]["resource"].update(active=False))
+    shown = CliRunner().invoke(app, ["document", "render", str(tampered), "--language", "sv", *trust])
+    assert shown.exit_code == 0 and 'lang="sv"' in shown.stdout
+    assert "Signaturen är INTE giltig" in shown.stdout and "canonical form" in shown.stdout
+
+
+def test_render_writes_a_pdf_of_the_same_page(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    ensure_demo_pki(settings)
+    out = tmp_path / "page.pdf"
+    args = ["document", "render", str(_signed_file(settings, tmp_path)), "--audience", "client", "--pdf"]
+    done = CliRunner().invoke(app, [*args, "--out", str(out), "--trust", str(settings.document_trust)])
+    assert done.exit_code == 0, done.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF") and len(data) > 5_000

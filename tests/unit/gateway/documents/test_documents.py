@@ -143,3 +143,12 @@ def test_another_organisations_document_by_urn_uuid_shows_its_issuer_date_and_ve
     document["entry"][0]["resource"]["author"] = [{"reference": "Organization/gone", "display": "Kolmas kunta"}]
     page = render_html(document, SignatureStatus(True, "Toinen kunta"))
     assert "<dd>Kolmas kunta</dd>" in page and "<dd>?</dd>" in page
+
+
+def test_a_document_assembled_before_its_composition_was_written_is_refused() -> None:
+    bundle = compose(REQUEST, seen(frozenset()))
+    assert document_problems(bundle) == []
+    bundle["timestamp"] = "2026-12-03T11:59:59+02:00"  # a second before Composition.date
+    assert document_problems(bundle) == [
+        "Bundle.timestamp is before Composition.date: a document is assembled after it is written"
+    ]
