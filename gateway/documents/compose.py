@@ -33,7 +33,7 @@ from typing import Any
 from gateway.access.careteam import personal_worker_of
 from gateway.fhir.systems import COMPOSITION_VERSION, LOINC_SYSTEM, OWNING_SECTOR, SECTOR_SYSTEM, URI_SYSTEM
 
-__all__ = ["DocumentRequest", "compose", "consent_lines", "left_out", "sector_name"]
+__all__ = ["PLAN_OF_CARE", "DocumentRequest", "compose", "consent_lines", "left_out", "sector_name"]
 
 PLAN_OF_CARE = {"system": LOINC_SYSTEM, "code": "18776-5", "display": "Plan of care note"}
 _TERMINOLOGY = Path(__file__).resolve().parents[2] / "terminology"

@@ -114,6 +114,8 @@ class FhirProxy:
                 return await serve_batch(context, entries, lambda call, given: self._serve_one(context, call, given))
             return await serve_transaction(context, self.store, entries)
         if call.interaction is Interaction.OPERATION and self.documents is not None:
+            if call.method != "POST":
+                raise MethodNotAllowed(f"{call.operation} is invoked with POST")
             context.pre_check(call)
             body = await read_body(request, self.max_body)
             if media_type(request.headers.get("content-type")) not in FHIR_MEDIA_TYPES:

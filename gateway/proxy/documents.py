@@ -50,7 +50,7 @@ from gateway.access.decider import Policies
 from gateway.access.labels import part_labels, resource_labels
 from gateway.access.seam import Effect
 from gateway.audit.record import DocumentDisclosure
-from gateway.documents.compose import DocumentRequest, compose, consent_lines, left_out
+from gateway.documents.compose import PLAN_OF_CARE, DocumentRequest, compose, consent_lines, left_out
 from gateway.documents.structure import closure, document_problems, references_of, relative_reference
 from gateway.documents.verify import check_document
 from gateway.errors import (
@@ -124,9 +124,8 @@ class PlanDocuments:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def serve(self, context: RequestContext, call: FhirCall, body: Mapping[str, Any]) -> Served:
-        """Serve one document operation with the resource POSTed (`body`); see the module doc."""
-        if call.method != "POST":
-            raise MethodNotAllowed(f"{call.operation} is invoked with POST")
+        """Serve one document operation with the resource POSTed (`body`; the caller has checked
+        the method and the role, `RequestContext.pre_check`); see the module doc."""
         if call.operation == "$verify-document" and call.resource_type is None:
             return self._verify(body)
         if call.resource_type == "CarePlan" and call.resource_id is not None:
@@ -479,7 +478,7 @@ def _index_entry(
         "identifier": [{"system": URI_SYSTEM, "value": request.identifier}],
         "status": "current",
         "docStatus": "final",
-        "type": {"coding": [{"system": "http://loinc.org", "code": "18776-5", "display": "Plan of care note"}]},
+        "type": {"coding": [PLAN_OF_CARE]},
         "subject": {"reference": client},
         "date": str(document.get("timestamp")),
         "author": [author],

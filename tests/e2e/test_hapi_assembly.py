@@ -14,7 +14,7 @@ Running the jar directly, this proves that:
   `YHTEYS_DEFAULT_PAGE_SIZE`, `YHTEYS_MAX_PAGE_SIZE`) and a package from `yhteys package build`,
   the store starts, uses every one of those settings, and enforces exactly the package's profiles;
 
-and, against the session's HAPI, that the profiles it enforces are the package's (eight resource
+and, against the session's HAPI, that the profiles it enforces are the package's (nine resource
 types), that a resource of each of those types without `meta.profile` is refused and not stored,
 and that a reference written as a search (an inline match URL) is refused and nothing stored.
 """
@@ -45,8 +45,11 @@ from tests.fhirjson import FHIR_JSON, errors, search_total
 from tests.ports import free_port
 
 PROFILED_TYPES = frozenset(
-    {"CarePlan", "CareTeam", "Goal", "Consent", "Patient", "Practitioner", "PractitionerRole", "Organization"}
-)
+    {
+        "CarePlan", "CareTeam", "Goal", "Consent", "Patient", "Practitioner", "PractitionerRole", "Organization",
+        "DocumentReference",
+    }
+)  # fmt: skip
 """The resource types today's package profiles."""
 
 """The demo client's personal identity code, as a token search names it."""
@@ -319,8 +322,18 @@ def _demo_without_profile(kind: str) -> dict[str, Any]:
     return fresh
 
 
+_INDEX_ENTRY = {  # the demo has no document; an index entry of one, as the gateway writes it
+    "resourceType": "DocumentReference",
+    "status": "current",
+    "subject": {"reference": "Patient/demo-client"},
+    "content": [{"attachment": {"contentType": "application/fhir+json", "url": "Bundle/x"}}],
+}
+
+
 def _demo_resource(kind: str) -> dict[str, Any]:
     """A copy of the first demo resource of type `kind`, without its id (its profile kept)."""
+    if kind == "DocumentReference":
+        return copy.deepcopy(_INDEX_ENTRY)
     for entry in demo_bundle()["entry"]:
         resource: dict[str, Any] = entry["resource"]
         if resource["resourceType"] == kind:

@@ -154,6 +154,8 @@ def test_only_the_personal_worker_issues_and_a_plan_the_caller_cannot_see_is_mis
     assert missing.status_code == 404
     own = issue_document(call, client.ref("plan"), ISSUER)
     assert own.status_code == 422 and "another organisation" in own.text
+    assert call("GET", f"/fhir/{client.ref('plan')}/$document", token(SOCIAL_WORKER)).status_code == 405
+    assert call("POST", f"/fhir/{client.ref('plan')}/$everything", token(SOCIAL_WORKER)).status_code == 405
     assert issue_document(call, client.ref("plan"), SCHOOL, purpose="BTG").status_code == 400
     assert issue_document(call, client.ref("plan"), SCHOOL, language="de").status_code == 400
 
