@@ -156,7 +156,7 @@ def _render(result: dict[str, Any], count: int, activities: int, goals: int) -> 
     share = store.p50 / issue.p50 if issue.p50 else 0.0
     return "\n".join(
         [
-            "## documents through the gateway (issue and store on HAPI)",
+            "## Plan documents through the gateway: issued and stored on HAPI (issue 11)",
             "",
             f"`python -m bench.document_store --count {count}`: the demo client's plan grown to {activities} activities"
             f" and {goals} goals on our HAPI (H2), `$document` for the school welfare through `yhteys gateway serve`"

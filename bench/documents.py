@@ -543,9 +543,9 @@ def main() -> None:
     youth_note = (
         f"The youth services' document is not composed: {first[youth.name].failure}. Their view keeps "
         f"{len(youth_view.resources)} resources but not Patient/demo-client (the demo consent shows them "
-        "CarePlan, Goal and CareTeam), so `recipient_view` removes the plan's `subject` "
-        f"({sum(d.startswith(PLAN) for d in youth_view.dangling)} references of the plan removed), and "
-        "`compose` needs it."
+        "CarePlan, Goal and CareTeam), so no document can name whom it is about and the gateway refuses "
+        f"it (403), as here ({sum(d.startswith(PLAN) for d in youth_view.dangling)} references of the plan "
+        "name what they may not see); only the stages before the refusal are timed."
         if first[youth.name].failure and not client_seen
         else f"The youth services' document is not composed: {first[youth.name].failure}."
         if first[youth.name].failure
