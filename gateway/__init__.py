@@ -5,12 +5,14 @@ and the import-linter contracts in pyproject.toml hold them to it):
 
     cli/       the `yhteys` command line
     app/       the one assembly (build_gateway), the one audited frame, bearer authentication
-    proxy/     the FHIR path: dispatch, reads, writes, merge, bundles, redaction, URLs, search rules
+    proxy/     the FHIR path: dispatch, reads, writes, merge, bundles, redaction, URLs, search rules,
+               the document operations and a recipient's view
     review/    the auditors' and clients' view of the trail: audit API, report, console
     demo/      the demo client, her team and plan, and the demo systems
     audit/     the tamper-evident trail: BALP events, hash chain, checkpoints, verify and export
     store/     the FHIR store: the HAPI client, searches, the facts decisions rest on, the launcher
-    documents/ plan documents: composed for a recipient, the document rules, the HTML page
+    documents/ plan documents: composed for a recipient, the document rules, the check of a received one,
+               the HTML page and its PDF
     access/    the deciders (pure): the seam, role policy, consent, labels, subjects, care team
     signing/   signed documents' certificates, trust store, key ring and JAdES signatures
     fhir/      the shared FHIR vocabulary (pure): systems, codes, labels, ids, resource types
