@@ -333,6 +333,12 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+_DOCUMENT_PARAMETERS = (
+    '{"resourceType":"Parameters","parameter":[{"name":"recipient","valueReference":'
+    '{"reference":"Organization/demo-org-school-welfare"}},{"name":"purpose","valueCode":"CAREMGT"}]}'
+)
+
+
 def _print_how_to_call(settings: Settings) -> None:
     gateway = f"{settings.gateway_origin}/fhir"
     console.print(
@@ -350,6 +356,11 @@ def _print_how_to_call(settings: Settings) -> None:
         f"                     curl -s -H \"Authorization: Bearer $AUDIT\" '{settings.gateway_origin}/audit/AuditEvent?patient=Patient/demo-client'\n"
         f"  the client's access report in Finnish (a page): {settings.gateway_origin}/audit/report/Patient/demo-client?_format=html&lang=fi\n"
         f"  the auditor's console: {settings.gateway_origin}/audit/console (send the same Authorization header)\n"
+        "  a signed plan document for the school welfare, as the personal worker (then check it offline):\n"
+        "                     PW=$(.venv/bin/yhteys demo token social-welfare-system)\n"
+        f"                     curl -s -X POST -H \"Authorization: Bearer $PW\" -H 'Content-Type: application/fhir+json' "
+        f"{settings.gateway_origin}/fhir/CarePlan/demo-plan/\\$document -d '{_DOCUMENT_PARAMETERS}' > plan.json\n"
+        "                     .venv/bin/yhteys document verify plan.json; .venv/bin/yhteys document render plan.json --out plan.html\n"
         f"  audit trail        {settings.gateway_dir / 'audit.sqlite'} (check it: .venv/bin/yhteys audit verify)\n"
         f"\n[bold]FHIR store[/] (HAPI, loopback only, no access control): {settings.hapi_base_url}\n"
         "\nPress Ctrl-C to stop.",
