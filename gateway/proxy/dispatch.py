@@ -113,7 +113,8 @@ class FhirProxy:
             if kind == "batch":
                 return await serve_batch(context, entries, lambda call, given: self._serve_one(context, call, given))
             return await serve_transaction(context, self.store, entries)
-        if call.interaction is Interaction.OPERATION and self.documents is not None:
+        if call.interaction is Interaction.OPERATION:  # a document operation (`_parse` lets no other through)
+            assert self.documents is not None
             if call.method != "POST":
                 raise MethodNotAllowed(f"{call.operation} is invoked with POST")
             context.pre_check(call)
@@ -152,7 +153,7 @@ class FhirProxy:
         call = parse_call(request.method, path, query, self.resource_types)
         if call.interaction is Interaction.TRANSACTION and not call.params:
             return call
-        if call.interaction is Interaction.OPERATION and _is_document_operation(call):
+        if call.interaction is Interaction.OPERATION and self.documents is not None and _is_document_operation(call):
             return call
         if call.interaction not in _SERVED or (call.interaction is Interaction.HISTORY and call.resource_id is None):
             raise MethodNotAllowed(f"{call.interaction} is not served by this gateway")
