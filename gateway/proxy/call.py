@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote
 
 from gateway.errors import BadRequest, InvalidId, MethodNotAllowed, NotFound, Unexpected
 from gateway.fhir.codes import Interaction
-from gateway.fhir.ids import is_id
+from gateway.fhir.ids import PATIENT_REFERENCE, is_id
 
 __all__ = ["FHIR_BASE_PATH", "FhirCall", "fhir_path_of", "parse_call"]
 
@@ -50,6 +50,24 @@ class FhirCall:
 
     def param_names(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.params)
+
+    def named_clients(self) -> tuple[str, ...]:
+        """The clients ("Patient/<id>") the call names in its path or query, as it names them:
+        `Patient/<id>` in the path; `patient`, `subject` (and `:Patient`-typed) search values, as
+        references or, for `patient` and the typed ones, as bare ids; `_id` of a Patient search.
+        Only well-formed ones; nothing is read: a refused request is recorded with them."""
+        named = [f"Patient/{self.resource_id}"] if self.resource_type == "Patient" and self.resource_id else []
+        for name, value in self.params:
+            base, _, modifier = name.partition(":")
+            bare = base == "patient" or modifier == "Patient" or (self.resource_type == "Patient" and base == "_id")
+            if base not in ("patient", "subject", "_id") or (base == "_id" and self.resource_type != "Patient"):
+                continue
+            for item in value.split(","):
+                if PATIENT_REFERENCE.fullmatch(item):
+                    named.append(item)
+                elif bare and is_id(item):
+                    named.append(f"Patient/{item}")
+        return tuple(dict.fromkeys(named))
 
 
 def fhir_path_of(raw_path: bytes | str | None) -> str:

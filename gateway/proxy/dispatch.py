@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, unquote
 from starlette.requests import Request
 
 from gateway.access.decider import Policies
+from gateway.access.subjects import patient_of
 from gateway.errors import (
     BadRequest,
     MalformedBody,
@@ -106,6 +107,7 @@ class FhirProxy:
             call.resource_type,
             call.resource_id,
         )
+        attempt.touch(*call.named_clients())  # a request refused before anything is read is the client's too
         if call.interaction is Interaction.TRANSACTION:
             body = await read_body(request, self.max_body)
             kind, entries = parse_bundle(body, request.headers.get("content-type", ""), self.resource_types)
@@ -126,7 +128,7 @@ class FhirProxy:
                 raise MalformedBody("the body is not a FHIR resource (a JSON object with resourceType)")
             return await self.documents.serve(context, call, resource)
         if call.interaction.is_write:
-            return await self._serve_one(context, call, await self._write_input(request, call))
+            return await self._serve_one(context, call, await self._write_input(request, call, attempt))
         if call.resource_type is None and call.interaction is Interaction.SEARCH:  # a follow-up page
             token = dict(call.params)["_getpages"]
             cursor = self.cursors.open(token, context.binding())
@@ -165,7 +167,7 @@ class FhirProxy:
     def _reads(self) -> ReadPath:
         return ReadPath(self.store, self.urls, self.search_rules, self.cursors)
 
-    async def _write_input(self, request: Request, call: FhirCall) -> WriteInput:
+    async def _write_input(self, request: Request, call: FhirCall, attempt: Attempt) -> WriteInput:
         content_type = request.headers.get("content-type", "")
         if_match = None
         if call.interaction is not Interaction.CREATE:
@@ -176,7 +178,11 @@ class FhirProxy:
         assert call.resource_type is not None
         if call.interaction is Interaction.PATCH:
             return WriteInput(patch=patch_of(body, content_type), if_match=if_match)
-        return WriteInput(resource_of(body, content_type, call.resource_type, call.resource_id), if_match=if_match)
+        resource = resource_of(body, content_type, call.resource_type, call.resource_id)
+        client = patient_of(resource)
+        if isinstance(client, str):  # the client the body names, recorded even if the write is refused
+            attempt.touch(client)
+        return WriteInput(resource, if_match=if_match)
 
     async def _serve_one(self, context: RequestContext, call: FhirCall, given: WriteInput | None) -> Served:
         """One read or write (alone, or as a batch entry)."""

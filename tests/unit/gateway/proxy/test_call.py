@@ -92,3 +92,24 @@ def test_the_fhir_path_is_taken_as_sent(raw: bytes | str, want: str) -> None:
 def test_a_raw_path_off_the_fhir_base_is_refused(raw: bytes | None, error: type[GatewayError]) -> None:
     with pytest.raises(error):
         fhir_path_of(raw)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "want"),
+    [
+        ("GET", "Condition", "subject=Patient/demo-client", ("Patient/demo-client",)),
+        ("GET", "Goal", "patient=demo-client&_count=5", ("Patient/demo-client",)),
+        ("GET", "CarePlan", "subject:Patient=a1,b2", ("Patient/a1", "Patient/b2")),
+        ("GET", "CarePlan", "patient=Patient/a1&subject=Patient/a1", ("Patient/a1",)),
+        ("GET", "Patient/demo-client", "", ("Patient/demo-client",)),
+        ("GET", "Patient/demo-client/_history/2", "", ("Patient/demo-client",)),
+        ("GET", "Patient", "_id=a1,b2", ("Patient/a1", "Patient/b2")),
+        ("GET", "Goal", "_id=a1", ()),  # a Goal's id names no client
+        ("GET", "Goal", "subject=a1", ()),  # subject may name a Group: only a reference counts
+        ("GET", "Goal", "subject=Patient/a%20b&patient=..%2Fx", ()),  # not FHIR ids
+        ("GET", "CareTeam", "subject.name=Aino", ()),  # chained: names no id
+    ],
+)
+def test_the_clients_a_call_names(method: str, path: str, query: str, want: tuple[str, ...]) -> None:
+    resource_types = frozenset({"Condition", "Goal", "CarePlan", "Patient", "CareTeam"})
+    assert parse_call(method, path, query, resource_types).named_clients() == want
