@@ -11,8 +11,9 @@ document's language (fi, or sv on request):
 3. the activities, one section per owning sector, each naming the plan;
 4. the team (CareTeam) and 5. the personal worker (the open personal-worker member's
    PractitionerRole, with how to reach them);
-6. the consents in force, as the words `request.consents` gives (no Consent resource: a
-   recipient who may not read consents still learns which are in force).
+6. the consents in force, as the words `request.consents` gives (`consent_lines`: what they
+   permit the recipient; no Consent resource, so a recipient who may not read consents still
+   learns on what consent it receives the plan).
 
 Nothing hidden from the recipient is in `resources`, so nothing of it is in the document, nor
 any word of it: the narrative is made only from what is there. `DocumentRequest` names the
@@ -181,10 +182,14 @@ def left_out(language: str) -> str:
     return _WORDS["sv" if language == "sv" else "fi"]["left_out"]
 
 
-def consent_lines(consents: Sequence[Mapping[str, Any]], names: Mapping[str, str], language: str) -> list[str]:
-    """The consents in force, one plain line each: when given, which organisations may have what,
-    for which purposes, and for how long. Only what a consent permits is told (its refusals name
-    what is refused, which a document must not hint at); `names` gives organisations' names."""
+def consent_lines(
+    consents: Sequence[Mapping[str, Any]], names: Mapping[str, str], language: str, recipient: str
+) -> list[str]:
+    """The consents in force for `recipient`, one plain line each: when given, what the recipient
+    organisation may have, for which purposes, and for how long. Only what a consent permits the
+    recipient (or everyone) is told: its refusals name what is refused, and its permits for other
+    organisations name who else is involved, which a document must not hint at. `names` gives
+    organisations' names."""
     language = "sv" if language == "sv" else "fi"
     words, kinds, purposes = _WORDS[language], _KINDS[language], _PURPOSES[language]
     lines = []
@@ -192,7 +197,9 @@ def consent_lines(consents: Sequence[Mapping[str, Any]], names: Mapping[str, str
         provision: Mapping[str, Any] = consent.get("provision") or {}
         for permit in [p for p in provision.get("provision", []) if p.get("type") == "permit"] or [provision]:
             actors = [str(a.get("reference", {}).get("reference", "")) for a in permit.get("actor", [])]
-            who = ", ".join(names.get(a, a) for a in actors if a.startswith("Organization/")) or words["anyone"]
+            if actors and recipient not in actors:
+                continue
+            who = names.get(recipient, recipient) if actors else words["anyone"]
             what = ", ".join(kinds.get(str(c.get("code")), str(c.get("code"))) for c in permit.get("class", []))
             why = ", ".join(
                 purposes.get(str(p.get("code")), str(p.get("code")))

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.access.consent.decider import ConsentsOnFile
 from gateway.access.decider import Policies
 from gateway.access.labels import part_labels, resource_labels
 from gateway.access.seam import Effect
@@ -189,7 +190,7 @@ class PlanDocuments:
             raise UpstreamFailure("the plan reaches resources the FHIR store could not give")
         previous = await self._current_for(plan_ref, recipient)
         now = self.clock()
-        consents = [c for f in facts.values() for c in getattr(f.consents, "consents", ())]
+        consents = [c for f in facts.values() if isinstance(f.consents, ConsentsOnFile) for c in f.consents.consents]
         request = DocumentRequest(
             plan=plan_ref,
             issuer=principal.organization,
@@ -202,7 +203,7 @@ class PlanDocuments:
             date=now.astimezone(_HELSINKI).replace(microsecond=0).isoformat(),
             base=self.urls.public_base,
             language=language,
-            consents=consent_lines(consents, await self._names(consents, pool), language),
+            consents=consent_lines(consents, {recipient: name}, language, recipient),
             replaces=_master_of(previous),
         )
         bundle = compose(request, reached)
@@ -376,22 +377,6 @@ class PlanDocuments:
         if len(mine) > 1:
             raise UpstreamFailure("the FHIR store holds two current documents of the plan for one recipient")
         return mine[0] if mine else None
-
-    async def _names(
-        self, consents: Sequence[Mapping[str, Any]], pool: Mapping[str, Mapping[str, Any]]
-    ) -> dict[str, str]:
-        """The names of the organisations `consents` name (from `pool`, else read)."""
-        named = {
-            str(actor.get("reference", {}).get("reference"))
-            for consent in consents
-            for provision in (consent.get("provision") or {}).get("provision", [])
-            for actor in provision.get("actor", [])
-        }
-        names = {}
-        for reference in sorted(r for r in named if r.startswith("Organization/")):
-            organization = pool.get(reference) or await self._stored(reference) or {}
-            names[reference] = str(organization.get("name") or reference)
-        return names
 
 
 def _issue_parameters(params: Mapping[str, Any]) -> tuple[str, PurposeOfUse, str]:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from gateway.documents.compose import DocumentRequest, compose, sector_name
+from gateway.documents.compose import DocumentRequest, compose, consent_lines, sector_name
 from gateway.documents.render import SignatureStatus, render_html
 from gateway.documents.structure import closure, document_problems
 from gateway.fhir.labels import ETH, PSY, SOC, R
-from tests.unit.gateway.documents.demo_documents import REQUEST, seen
+from tests.unit.gateway.documents.demo_documents import POOL, REQUEST, seen
 
 
 def test_the_document_for_a_recipient_who_sees_everything_is_sound() -> None:
@@ -152,3 +152,19 @@ def test_a_document_assembled_before_its_composition_was_written_is_refused() ->
     assert document_problems(bundle) == [
         "Bundle.timestamp is before Composition.date: a document is assembled after it is written"
     ]
+
+
+def test_the_consent_lines_tell_a_recipient_only_what_the_consents_permit_it() -> None:
+    consent = copy.deepcopy(POOL["Consent/demo-consent"])
+    psychiatry = {"type": "permit", "actor": [{"reference": {"reference": "Organization/demo-org-psychiatry"}}]}
+    consent["provision"]["provision"].append({**psychiatry, "securityLabel": [{"code": "SOC"}]})
+    youth = "Organization/demo-org-youth-services"
+    [line] = consent_lines([consent], {youth: "Demo kaupunki, nuorisopalvelut"}, "fi", youth)
+    assert line == (
+        "Suostumus 2026-09-01: Demo kaupunki, nuorisopalvelut saa tiedot (suunnitelma, tavoitteet, omatiimi) "
+        "tarkoitukseen hoito ja palvelu, palvelujen yhteensovittaminen; voimassa 2026-09-01–2027-08-31."
+    )
+    assert "psykiatr" not in line and "PSY" not in line  # neither the other permit nor the refusal is told
+    [swedish] = consent_lines([consent], {}, "sv", youth)
+    assert swedish.startswith("Samtycke 2026-09-01: Organization/demo-org-youth-services får uppgifterna (planen")
+    assert consent_lines([consent], {}, "fi", "Organization/demo-org-school-welfare") == []
