@@ -18,8 +18,8 @@ and the import-linter contracts in pyproject.toml hold them to it):
     fhir/      the shared FHIR vocabulary (pure): systems, codes, labels, ids, resource types
 
 Shared by all rooms: `settings` (one Settings, read once), `errors` (every refusal as one
-hierarchy), `outcomes` (the only builder of OperationOutcomes) and `served` (what serving one
-request came to).
+hierarchy), `outcomes` (the only builder of OperationOutcomes), `served` (what serving one
+request came to) and `templates` (the one jinja2 set-up of every page).
 """
 
 __all__: list[str] = []

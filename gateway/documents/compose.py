@@ -28,16 +28,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from gateway.access.careteam import personal_worker_of
 from gateway.fhir.systems import COMPOSITION_VERSION, LOINC_SYSTEM, OWNING_SECTOR, SECTOR_SYSTEM, URI_SYSTEM
+from gateway.settings import PROJECT_ROOT
 
 __all__ = ["PLAN_OF_CARE", "DocumentRequest", "compose", "consent_lines", "left_out", "sector_name"]
 
 PLAN_OF_CARE = {"system": LOINC_SYSTEM, "code": "18776-5", "display": "Plan of care note"}
-_TERMINOLOGY = Path(__file__).resolve().parents[2] / "terminology"
+_TERMINOLOGY = PROJECT_ROOT / "terminology"
 _WORDS = {
     "fi": {
         "title": "Yhteinen asiakassuunnitelma",

@@ -20,9 +20,8 @@ from html.parser import HTMLParser
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-
 from gateway.documents.structure import relative_reference
+from gateway.templates import page_templates
 
 __all__ = ["Audience", "SignatureStatus", "render_html"]
 
@@ -38,13 +37,7 @@ _WORDS = {
     "en": {"issuer": "Issued by", "date": "Dated", "version": "Version", "valid": "The signature is valid: signed by {who}.",
            "invalid": "The signature is NOT valid: {why}", "yours": "Your plan"},
 }  # fmt: skip
-_environment = Environment(
-    loader=PackageLoader("gateway.documents", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_environment = page_templates("gateway.documents")
 
 
 @dataclass(frozen=True)

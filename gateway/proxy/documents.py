@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
 import hashlib
 import json
 import logging
@@ -163,13 +162,13 @@ class PlanDocuments:
         plan_ref, plan = await self._personal_workers_plan(context, plan_id, "issue a document of the plan")
         if recipient == principal.organization:
             raise Unprocessable("a plan document is issued for another organisation than the issuer's")
-        organization = await self._stored(recipient)
+        organization = await stored(self.store, recipient)
         if organization is None or organization.get("resourceType") != "Organization":
             raise Unprocessable(f"the recipient {recipient} is no organisation known to the FHIR store")
         sector, oid, name = _organization_facts(organization)
         if sector is None or oid is None:
             raise Unprocessable(f"the recipient {recipient} names no sector or no SOTE organisation OID")
-        pool = await self._gather([plan_ref, principal.organization])
+        pool = await self._gather({plan_ref: plan}, [principal.organization])
         facts = await context.facts([plan])
         principals = recipient_principals(self.policies.role, recipient, oid, sector, purpose)
         view = recipient_view(pool, principals, self.policies, facts, left_out(language))
@@ -245,7 +244,7 @@ class PlanDocuments:
         plan_ref, plan = await self._personal_workers_plan(context, plan_id, "receive a document into the plan")
         verified, problems = self._check(bundle)
         client = str(plan.get("subject", {}).get("reference", ""))
-        patient = await self._stored(client)
+        patient = await stored(self.store, client)
         problems += _subject_problems(bundle, patient) + _profile_problems(bundle)
         signer = organization_oid(verified.certificate) if verified else None
         if signer == principal.organization_oid:
@@ -255,21 +254,21 @@ class PlanDocuments:
         if problems:
             raise Unprocessable("the document was refused and nothing was stored: " + "; ".join(problems))
         assert verified is not None and signer is not None
-        stored = copy.deepcopy(dict(bundle))
-        composition = stored["entry"][0]["resource"]
+        document = dict(bundle)  # stored as received: its signed content is not ours to change
+        composition = document["entry"][0]["resource"]
         request = DocumentRequest(
             plan=plan_ref,
             issuer=str((composition.get("custodian") or {}).get("reference") or ""),
             recipient=principal.organization,
             purpose=str(PurposeOfUse.TREAT),
-            identifier=str((composition.get("identifier") or {}).get("value") or stored["identifier"]["value"]),
-            instance=str(stored["identifier"]["value"]),
-            version=_int(composition, 1),
-            date=str(stored.get("timestamp")),
+            identifier=str((composition.get("identifier") or {}).get("value") or document["identifier"]["value"]),
+            instance=str(document["identifier"]["value"]),
+            version=_version_in(composition, 1),
+            date=str(document.get("timestamp")),
             base="",
         )
-        index = _index_entry(stored, request, client, issued=False, signer=signer, document_id=str(uuid.uuid4()))
-        refused = await self._store(context, stored, index, None)
+        index = _index_entry(document, request, client, issued=False, signer=signer, document_id=str(uuid.uuid4()))
+        refused = await self._store(context, document, index, None)
         if refused is not None:
             return refused
         return Served(200, _information(_signed_by(verified) + "; stored and linked to " + plan_ref))
@@ -319,7 +318,7 @@ class PlanDocuments:
         """The plan `plan_id` (its reference, as stored), if the caller is its client's personal
         worker: 404 as for a missing plan if the caller may not read it, 403 if it may only read."""
         plan_ref = f"CarePlan/{plan_id}"
-        plan = await self._stored(plan_ref)
+        plan = await stored(self.store, plan_ref)
         if plan is None:
             raise NotFound(unknown(plan_ref))
         decider = await context.decider([plan], Interaction.OPERATION, teams=True)
@@ -330,20 +329,19 @@ class PlanDocuments:
             raise Forbidden(f"only the client's personal worker may {what}", allowed.reasons)
         return plan_ref, plan
 
-    async def _stored(self, reference: str) -> dict[str, Any] | None:
-        return await stored(self.store, reference)
-
-    async def _gather(self, roots: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Every resource `roots` reach on the store, read wave by wave (missing ones left out)."""
-        pool: dict[str, dict[str, Any]] = {}
-        wanted = list(dict.fromkeys(roots))
+    async def _gather(self, known: Mapping[str, dict[str, Any]], roots: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Every resource `known` (already read, `Type/id` → resource) and `roots` reach on the
+        store, read wave by wave (missing ones left out; nothing read twice)."""
+        pool: dict[str, dict[str, Any]] = dict(known)
+        wanted = list(dict.fromkeys([*known, *roots]))
         tried: set[str] = set()
         while wanted:
             tried.update(wanted)
             if len(tried) > _MAX_RESOURCES:
                 raise Unprocessable(f"the plan reaches more than {_MAX_RESOURCES} resources: no document is made of it")
-            found = await asyncio.gather(*(self._stored(reference) for reference in wanted))
-            for reference, resource in zip(wanted, found, strict=True):
+            unread = [reference for reference in wanted if reference not in pool]
+            found = await asyncio.gather(*(stored(self.store, reference) for reference in unread))
+            for reference, resource in zip(unread, found, strict=True):
                 if resource is not None:
                     pool[reference] = resource
             wanted = sorted(
@@ -561,7 +559,7 @@ def _version_of(previous: Mapping[str, Any] | None) -> int:
     return int(next(e["valuePositiveInt"] for e in previous["extension"] if e.get("url") == DOCUMENT_VERSION))
 
 
-def _int(composition: Mapping[str, Any], default: int) -> int:
+def _version_in(composition: Mapping[str, Any], default: int) -> int:
     """The Composition's version (the R4 versionNumber extension), `default` if it has none."""
     value = next(
         (e.get("valueString") for e in composition.get("extension", []) or [] if e.get("url") == COMPOSITION_VERSION),

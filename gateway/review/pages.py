@@ -31,11 +31,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-
 from gateway.audit.verify import Verdict
 from gateway.fhir.codes import Sector
 from gateway.fhir.systems import CLIENT_ID_SYSTEM
+from gateway.templates import page_templates
 
 __all__ = ["LANGUAGES", "render_console", "render_report"]
 
@@ -48,13 +47,7 @@ _BTG = "BTG"
 _PROVIDER_CODE = "PROV"
 _PATIENT_ROLE, _DOMAIN_RESOURCE, _SECURITY_RESOURCE, _QUERY_ROLE = "1", "4", "13", "24"
 
-_environment = Environment(
-    loader=PackageLoader("gateway.review", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_environment = page_templates("gateway.review")
 
 # Every text in fi, sv, en. Keys with a dot name a coded value: outcome.<code>, purpose.<code>,
 # interaction.<subtype code>, sector.<sector code>, type.<resource type>.
