@@ -35,6 +35,12 @@ class Settings:
     signing keys live (see the properties).
     `audit_checkpoint_ms` is the longest time between signed audit checkpoints while records
     arrive (1–60000 ms): the window in which a cut tail of the trail goes unnoticed.
+    `oidc_issuer` is the identity provider people log in at (empty: no browser login, unless
+    `yhteys run` starts its embedded Keycloak, on `keycloak_port`); `oidc_client_id` and
+    `oidc_client_secret` the gateway's registration there; `oidc_claims` which claims carry
+    the professional role, the provider's roles, the auditor role's name and the henkilötunnus
+    (`name=claim` pairs, see `gateway.login.people.ClaimsMapping`). A browser session ends after
+    `session_idle` seconds without a request, or `session_lifetime` seconds after login.
     """
 
     data_dir: Path
@@ -55,6 +61,13 @@ class Settings:
     audit_checkpoint_ms: int = 1000
     document_trust_path: str = ""
     document_keys_path: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = "yhteys-gateway"
+    oidc_client_secret: str = ""
+    oidc_claims: tuple[tuple[str, str], ...] = ()
+    session_idle: int = 900
+    session_lifetime: int = 28_800
+    keycloak_port: int = 8180
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -80,6 +93,13 @@ class Settings:
             audit_checkpoint_ms=_int_in(env, "YHTEYS_AUDIT_CHECKPOINT_MS", 1000, 1, 60_000),
             document_trust_path=env.get("YHTEYS_DOCUMENT_TRUST", ""),
             document_keys_path=env.get("YHTEYS_DOCUMENT_KEYS", ""),
+            oidc_issuer=env.get("YHTEYS_OIDC_ISSUER", "").rstrip("/"),
+            oidc_client_id=env.get("YHTEYS_OIDC_CLIENT_ID", "yhteys-gateway"),
+            oidc_client_secret=env.get("YHTEYS_OIDC_CLIENT_SECRET", ""),
+            oidc_claims=_pairs(env, "YHTEYS_OIDC_CLAIMS"),
+            session_idle=_int_in(env, "YHTEYS_SESSION_IDLE", 900, 1, 86_400),
+            session_lifetime=_int_in(env, "YHTEYS_SESSION_LIFETIME", 28_800, 60, 7 * 86_400),
+            keycloak_port=_int(env, "YHTEYS_KEYCLOAK_PORT", 8180),
         )
 
     def with_changes(self, **changes: object) -> Settings:
@@ -159,3 +179,16 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         except ValueError:
             raise SettingsError(f"{name} must list IP addresses or networks (CIDR), got {item!r}") from None
     return items
+
+
+def _pairs(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    """A comma-separated list of `name=value` pairs."""
+    pairs = []
+    for item in (item.strip() for item in env.get(name, "").split(",")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise SettingsError(f"{name} must list name=value pairs, got {item!r}")
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)

@@ -5,7 +5,9 @@ here. `build_gateway(settings)` reads the FHIR store's CapabilityStatement (so t
 be serving), the client registry, the token signing key and the page cursors' key from
 `settings.gateway_dir`,
 opens the audit trail, and returns a `Gateway`: the ASGI application — the authorization
-server at the gateway's origin, the auditors' `/audit` endpoints and the FHIR path at
+server at the gateway's origin, the auditors' `/audit` endpoints (open to a bearer token or a
+logged-in auditor's session), browser login at `/login` when an identity provider is
+configured (`settings.oidc_issuer`; `gateway.login`), and the FHIR path at
 `<origin>/fhir`, in front of HAPI, every endpoint inside the one audited frame — with its
 trail and the coroutine that releases it all. `serve(settings)` runs it with uvicorn in the
 foreground. Any fault in the files raises `GatewayStartError` before anything listens.
@@ -28,7 +30,7 @@ from auth.clock import system_clock
 from auth.config import AuthConfig
 from auth.jti import InMemoryJtiCache
 from auth.keys import SigningKeyError, SigningKeys, load_signing_key
-from auth.principal import TokenVerifier
+from auth.principal import Principal, TokenVerifier
 from auth.professionals import FhirProfessionalDirectory
 from auth.registry import RegistryError, load_registry
 from auth.server import create_auth_router
@@ -42,6 +44,10 @@ from gateway.audit.setup import checkpoint_key, open_store
 from gateway.audit.sink import AuditSink
 from gateway.audit.store import StoreError
 from gateway.audit.trail import AuditTrail
+from gateway.login.oidc import OidcConfig, OidcProvider
+from gateway.login.people import ClaimsMapping, Professional, professional_principal
+from gateway.login.routes import PeopleLogin, create_login_router
+from gateway.login.sessions import PendingLogins, SessionCookies, SessionDoor, Sessions
 from gateway.proxy.capabilities import capability_statement
 from gateway.proxy.cursor import CursorSeal
 from gateway.proxy.dispatch import FhirProxy
@@ -99,7 +105,7 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
     trail = AuditTrail(
         audit_store, audit_key, server=public_base, checkpoint_interval=settings.audit_checkpoint_ms / 1000
     )
-    directory = httpx.AsyncClient(timeout=60.0)  # the directory of professionals, read at token issue
+    directory = httpx.AsyncClient(timeout=60.0)  # the directory of professionals (token issue, login)
     store = Upstream(store_base, timeout=60.0, max_connections=50)  # the hot path
     auth_config = AuthConfig.at(
         origin,
@@ -139,12 +145,53 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
         await directory.aclose()
 
     trusted = networks_of(settings.gateway_trusted_proxies)
-    audit_router = create_audit_router(
-        AuditedFrame(verifier, trail, trusted_proxies=trusted), policies.role, trail, origin
+    door = SessionDoor(
+        Sessions(system_clock, idle=settings.session_idle, lifetime=settings.session_lifetime),
+        SessionCookies(secure=origin.startswith("https://")),
     )
+    pages_frame = AuditedFrame(verifier, trail, trusted_proxies=trusted, sessions=door)
+    routers = [create_audit_router(pages_frame, policies.role, trail, origin)]
+    if settings.oidc_issuer:
+        routers.append(create_login_router(pages_frame, _people_login(settings, door, directory)))
     frame = AuditedFrame(verifier, trail if audit is None else audit, trusted_proxies=trusted)
-    app = create_app(frame, proxy, create_auth_router(auth_config, in_frame(frame)), audit_router, on_close=close)
+    app = create_app(frame, proxy, create_auth_router(auth_config, in_frame(frame)), *routers, on_close=close)
     return Gateway(app, trail, close)
+
+
+def _people_login(settings: Settings, door: SessionDoor, client: httpx.AsyncClient) -> PeopleLogin:
+    """Browser login at `settings.oidc_issuer`, with `client` for the provider and the directory."""
+    origin = settings.gateway_origin
+    if not settings.oidc_client_secret:
+        raise GatewayStartError("YHTEYS_OIDC_CLIENT_SECRET is needed with YHTEYS_OIDC_ISSUER")
+    try:
+        mapping = ClaimsMapping(**dict(settings.oidc_claims))
+    except TypeError:
+        raise GatewayStartError(
+            f"YHTEYS_OIDC_CLAIMS names only {', '.join(ClaimsMapping.__dataclass_fields__)}"
+        ) from None
+    config = OidcConfig(
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        settings.oidc_client_secret,
+        f"{origin}/login/callback",
+        f"{origin}/login/signed-out",
+    )
+    directory = FhirProfessionalDirectory(settings.hapi_base_url, client)
+
+    async def principal_of(person: Professional, serial: str, issued_at: int, expires_at: int) -> Principal:
+        return await professional_principal(
+            person,
+            mapping,
+            directory=directory,
+            store=client,
+            store_base=settings.hapi_base_url,
+            client_id=settings.oidc_client_id,
+            serial=serial,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
+
+    return PeopleLogin(OidcProvider(config, client), mapping, door, PendingLogins(), principal_of)
 
 
 def server_config(settings: Settings, app: FastAPI) -> uvicorn.Config:

@@ -4,7 +4,8 @@
 endpoint alike (the FHIR path, the audit API, and whatever comes):
 
 1. authenticate the bearer token into a `Principal` (unless the endpoint is `public`, as
-   /metadata and the authorization server's endpoints are): no token or a bad one is a 401,
+   /metadata and the authorization server's endpoints are; an endpoint that takes `session`s,
+   a page, may be opened by a logged-in browser: `gateway.app.bearer`): no token or a bad one is a 401,
    recorded with why (a public endpoint may say why in `attempt.anonymous`: the token
    endpoint names the client it refused);
 2. `serve(attempt)`: the endpoint's own work, which notes in `attempt` what it learns (the
@@ -50,6 +51,7 @@ from gateway.audit.record import (
 )
 from gateway.audit.sink import AuditSink
 from gateway.errors import AuditUnavailable, GatewayError, Unauthenticated, Unexpected
+from gateway.login.sessions import SessionDoor
 from gateway.outcomes import error_response
 from gateway.served import Answer, Attempt, Served
 
@@ -82,15 +84,18 @@ class AuditedFrame:
     audit: AuditSink
     clock: Clock = system_clock
     trusted_proxies: Networks = ()
+    sessions: SessionDoor | None = None
 
-    async def __call__(self, request: Request, serve: Serve, attempt: Attempt, *, public: bool = False) -> Response:
+    async def __call__(
+        self, request: Request, serve: Serve, attempt: Attempt, *, public: bool = False, session: bool = False
+    ) -> Response:
         """Serve `request` with `serve` and audit it; see the module doc."""
         request_id = request_id_of(request.headers.get("x-request-id"))
         caller: Caller | Anonymous = Anonymous("a public endpoint, no token asked for" if public else "no bearer token")
         answer: Answer
         try:
             if not public:
-                attempt.principal = authenticate(self.verifier, request)
+                attempt.principal = authenticate(self.verifier, request, self.sessions if session else None)
                 caller = Caller.of(attempt.principal)
                 attempt.recorder = partial(self._intend, request, request_id, caller)
             answer = await serve(attempt)
@@ -103,6 +108,8 @@ class AuditedFrame:
             answer = Served.failed(Unexpected(), attempt.patients)
         if public and attempt.anonymous:
             caller = Anonymous(attempt.anonymous)
+        elif public and attempt.principal is not None:  # a login: recorded with whom it made
+            caller = Caller.of(attempt.principal)
         record = self._record(
             request,
             request_id,

@@ -19,6 +19,7 @@ Every command reads `Settings.from_env()` once; failures print the reason and ex
 
 from __future__ import annotations
 
+import secrets
 import signal
 import time
 from collections.abc import Iterator
@@ -44,6 +45,7 @@ from gateway.cli.policy import policy_app
 from gateway.demo import DemoError, load_demo
 from gateway.demo.clients import DemoClientError, demo_token, ensure_demo_clients
 from gateway.demo.pki import ensure_demo_pki
+from gateway.login.keycloak import DEMO_PEOPLE, KEYCLOAK_VERSION, Keycloak, KeycloakError, demo_realm, find_java
 from gateway.settings import Settings, SettingsError
 from gateway.store.hapi import HapiError, HapiServer, Tick
 from gateway.store.package import PackageError, build_package
@@ -190,10 +192,13 @@ def _load_demo(settings: Settings) -> None:
 
 @app.command("run")
 def run() -> None:
-    """Start HAPI (building it if needed), load the demo, register the demo systems, print how
-    to call the gateway, and serve the gateway until Ctrl-C; then stop what was started."""
+    """Start HAPI (building it if needed), load the demo, register the demo systems, start the
+    embedded Keycloak for browser login (unless YHTEYS_OIDC_ISSUER names another provider, or no
+    Java 21+ is installed), print how to call the gateway and log in, and serve the gateway
+    until Ctrl-C; then stop what was started."""
     settings = _settings()
     server = HapiServer(settings)
+    keycloak = Keycloak(settings.data_dir / "keycloak", settings.data_dir / "keycloak" / "run", settings.keycloak_port)
     started_here = False
     try:
         _build(server)
@@ -206,13 +211,16 @@ def run() -> None:
         ensure_demo_clients(settings.gateway_dir)
         ensure_demo_pki(settings)
         signal.signal(signal.SIGTERM, _interrupt)
+        settings, passwords = _login(settings, keycloak)
         _print_how_to_call(settings)
+        _print_how_to_log_in(settings, passwords)
         serve(settings)
-    except (HapiError, PackageError, GatewayStartError) as exc:
+    except (HapiError, PackageError, GatewayStartError, KeycloakError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         pass
     finally:
+        keycloak.stop()
         if started_here:
             with _waiting("Stopping HAPI FHIR"):
                 server.stop()
@@ -337,6 +345,37 @@ _DOCUMENT_PARAMETERS = (
     '{"resourceType":"Parameters","parameter":[{"name":"recipient","valueReference":'
     '{"reference":"Organization/demo-org-school-welfare"}},{"name":"purpose","valueCode":"CAREMGT"}]}'
 )
+
+
+def _login(settings: Settings, keycloak: Keycloak) -> tuple[Settings, dict[str, str]]:
+    """Settings with browser login at the embedded Keycloak, started here, and the demo people's
+    passwords; `settings` as they are when another provider is configured or Keycloak cannot run."""
+    if settings.oidc_issuer:
+        return settings, {}
+    if find_java() is None:
+        console.print("No Java 21 or newer is installed: browser login (Keycloak) is off.")
+        return settings, {}
+    secret = secrets.token_urlsafe(24)
+    passwords = {what: secrets.token_urlsafe(9) for what in DEMO_PEOPLE}
+    with _waiting(f"Starting Keycloak {KEYCLOAK_VERSION} (fetched from Maven Central the first time)"):
+        keycloak.start(demo_realm(settings.gateway_origin, settings.oidc_client_id, secret, passwords))
+    return settings.with_changes(oidc_issuer=keycloak.issuer, oidc_client_secret=secret), passwords
+
+
+def _print_how_to_log_in(settings: Settings, passwords: dict[str, str]) -> None:
+    if not settings.oidc_issuer:
+        return
+    people = "".join(
+        f"  {what:<9} {DEMO_PEOPLE[what]:<15} password {password}\n" for what, password in passwords.items()
+    )
+    console.print(
+        f"\n[bold]Log in in a browser[/] at {settings.gateway_origin}/login (identity provider {settings.oidc_issuer})\n"
+        + (people or "  with your identity provider's accounts\n")
+        + f"  the auditor's console   {settings.gateway_origin}/audit/console\n"
+        f"  your own page           {settings.gateway_origin}/me",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _print_how_to_call(settings: Settings) -> None:

@@ -6,8 +6,9 @@
                                               in Finnish, Swedish or English
     GET /audit/console?...                    the auditor's page: filters, highlights, chain status
 
-Every request runs in the audited frame (`gateway.app.frame`) and needs a bearer token whose
-professional holds the `auditor` role and whose scopes cover AuditEvent search: the role
+Every request runs in the audited frame (`gateway.app.frame`) and needs a bearer token, or the
+browser session of a logged-in person (`gateway.login`; a page asked for without one answers
+401 with a page that links to the login), whose professional holds the `auditor` role and whose scopes cover AuditEvent search: the role
 policy decides (`auditors read the audit trail;
 auditors have no clinical access`), so no clinical role reads the trail. Reading the trail is
 itself recorded in it, allowed or denied, before the answer leaves (503 if it cannot be).
@@ -26,6 +27,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -41,6 +43,7 @@ from gateway.errors import AuditUnavailable, BadRequest, Forbidden
 from gateway.fhir.codes import Interaction
 from gateway.fhir.ids import PATIENT_REFERENCE
 from gateway.fhir.media import FHIR_JSON
+from gateway.login.pages import language_of, message_page
 from gateway.review.pages import LANGUAGES, render_console, render_report
 from gateway.served import Attempt, Responded
 
@@ -97,7 +100,11 @@ def create_audit_router(frame: AuditedFrame, role_policy: RolePolicy, trail: Aud
 
         attempt = Attempt(interaction="search", resource_type="AuditEvent")
         attempt.touch(*named)
-        response = await frame(request, audited, attempt)
+        response = await frame(request, audited, attempt, session=True)
+        if response.status_code == 401 and _wants_html(request):  # a person in a browser: how to log in
+            back = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
+            lang = language_of(request)
+            response = message_page("required", lang, 401, link=f"/login?next={back}&lang={lang}")
         response.headers.update(_PRIVATE)
         return response
 
@@ -188,7 +195,12 @@ def _language(request: Request) -> str:
 
 
 def _wants_html(request: Request) -> bool:
-    return request.query_params.get("_format") == "html" or "text/html" in request.headers.get("accept", "")
+    """The console always is a page; the rest when asked for one (`_format=html` or Accept text/html)."""
+    return (
+        request.url.path == "/audit/console"
+        or request.query_params.get("_format") == "html"
+        or "text/html" in request.headers.get("accept", "")
+    )
 
 
 def _with_date(query: AuditQuery, value: str) -> AuditQuery:

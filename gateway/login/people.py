@@ -1,0 +1,167 @@
+"""Who logged in: the identity provider's claims mapped to a professional or a citizen.
+
+`person_of(claims, mapping)` reads the checked ID token's claims through a `ClaimsMapping`
+(which claim carries what; the defaults match the realm the project ships):
+
+- a **professional** has a `practitioner_role` claim "PractitionerRole/<id>" (their role in the
+  county's directory) and may have the provider's role `auditor_role` in the `roles` claim;
+- a **citizen** (a client, or a guardian) has a `hetu` claim: a valid henkilötunnus.
+
+A token with neither, with both, or with a malformed value is refused (`LoginFailed`): who is
+unclear is nobody. `name` is the display name (`name`, else given and family names).
+
+`professional_principal(person, ...)` is the `Principal` a logged-in professional acts as on
+the gateway's pages: the PractitionerRole must be in the directory and active; its
+organisation's OID and sector come from the store's Organization; the team roles are the
+directory's, except `auditor`, which needs the provider's auditor role as well (both must say
+so). An auditor's grant is `user/AuditEvent.rs`; other professionals get no scopes on the
+pages. The system recorded is the gateway's own client id at the provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from auth.principal import Principal
+from auth.professionals import DirectoryUnavailable, ProfessionalDirectory, UnknownProfessional
+from auth.scopes import parse_scope
+from gateway.fhir.codes import AUDITOR, PurposeOfUse, Sector
+from gateway.fhir.hetu import HetuError, parse_hetu
+from gateway.fhir.ids import PRACTITIONER_ROLE_REFERENCE
+from gateway.fhir.systems import SECTOR_SYSTEM, SOTE_ORGANIZATION_SYSTEM
+from gateway.login.oidc import LoginFailed, ProviderUnavailable
+
+__all__ = ["Citizen", "ClaimsMapping", "Person", "Professional", "person_of", "professional_principal"]
+
+_AUDIT_SCOPE = parse_scope("user/AuditEvent.rs")
+
+
+@dataclass(frozen=True)
+class ClaimsMapping:
+    """Which ID token claim carries what."""
+
+    practitioner_role: str = "practitioner_role"
+    roles: str = "roles"
+    auditor_role: str = "auditor"
+    hetu: str = "hetu"
+
+
+@dataclass(frozen=True)
+class Professional:
+    """A professional, as the provider says: their PractitionerRole and the provider's roles."""
+
+    subject: str
+    name: str
+    practitioner_role: str
+    provider_roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Citizen:
+    """A citizen (a client or a guardian) by henkilötunnus."""
+
+    subject: str
+    name: str
+    hetu: str
+
+
+Person = Professional | Citizen
+
+
+def person_of(claims: Mapping[str, Any], mapping: ClaimsMapping) -> Person:
+    """The person the claims name; see the module doc."""
+    role, hetu = claims.get(mapping.practitioner_role), claims.get(mapping.hetu)
+    subject, name = str(claims.get("sub", "")), _name(claims)
+    if role is not None and hetu is not None:
+        raise LoginFailed("the identity provider names both a professional role and a henkilötunnus")
+    if isinstance(role, str) and PRACTITIONER_ROLE_REFERENCE.fullmatch(role):
+        roles = claims.get(mapping.roles, [])
+        provider_roles = tuple(str(r) for r in roles) if isinstance(roles, list) else ()
+        return Professional(subject, name, role, provider_roles)
+    if role is not None:
+        raise LoginFailed("the professional role the identity provider names is not a PractitionerRole")
+    if isinstance(hetu, str):
+        try:
+            return Citizen(subject, name, parse_hetu(hetu).code)
+        except HetuError:
+            raise LoginFailed("the henkilötunnus the identity provider names is not valid") from None
+    raise LoginFailed("the identity provider names neither a professional role nor a henkilötunnus")
+
+
+async def professional_principal(
+    person: Professional,
+    mapping: ClaimsMapping,
+    *,
+    directory: ProfessionalDirectory,
+    store: httpx.AsyncClient,
+    store_base: str,
+    client_id: str,
+    serial: str,
+    issued_at: int,
+    expires_at: int,
+) -> Principal:
+    """The principal `person` acts as on the pages; `LoginFailed` if the directory refuses them."""
+    try:
+        found = await directory.lookup(person.practitioner_role)
+    except DirectoryUnavailable as exc:
+        raise ProviderUnavailable(f"the directory of professionals cannot answer ({exc})") from None
+    if isinstance(found, UnknownProfessional) or not found.active or not found.organization:
+        raise LoginFailed("the professional role is not known as active in the directory")
+    oid, sector = await _organization(store, store_base, found.organization)
+    roles = tuple(r for r in found.team_roles if r != AUDITOR or mapping.auditor_role in person.provider_roles)
+    return Principal(
+        client_id=client_id,
+        organization=found.organization,
+        organization_oid=oid,
+        sector=sector,
+        practitioner_role=person.practitioner_role,
+        team_roles=roles,
+        scopes=(_AUDIT_SCOPE,) if AUDITOR in roles else (),
+        purpose_of_use=PurposeOfUse.TREAT,
+        btg_reason="",
+        jti=f"session-{serial}",
+        expires_at=expires_at,
+        issued_at=issued_at,
+    )
+
+
+async def _organization(store: httpx.AsyncClient, base: str, reference: str) -> tuple[str, Sector]:
+    """The SOTE OID and the (first) sector of the Organization at `reference`."""
+    try:
+        answer = await store.get(f"{base.rstrip('/')}/{reference}", headers={"Accept": "application/fhir+json"})
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"the FHIR store did not answer ({exc.__class__.__name__})") from None
+    if answer.status_code != 200:
+        raise LoginFailed("the professional's organisation is not in the directory")
+    resource = answer.json()
+    oid = next(
+        (
+            str(i.get("value"))
+            for i in resource.get("identifier", [])
+            if isinstance(i, dict) and i.get("system") == SOTE_ORGANIZATION_SYSTEM and i.get("value")
+        ),
+        "",
+    )
+    sectors = [
+        coding.get("code")
+        for concept in resource.get("type", [])
+        if isinstance(concept, dict)
+        for coding in concept.get("coding", [])
+        if isinstance(coding, dict) and coding.get("system") == SECTOR_SYSTEM
+    ]
+    sector = next((Sector(code) for code in sectors if code in tuple(Sector)), None)
+    if not oid or sector is None:
+        raise LoginFailed("the professional's organisation has no SOTE OID or sector in the directory")
+    return oid, sector
+
+
+def _name(claims: Mapping[str, Any]) -> str:
+    name = claims.get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()[:200]
+    parts = [claims.get("given_name"), claims.get("family_name")]
+    return " ".join(str(p) for p in parts if isinstance(p, str) and p.strip())[:200]

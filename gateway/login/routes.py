@@ -1,0 +1,221 @@
+"""The login endpoints: a person logs in at the county's identity provider and out again.
+
+    GET  /login?next=<path>&lang=fi   starts a login: 303 to the provider's authorization endpoint
+    GET  /login/callback?state&code   the provider's answer: the session starts, 303 to `next`
+    POST /logout                      ends the session (form field `csrf`), 303 to the provider's logout
+    GET  /login/signed-out            where the provider sends the browser after logout
+    GET  /me                          the logged-in person's page: who they are, their pages, logout
+
+A login is bound to the browser that started it: its state is kept by the gateway
+(`PendingLogins`, single use, 10 minutes) and in the login cookie, and the callback needs both
+to agree; so a forged or replayed state, or a code sent to another browser, ends in a 400 page,
+as does a code the provider refuses (a replayed code) or an ID token that does not check
+(`gateway.login.oidc`). `next` is only ever a path of this gateway ("/…", never "//…"): no
+open redirect. Logout needs the session's CSRF token; the session ends at the gateway before
+the browser is sent on to the provider.
+
+Every request runs in the audited frame as a public endpoint: a login is recorded with the
+professional it made (their principal) or, for a citizen or a refusal, with what is known
+(the provider's subject id, or why it failed); never a henkilötunnus in free text.
+Pages are in Finnish, Swedish or English (`lang`), work without JavaScript, and are never cached.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from auth.errors import InvalidRequest
+from auth.forms import read_form
+from auth.principal import Principal
+from gateway.access.seam import Effect
+from gateway.app.frame import AuditedFrame
+from gateway.login.oidc import LoginFailed, OidcProvider, ProviderUnavailable
+from gateway.login.pages import LANGUAGE_NAMES, LANGUAGES, language_of, message_page, page_headers, render, texts_for
+from gateway.login.people import Citizen, ClaimsMapping, Person, Professional, person_of
+from gateway.login.sessions import BrowserSession, PendingLogins, SessionDoor, csrf_matches
+from gateway.served import Attempt, Responded
+
+__all__ = ["PeopleLogin", "PrincipalOf", "create_login_router"]
+
+PrincipalOf = Callable[[Professional, str, int, int], Awaitable[Principal]]
+"""The principal a professional acts as: (person, session serial, issued at, expires at)."""
+
+
+@dataclass(frozen=True)
+class PeopleLogin:
+    """What the login endpoints need: the provider, the claims mapping, the sessions and how a
+    professional's principal is found."""
+
+    provider: OidcProvider
+    mapping: ClaimsMapping
+    door: SessionDoor
+    pending: PendingLogins
+    principal_of: PrincipalOf
+
+
+def create_login_router(frame: AuditedFrame, login: PeopleLogin) -> APIRouter:
+    """The login endpoints; see the module doc."""
+    router = APIRouter()
+    cookies = login.door.cookies
+
+    async def public(request: Request, interaction: str, serve: Callable[[Attempt], Awaitable[Responded]]) -> Response:
+        return await frame(request, serve, Attempt(interaction=interaction), public=True)
+
+    async def start(request: Request) -> Response:
+        async def serve(attempt: Attempt) -> Responded:
+            lang = language_of(request)
+            pending = login.pending.start(_local_path(request.query_params.get("next", "")), lang)
+            try:
+                target = await login.provider.authorization_url(pending.request, language=lang)
+            except LoginFailed as failure:
+                attempt.anonymous = f"login not started: {failure.reason}"
+                return Responded(message_page("failed", lang, 503, why=failure.reason), effect=Effect.DENY)
+            attempt.anonymous = "login started"
+            response = RedirectResponse(target, status_code=303, headers=page_headers())
+            cookies.set(response, cookies.login, pending.request.state, max_age=int(login.pending.ttl))
+            return Responded(response)
+
+        return await public(request, "login", serve)
+
+    async def callback(request: Request) -> Response:
+        async def serve(attempt: Attempt) -> Responded:
+            state = request.query_params.get("state", "")
+            bound = request.cookies.get(cookies.login, "")
+            pending = login.pending.take(state) if state and bound == state else None
+            lang = pending.language if pending else language_of(request)
+
+            def refused(reason: str, status: int = 400) -> Responded:
+                attempt.anonymous = f"login refused: {reason}"
+                response = message_page("failed", lang, status, why=reason)
+                cookies.clear(response, cookies.login)
+                return Responded(response, effect=Effect.DENY)
+
+            if pending is None:
+                return refused("the login's state is unknown, used, expired or not this browser's")
+            if "error" in request.query_params:
+                return refused(f"the identity provider answered {request.query_params['error'][:60]!r}")
+            code = request.query_params.get("code", "")
+            if not code:
+                return refused("the identity provider's answer has no code")
+            try:
+                claims, id_token = await login.provider.redeem(code, pending.request)
+                person = person_of(claims, login.mapping)
+                session = await _open(login, person, id_token)
+            except ProviderUnavailable as failure:
+                return refused(failure.reason, 503)
+            except LoginFailed as failure:
+                return refused(failure.reason)
+            attempt.principal = session.principal
+            attempt.anonymous = "" if session.principal else f"citizen logged in (subject {person.subject[:64]})"
+            response = RedirectResponse(pending.next_path, status_code=303, headers=page_headers())
+            cookies.clear(response, cookies.login)
+            cookies.set(response, cookies.session, session.key)
+            return Responded(response)
+
+        return await public(request, "login-callback", serve)
+
+    async def logout(request: Request) -> Response:
+        async def serve(attempt: Attempt) -> Responded:
+            lang = language_of(request)
+            session = login.door.session_of(request)
+            try:
+                token = (await read_form(request)).get("csrf", "")
+            except InvalidRequest:
+                token = ""
+            if session is None or not csrf_matches(session, token):
+                attempt.anonymous = "logout refused: no session, or the form's CSRF token is not the session's"
+                return Responded(message_page("refused", lang, 403), effect=Effect.DENY)
+            login.door.sessions.close(session.key)
+            attempt.principal = session.principal
+            attempt.anonymous = "" if session.principal else "citizen logged out"
+            try:
+                target = await login.provider.end_session_url(session.id_token)
+            except LoginFailed:
+                target = None
+            response = RedirectResponse(target or f"/login/signed-out?lang={lang}", status_code=303)
+            response.headers.update(page_headers())
+            cookies.clear(response, cookies.session)
+            return Responded(response)
+
+        return await public(request, "logout", serve)
+
+    async def signed_out(request: Request) -> Response:
+        async def serve(attempt: Attempt) -> Responded:
+            attempt.anonymous = "signed out"
+            return Responded(message_page("signed_out", language_of(request), 200))
+
+        return await public(request, "signed-out", serve)
+
+    async def me(request: Request) -> Response:
+        async def serve(attempt: Attempt) -> Responded:
+            lang = language_of(request)
+            session = login.door.session_of(request)
+            if session is None:
+                attempt.anonymous = "no session, or it has expired"
+                return Responded(message_page("required", lang, 401, link=f"/login?next=/me&lang={lang}"))
+            attempt.principal = session.principal
+            attempt.anonymous = "" if session.principal else "a citizen's own page"
+            page = _me_page(session, lang)
+            return Responded(HTMLResponse(page, headers=page_headers(_origin(login.provider.config.issuer))))
+
+        return await public(request, "own-page", serve)
+
+    router.add_api_route("/login", start, methods=["GET"])
+    router.add_api_route("/login/callback", callback, methods=["GET"])
+    router.add_api_route("/logout", logout, methods=["POST"])
+    router.add_api_route("/login/signed-out", signed_out, methods=["GET"])
+    router.add_api_route("/me", me, methods=["GET"])
+    return router
+
+
+async def _open(login: PeopleLogin, person: Person, id_token: str) -> BrowserSession:
+    """A session for `person`: a professional with the principal they act as."""
+    sessions = login.door.sessions
+    serial = secrets.token_urlsafe(12)
+    principal: Principal | None = None
+    if isinstance(person, Professional):
+        now = int(sessions.clock())
+        principal = await login.principal_of(person, serial, now, now + int(sessions.lifetime))
+    return sessions.open(person, principal, id_token, serial)
+
+
+def _me_page(session: BrowserSession, lang: str) -> str:
+    t = texts_for(lang)
+    person = session.person
+    links: list[dict[str, Any]] = []
+    principal = session.principal
+    if principal is not None and any(s.resource_type == "AuditEvent" for s in principal.scopes):
+        links.append({"href": f"/audit/console?lang={lang}", "text": t["console"]})
+    return render(
+        "me.html",
+        lang=lang,
+        t=t,
+        title=t["title_me"],
+        name=person.name,
+        kind=t["as_professional"] if isinstance(person, Professional) else t["as_citizen"],
+        citizen=isinstance(person, Citizen),
+        links=links,
+        csrf=session.csrf,
+        languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+    )
+
+
+def _local_path(value: str) -> str:
+    """`value` if it is a path of this gateway, else /me."""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value and value.isprintable():
+        return value
+    return "/me"
+
+
+def _origin(url: str) -> str:
+    """The origin (scheme://host[:port]) of `url`."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
