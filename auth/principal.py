@@ -32,7 +32,7 @@ from auth.keys import ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, SigningKeys
 from auth.scopes import Scope, ScopeSyntaxError, parse_scope
 from gateway.fhir.codes import PurposeOfUse, Sector
 
-__all__ = ["InvalidToken", "Principal", "TokenVerifier"]
+__all__ = ["CitizenPrincipal", "InvalidToken", "Principal", "TokenVerifier"]
 
 _MAX_TOKEN_LENGTH = 16_384
 _DEFAULT_LEEWAY = 10.0
@@ -65,6 +65,26 @@ class Principal:
     jti: str
     expires_at: int
     issued_at: int
+
+
+@dataclass(frozen=True)
+class CitizenPrincipal:
+    """A citizen acting for themself: a client logged in through the county's identity provider.
+
+    `person` is who acts and `patient` whose data it is ("Patient/<id>", the same client);
+    `role` the team-role code they act in (`client`). `client_id` is the system they act
+    through (the gateway's pages). `jti` names the session in the audit trail. Times are POSIX
+    seconds. There is no organisation, sector or professional: the citizen decider, not the
+    role policy, decides their requests.
+    """
+
+    client_id: str
+    person: str
+    patient: str
+    role: str
+    jti: str
+    issued_at: int
+    expires_at: int
 
 
 class TokenVerifier:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from starlette.responses import JSONResponse, Response
 
-from auth.principal import Principal
+from auth.principal import CitizenPrincipal, Principal
 from gateway.access.seam import Effect, Reason
 from gateway.access.subjects import patient_of
 from gateway.audit.record import Disclosed, DocumentDisclosure
@@ -62,7 +62,7 @@ class Attempt:
     """What is known of one request so far, for its audit record; the endpoint fills it in.
 
     `principal` is set by the frame once the token verified (None for a public endpoint or
-    before that). `touch` the clients ("Patient/<id>") the request reads or names, as soon as
+    before that); `citizen` instead, on a citizen's page, once their session is found. `touch` the clients ("Patient/<id>") the request reads or names, as soon as
     they are known: a failure is recorded with them. `recorder` is set by the frame: an
     endpoint must `await intend(...)` before it sends any write to the store. A public
     endpoint may set `anonymous` to what it knows of an unauthenticated caller (recorded as
@@ -75,6 +75,7 @@ class Attempt:
     resource_type: str | None = None
     resource_id: str | None = None
     principal: Principal | None = None
+    citizen: CitizenPrincipal | None = None
     recorder: IntentRecorder | None = None
     anonymous: str = ""
     disclosure: DocumentDisclosure | None = None
@@ -166,21 +167,22 @@ class Served:
 class Responded:
     """An `Answer` that is a finished response (a page, an OAuth answer), with its clients.
 
-    It discloses no FHIR resource (`disclosed` is empty); `effect` and `reasons` are the
-    decision's, when one was made.
+    It discloses the FHIR resources a page shows (`shown`; none for an OAuth answer); `effect`
+    and `reasons` are the decision's, when one was made.
     """
 
     response: Response
     patients: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
     effect: Effect = Effect.PERMIT
+    shown: tuple[Disclosed, ...] = ()
 
     @property
     def status(self) -> int:
         return self.response.status_code
 
     def disclosed(self) -> tuple[Disclosed, ...]:
-        return ()
+        return self.shown if self.status < 400 else ()
 
     def as_response(self) -> Response:
         return self.response

@@ -30,7 +30,7 @@ from auth.clock import system_clock
 from auth.config import AuthConfig
 from auth.jti import InMemoryJtiCache
 from auth.keys import SigningKeyError, SigningKeys, load_signing_key
-from auth.principal import Principal, TokenVerifier
+from auth.principal import CitizenPrincipal, Principal, TokenVerifier
 from auth.professionals import FhirProfessionalDirectory
 from auth.registry import RegistryError, load_registry
 from auth.server import create_auth_router
@@ -45,9 +45,10 @@ from gateway.audit.sink import AuditSink
 from gateway.audit.store import StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.login.oidc import OidcConfig, OidcProvider
-from gateway.login.people import ClaimsMapping, Professional, professional_principal
+from gateway.login.people import Citizen, ClaimsMapping, Professional, citizen_principal, professional_principal
 from gateway.login.routes import PeopleLogin, create_login_router
 from gateway.login.sessions import PendingLogins, SessionCookies, SessionDoor, Sessions
+from gateway.own.routes import create_own_router
 from gateway.proxy.capabilities import capability_statement
 from gateway.proxy.cursor import CursorSeal
 from gateway.proxy.dispatch import FhirProxy
@@ -153,6 +154,7 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
     routers = [create_audit_router(pages_frame, policies.role, trail, origin)]
     if settings.oidc_issuer:
         routers.append(create_login_router(pages_frame, _people_login(settings, door, directory)))
+        routers.append(create_own_router(pages_frame, directory, store_base, trail))
     frame = AuditedFrame(verifier, trail if audit is None else audit, trusted_proxies=trusted)
     app = create_app(frame, proxy, create_auth_router(auth_config, in_frame(frame)), *routers, on_close=close)
     return Gateway(app, trail, close)
@@ -191,7 +193,18 @@ def _people_login(settings: Settings, door: SessionDoor, client: httpx.AsyncClie
             expires_at=expires_at,
         )
 
-    return PeopleLogin(OidcProvider(config, client), mapping, door, PendingLogins(), principal_of)
+    async def citizen_of(person: Citizen, serial: str, issued_at: int, expires_at: int) -> CitizenPrincipal | None:
+        return await citizen_principal(
+            person,
+            store=client,
+            store_base=settings.hapi_base_url,
+            client_id=settings.oidc_client_id,
+            serial=serial,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
+
+    return PeopleLogin(OidcProvider(config, client), mapping, door, PendingLogins(), principal_of, citizen_of)
 
 
 def server_config(settings: Settings, app: FastAPI) -> uvicorn.Config:

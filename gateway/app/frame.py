@@ -4,8 +4,8 @@
 endpoint alike (the FHIR path, the audit API, and whatever comes):
 
 1. authenticate the bearer token into a `Principal` (unless the endpoint is `public`, as
-   /metadata and the authorization server's endpoints are; an endpoint that takes `session`s,
-   a page, may be opened by a logged-in browser: `gateway.app.bearer`): no token or a bad one is a 401,
+   /metadata and the authorization server's endpoints are; a page's `audience` lets a
+   logged-in browser in: `gateway.app.bearer`): no token or a bad one is a 401,
    recorded with why (a public endpoint may say why in `attempt.anonymous`: the token
    endpoint names the client it refused);
 2. `serve(attempt)`: the endpoint's own work, which notes in `attempt` what it learns (the
@@ -36,9 +36,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.clock import Clock, system_clock
-from auth.principal import TokenVerifier
+from auth.principal import CitizenPrincipal, TokenVerifier
 from gateway.access.seam import Effect, Reason
-from gateway.app.bearer import authenticate
+from gateway.app.bearer import Audience, authenticate
 from gateway.app.forwarded import Networks, source_address
 from gateway.audit.record import (
     Anonymous,
@@ -87,7 +87,13 @@ class AuditedFrame:
     sessions: SessionDoor | None = None
 
     async def __call__(
-        self, request: Request, serve: Serve, attempt: Attempt, *, public: bool = False, session: bool = False
+        self,
+        request: Request,
+        serve: Serve,
+        attempt: Attempt,
+        *,
+        public: bool = False,
+        audience: Audience = Audience.API,
     ) -> Response:
         """Serve `request` with `serve` and audit it; see the module doc."""
         request_id = request_id_of(request.headers.get("x-request-id"))
@@ -95,8 +101,12 @@ class AuditedFrame:
         answer: Answer
         try:
             if not public:
-                attempt.principal = authenticate(self.verifier, request, self.sessions if session else None)
-                caller = Caller.of(attempt.principal)
+                principal = authenticate(self.verifier, request, self.sessions, audience)
+                if isinstance(principal, CitizenPrincipal):
+                    attempt.citizen = principal
+                else:
+                    attempt.principal = principal
+                caller = Caller.of(principal)
                 attempt.recorder = partial(self._intend, request, request_id, caller)
             answer = await serve(attempt)
         except GatewayError as error:
@@ -108,8 +118,8 @@ class AuditedFrame:
             answer = Served.failed(Unexpected(), attempt.patients)
         if public and attempt.anonymous:
             caller = Anonymous(attempt.anonymous)
-        elif public and attempt.principal is not None:  # a login: recorded with whom it made
-            caller = Caller.of(attempt.principal)
+        elif public and (attempt.principal or attempt.citizen) is not None:  # a login: with whom it made
+            caller = Caller.of(attempt.principal or attempt.citizen)  # type: ignore[arg-type]
         record = self._record(
             request,
             request_id,

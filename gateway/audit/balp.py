@@ -159,7 +159,12 @@ _AUTHZ_CONSENT = _coding(
     f"{_BALP}/CodeSystem/AuthZsubType", "AuthZ-Consent", "Authorization Decision using Roles and Consent"
 )
 _AUTHZ_ROLE = _coding(f"{_BALP}/CodeSystem/AuthZsubType", "AuthZ-Role", "Authorization Decision using only Roles")
-_PURPOSES = {"TREAT": "treatment", "CAREMGT": "care management", "BTG": "break the glass"}
+_PURPOSES = {
+    "TREAT": "treatment",
+    "CAREMGT": "care management",
+    "BTG": "break the glass",
+    "PATRQT": "patient requested",
+}
 
 
 @dataclass(frozen=True)
@@ -473,7 +478,7 @@ def _purpose(code: str) -> _Coding:
 
 
 def _organization_agent(caller: Caller | Anonymous) -> list[dict[str, Any]]:
-    if isinstance(caller, Anonymous):
+    if isinstance(caller, Anonymous) or not caller.organization:  # nobody, or a citizen
         return []
     sector = {"coding": [{"system": SECTOR_SYSTEM, "code": caller.sector}]}
     return [

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from auth.principal import Principal
+from auth.principal import CitizenPrincipal, Principal
 from gateway.access.seam import Effect, Reason
 
 __all__ = ["Anonymous", "AuditOutcome", "AuditRecord", "Caller", "Disclosed", "DocumentDisclosure", "request_id_of"]
@@ -33,9 +33,13 @@ class AuditOutcome(StrEnum):
     INTENDED = "intended"  # a decided write, recorded before it is sent to the store (no outcome yet)
 
 
+PATIENT_REQUESTED = "PATRQT"
+"""v3-ActReason: the purpose of a citizen's own requests."""
+
+
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated system and professional, as the token said."""
+    """The authenticated system and professional, as the token said; or a citizen (`of`)."""
 
     client_id: str
     organization: str
@@ -47,7 +51,19 @@ class Caller:
     team_roles: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, principal: Principal) -> Caller:
+    def of(cls, principal: Principal | CitizenPrincipal) -> Caller:
+        """The caller of `principal`: a citizen has no organisation and no sector, and acts as
+        `person` (in `practitioner_role`) for the purpose "patient requested" (PATRQT)."""
+        if isinstance(principal, CitizenPrincipal):
+            return cls(
+                client_id=principal.client_id,
+                organization="",
+                sector="",
+                practitioner_role=principal.person,
+                purpose_of_use=PATIENT_REQUESTED,
+                token_jti=principal.jti,
+                team_roles=(principal.role,),
+            )
         return cls(
             client_id=principal.client_id,
             organization=principal.organization,

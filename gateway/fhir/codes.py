@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["AUDITOR", "GUARDIAN", "PERSONAL_WORKER", "TEAM_ROLES", "Interaction", "PurposeOfUse", "Sector"]
+__all__ = ["AUDITOR", "CLIENT", "GUARDIAN", "PERSONAL_WORKER", "TEAM_ROLES", "Interaction", "PurposeOfUse", "Sector"]
 
 
 class Sector(StrEnum):
@@ -67,6 +67,8 @@ client, held by the one open personal-worker participant of the client's active 
 never taken from a token."""
 GUARDIAN = "guardian"
 """The team role a minor's RestrictionParent 3 or 4 shuts out."""
+CLIENT = "client"
+"""The team role of the client themself (the young person), when they act on their own data."""
 AUDITOR = "auditor"
 """Reviews the audit trail, has no clinical access, and is never a member of a client's team."""
 
@@ -75,7 +77,7 @@ TEAM_ROLES = frozenset(
         PERSONAL_WORKER, "school-curator", "school-psychologist", "aftercare-social-worker",
         "child-protection-social-worker", "adult-social-worker", "psychiatric-nurse",
         "consulting-psychiatrist", "youth-worker", "housing-counsellor", "rehabilitation-counsellor",
-        "family-centre-worker", "third-sector-worker", "nurse", "doctor", "client", GUARDIAN, AUDITOR,
+        "family-centre-worker", "third-sector-worker", "nurse", "doctor", CLIENT, GUARDIAN, AUDITOR,
     }
 )  # fmt: skip
 """The codes of https://yhteys.fi/fhir/CodeSystem/team-role."""

@@ -47,6 +47,12 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "as_professional": ("ammattilaisena", "som yrkesperson", "as a professional"),
     "as_citizen": ("asiakkaana tai huoltajana", "som klient eller vårdnadshavare", "as a client or guardian"),
     "console": ("Lokitietojen valvonta", "Granskning av loggdata", "Audit console"),
+    "own_plan": ("Oma suunnitelmani ja tiimini", "Min plan och mitt team", "My plan and my team"),
+    "own_report": (
+        "Kuka on käsitellyt tietojani",
+        "Vem har använt mina uppgifter",
+        "Who has used my information",
+    ),
     "no_pages": (
         "Roolillesi ei ole vielä omia sivuja tässä palvelussa.",
         "Det finns ännu inga sidor för din roll i den här tjänsten.",

@@ -16,6 +16,11 @@ organisation's OID and sector come from the store's Organization; the team roles
 directory's, except `auditor`, which needs the provider's auditor role as well (both must say
 so). An auditor's grant is `user/AuditEvent.rs`; other professionals get no scopes on the
 pages. The system recorded is the gateway's own client id at the provider.
+
+`citizen_principal(person, ...)` is the `CitizenPrincipal` of a logged-in citizen who is a
+client: the one active Patient with their henkilötunnus (identifier system urn:oid:1.2.246.21)
+in the store; None when there is none (nothing here is theirs to see); `LoginFailed` when
+several are (the store cannot say who they are).
 """
 
 from __future__ import annotations
@@ -26,16 +31,18 @@ from typing import Any
 
 import httpx
 
-from auth.principal import Principal
+from auth.principal import CitizenPrincipal, Principal
 from auth.professionals import DirectoryUnavailable, ProfessionalDirectory, UnknownProfessional
 from auth.scopes import parse_scope
-from gateway.fhir.codes import AUDITOR, PurposeOfUse, Sector
+from gateway.fhir.codes import AUDITOR, CLIENT, PurposeOfUse, Sector
 from gateway.fhir.hetu import HetuError, parse_hetu
 from gateway.fhir.ids import PRACTITIONER_ROLE_REFERENCE
-from gateway.fhir.systems import SECTOR_SYSTEM, SOTE_ORGANIZATION_SYSTEM
+from gateway.fhir.systems import HETU_SYSTEM, SECTOR_SYSTEM, SOTE_ORGANIZATION_SYSTEM
 from gateway.login.oidc import LoginFailed, ProviderUnavailable
 
-__all__ = ["Citizen", "ClaimsMapping", "Person", "Professional", "person_of", "professional_principal"]
+__all__ = [
+    "Citizen", "ClaimsMapping", "Person", "Professional", "citizen_principal", "person_of", "professional_principal",
+]  # fmt: skip
 
 _AUDIT_SCOPE = parse_scope("user/AuditEvent.rs")
 
@@ -165,3 +172,35 @@ def _name(claims: Mapping[str, Any]) -> str:
         return name.strip()[:200]
     parts = [claims.get("given_name"), claims.get("family_name")]
     return " ".join(str(p) for p in parts if isinstance(p, str) and p.strip())[:200]
+
+
+async def citizen_principal(
+    person: Citizen,
+    *,
+    store: httpx.AsyncClient,
+    store_base: str,
+    client_id: str,
+    serial: str,
+    issued_at: int,
+    expires_at: int,
+) -> CitizenPrincipal | None:
+    """The principal of a citizen who is a client, or None; see the module doc."""
+    url = f"{store_base.rstrip('/')}/Patient"
+    params = {"identifier": f"{HETU_SYSTEM}|{person.hetu}", "active": "true", "_elements": "id", "_count": "2"}
+    try:
+        answer = await store.get(url, params=params, headers={"Accept": "application/fhir+json"})
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"the FHIR store did not answer ({exc.__class__.__name__})") from None
+    if answer.status_code != 200:
+        raise ProviderUnavailable(f"the FHIR store answered HTTP {answer.status_code}")
+    ids = [
+        entry["resource"]["id"]
+        for entry in answer.json().get("entry", [])
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict) and "id" in entry["resource"]
+    ]
+    if len(ids) > 1:
+        raise LoginFailed("more than one client record has this henkilötunnus")
+    if not ids:
+        return None
+    patient = f"Patient/{ids[0]}"
+    return CitizenPrincipal(client_id, patient, patient, CLIENT, f"session-{serial}", issued_at, expires_at)

@@ -34,7 +34,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from auth.errors import InvalidRequest
 from auth.forms import read_form
-from auth.principal import Principal
+from auth.principal import CitizenPrincipal, Principal
 from gateway.access.seam import Effect
 from gateway.app.frame import AuditedFrame
 from gateway.login.oidc import LoginFailed, OidcProvider, ProviderUnavailable
@@ -47,6 +47,8 @@ __all__ = ["PeopleLogin", "PrincipalOf", "create_login_router"]
 
 PrincipalOf = Callable[[Professional, str, int, int], Awaitable[Principal]]
 """The principal a professional acts as: (person, session serial, issued at, expires at)."""
+CitizenOf = Callable[[Citizen, str, int, int], Awaitable[CitizenPrincipal | None]]
+"""The principal a citizen acts as, if any: (person, session serial, issued at, expires at)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class PeopleLogin:
     door: SessionDoor
     pending: PendingLogins
     principal_of: PrincipalOf
+    citizen_of: CitizenOf
 
 
 def create_login_router(frame: AuditedFrame, login: PeopleLogin) -> APIRouter:
@@ -113,8 +116,7 @@ def create_login_router(frame: AuditedFrame, login: PeopleLogin) -> APIRouter:
                 return refused(failure.reason, 503)
             except LoginFailed as failure:
                 return refused(failure.reason)
-            attempt.principal = session.principal
-            attempt.anonymous = "" if session.principal else f"citizen logged in (subject {person.subject[:64]})"
+            _note(attempt, session, f"logged in, with nothing to act on (subject {person.subject[:64]})")
             response = RedirectResponse(pending.next_path, status_code=303, headers=page_headers())
             cookies.clear(response, cookies.login)
             cookies.set(response, cookies.session, session.key)
@@ -134,8 +136,7 @@ def create_login_router(frame: AuditedFrame, login: PeopleLogin) -> APIRouter:
                 attempt.anonymous = "logout refused: no session, or the form's CSRF token is not the session's"
                 return Responded(message_page("refused", lang, 403), effect=Effect.DENY)
             login.door.sessions.close(session.key)
-            attempt.principal = session.principal
-            attempt.anonymous = "" if session.principal else "citizen logged out"
+            _note(attempt, session, "logged out")
             try:
                 target = await login.provider.end_session_url(session.id_token)
             except LoginFailed:
@@ -161,8 +162,7 @@ def create_login_router(frame: AuditedFrame, login: PeopleLogin) -> APIRouter:
             if session is None:
                 attempt.anonymous = "no session, or it has expired"
                 return Responded(message_page("required", lang, 401, link=f"/login?next=/me&lang={lang}"))
-            attempt.principal = session.principal
-            attempt.anonymous = "" if session.principal else "a citizen's own page"
+            _note(attempt, session, "the own page of a person with nothing to act on")
             page = _me_page(session, lang)
             return Responded(HTMLResponse(page, headers=page_headers(_origin(login.provider.config.issuer))))
 
@@ -177,14 +177,27 @@ def create_login_router(frame: AuditedFrame, login: PeopleLogin) -> APIRouter:
 
 
 async def _open(login: PeopleLogin, person: Person, id_token: str) -> BrowserSession:
-    """A session for `person`: a professional with the principal they act as."""
+    """A session for `person`, with the principal they act as."""
     sessions = login.door.sessions
     serial = secrets.token_urlsafe(12)
-    principal: Principal | None = None
+    now = int(sessions.clock())
+    expires = now + int(sessions.lifetime)
+    principal: Principal | CitizenPrincipal | None
     if isinstance(person, Professional):
-        now = int(sessions.clock())
-        principal = await login.principal_of(person, serial, now, now + int(sessions.lifetime))
+        principal = await login.principal_of(person, serial, now, expires)
+    else:
+        principal = await login.citizen_of(person, serial, now, expires)
     return sessions.open(person, principal, id_token, serial)
+
+
+def _note(attempt: Attempt, session: BrowserSession, otherwise: str) -> None:
+    """Record the request with the session's principal, or `otherwise` when it has none."""
+    if isinstance(session.principal, CitizenPrincipal):
+        attempt.citizen = session.principal
+    elif session.principal is not None:
+        attempt.principal = session.principal
+    else:
+        attempt.anonymous = otherwise
 
 
 def _me_page(session: BrowserSession, lang: str) -> str:
@@ -192,7 +205,10 @@ def _me_page(session: BrowserSession, lang: str) -> str:
     person = session.person
     links: list[dict[str, Any]] = []
     principal = session.principal
-    if principal is not None and any(s.resource_type == "AuditEvent" for s in principal.scopes):
+    if isinstance(principal, CitizenPrincipal):
+        links.append({"href": f"/me/plan?lang={lang}", "text": t["own_plan"]})
+        links.append({"href": f"/me/report?lang={lang}", "text": t["own_report"]})
+    elif principal is not None and any(s.resource_type == "AuditEvent" for s in principal.scopes):
         links.append({"href": f"/audit/console?lang={lang}", "text": t["console"]})
     return render(
         "me.html",

@@ -41,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.clock import Clock, system_clock
-from auth.principal import Principal
+from auth.principal import CitizenPrincipal, Principal
 from gateway.login.oidc import LoginRequest
 from gateway.login.people import Person
 
@@ -61,7 +61,7 @@ class BrowserSession:
     serial: str
     csrf: str
     person: Person
-    principal: Principal | None
+    principal: Principal | CitizenPrincipal | None
     id_token: str
     started: float
     seen: float
@@ -92,8 +92,10 @@ class Sessions:
     _open: OrderedDict[str, BrowserSession] = field(default_factory=OrderedDict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def open(self, person: Person, principal: Principal | None, id_token: str, serial: str) -> BrowserSession:
-        """A new session for `person` (acting as `principal`, if a professional)."""
+    def open(
+        self, person: Person, principal: Principal | CitizenPrincipal | None, id_token: str, serial: str
+    ) -> BrowserSession:
+        """A new session for `person`, acting as `principal` (None: a person with nothing to act on)."""
         now = self.clock()
         session = BrowserSession(
             key=secrets.token_urlsafe(32),

@@ -35,6 +35,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from gateway.access.policy import RolePolicy
 from gateway.access.seam import AccessRequest, Effect, UnknownPatient
+from gateway.app.bearer import Audience
 from gateway.app.frame import AuditedFrame
 from gateway.audit.store import AuditQuery, StoredEvent, StoreError
 from gateway.audit.trail import AuditTrail
@@ -100,7 +101,7 @@ def create_audit_router(frame: AuditedFrame, role_policy: RolePolicy, trail: Aud
 
         attempt = Attempt(interaction="search", resource_type="AuditEvent")
         attempt.touch(*named)
-        response = await frame(request, audited, attempt, session=True)
+        response = await frame(request, audited, attempt, audience=Audience.PROFESSIONAL_PAGES)
         if response.status_code == 401 and _wants_html(request):  # a person in a browser: how to log in
             back = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
             lang = language_of(request)
