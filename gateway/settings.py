@@ -35,6 +35,8 @@ class Settings:
     signing keys live (see the properties).
     `audit_checkpoint_ms` is the longest time between signed audit checkpoints while records
     arrive (1–60000 ms): the window in which a cut tail of the trail goes unnoticed.
+    `names_ttl` is how long the audit pages keep a name read from the store (0–3600 s): the
+    longest time a changed or deleted professional's or organisation's name can still show.
     """
 
     data_dir: Path
@@ -53,6 +55,7 @@ class Settings:
     audit_db_url: str = ""
     audit_witness_path: str = ""
     audit_checkpoint_ms: int = 1000
+    names_ttl: int = 60
     document_trust_path: str = ""
     document_keys_path: str = ""
     project_root: Path = PROJECT_ROOT
@@ -78,6 +81,7 @@ class Settings:
             audit_db_url=env.get("YHTEYS_AUDIT_DB_URL", ""),
             audit_witness_path=env.get("YHTEYS_AUDIT_WITNESS", ""),
             audit_checkpoint_ms=_int_in(env, "YHTEYS_AUDIT_CHECKPOINT_MS", 1000, 1, 60_000),
+            names_ttl=_int_in(env, "YHTEYS_NAMES_TTL", 60, 0, 3600),
             document_trust_path=env.get("YHTEYS_DOCUMENT_TRUST", ""),
             document_keys_path=env.get("YHTEYS_DOCUMENT_KEYS", ""),
         )
