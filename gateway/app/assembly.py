@@ -49,6 +49,7 @@ from gateway.proxy.documents import PlanDocuments
 from gateway.proxy.search import check_supported, load_search_rules
 from gateway.proxy.urls import PublicUrls
 from gateway.review.api import create_audit_router
+from gateway.review.names import NameDirectory
 from gateway.settings import Settings
 from gateway.signing.pki import KeyRing
 from gateway.store.client import Upstream
@@ -139,8 +140,11 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
         await directory.aclose()
 
     trusted = networks_of(settings.gateway_trusted_proxies)
+    names = NameDirectory.on_store(
+        store, {client.client_id: client.name for client in registry.clients if client.name}, ttl=settings.names_ttl
+    )
     audit_router = create_audit_router(
-        AuditedFrame(verifier, trail, trusted_proxies=trusted), policies.role, trail, origin
+        AuditedFrame(verifier, trail, trusted_proxies=trusted), policies.role, trail, origin, names
     )
     frame = AuditedFrame(verifier, trail if audit is None else audit, trusted_proxies=trusted)
     app = create_app(frame, proxy, create_auth_router(auth_config, in_frame(frame)), audit_router, on_close=close)
