@@ -188,12 +188,20 @@ async def _page(trail: AuditTrail, query: AuditQuery) -> tuple[list[StoredEvent]
 
     def read() -> tuple[list[StoredEvent], Window]:
         events = store.search(query)
-        if not events:
-            return events, EMPTY
         keys = replace(query, before=None, after=None, offset=0)
-        newer = store.count(replace(keys, after=events[0].seq))
-        older = store.count(replace(keys, before=events[-1].seq))
-        return events, Window(events[0].seq, events[-1].seq, len(events), newer, older)
+        if events:
+            newer = store.count(replace(keys, after=events[0].seq))
+            older = store.count(replace(keys, before=events[-1].seq))
+            return events, Window(events[0].seq, events[-1].seq, len(events), newer, older)
+        if query.before is not None:  # past the oldest: every match is newer, and the way back is a link
+            return events, Window(
+                query.before - 1, query.before - 1, 0, store.count(replace(keys, after=query.before - 1)), 0
+            )
+        if query.after is not None:  # past the newest
+            return events, Window(
+                query.after + 1, query.after + 1, 0, 0, store.count(replace(keys, before=query.after + 1))
+            )
+        return events, EMPTY
 
     try:
         return await asyncio.to_thread(read)

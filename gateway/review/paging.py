@@ -30,8 +30,9 @@ PAGE_KEYS = ("_before", "_after", "_offset")
 
 @dataclass(frozen=True)
 class Window:
-    """A page of `shown` events, the newest `first` and the oldest `last` (seqs; 0 when the page
-    is empty), with `newer` matches before it and `older` after it."""
+    """A page of `shown` events, the newest `first` and the oldest `last` (seqs), with `newer`
+    matches before it and `older` after it. An empty page past either end has `first` and
+    `last` at the key it was asked for, so its links lead back; `EMPTY` is no page at all."""
 
     first: int
     last: int

@@ -101,6 +101,11 @@ def test_the_search_bundle_pages_to_the_end_losing_and_repeating_nothing(tmp_pat
         back = next(link["url"] for link in page["link"] if link["relation"] == "previous")
         before_last = (await call(_local(back))).json()
         assert [int(entry["resource"]["id"]) for entry in before_last["entry"]] == [8, 7, 6, 5, 4]
+        past = (await call("/audit/AuditEvent?patient=Patient/demo-client&_count=5&_before=1")).json()
+        assert past["entry"] == [] and past["total"] > 23  # past the oldest: nothing, and the count of all
+        (back,) = [link["url"] for link in past["link"] if link["relation"] == "previous"]
+        oldest = (await call(_local(back))).json()
+        assert [int(entry["resource"]["id"]) for entry in oldest["entry"]] == [5, 4, 3, 2, 1]
 
     _run(tmp_path, body)
 

@@ -205,7 +205,7 @@ def test_a_report_row_says_when_who_what_why_and_how_it_ended() -> None:
     read = rows[-1]  # the oldest: the youth worker's read of the plan, 12:01 UTC in November
     when, who, what, why, outcome = (cell.text for cell in read.find_all("td"))
     assert when == "22.11.2026 klo 14.01.00"  # EET, UTC+2
-    assert "Organisaatio: kunnan nuorisopalvelut Organization/demo-org-youth-services" in who  # no name known
+    assert "Organisaatio: Organization/demo-org-youth-services (kunnan nuorisopalvelut)" in who  # no name known
     assert "PractitionerRole/demo-role-youth-worker" in who
     assert "youth-system" in who
     assert what == "Luku suunnitelma CarePlan/demo-plan/_history/3"
@@ -432,7 +432,7 @@ def test_the_report_names_who_acted_and_why_in_the_clients_language() -> None:
     (row,) = body_rows(page)
     who, why = row.find_all("td")[1], row.find_all("td")[3]
     assert "Yrkesperson (roll): Tuomas Väisänen, Ungdomsarbetare PractitionerRole/demo-role-youth-worker" in who.text
-    assert f"Organisation: Demo kaupunki {SCRIPT}, kommunens ungdomstjänster" in who.text
+    assert f"Organisation: Demo kaupunki {SCRIPT} (kommunens ungdomstjänster) Organization/" in who.text
     assert "System: Nuorisopalvelujen asiakasjärjestelmä (demo) youth-system" in who.text
     assert why.find("ul", cls="reasons").find_all("li")[0].text.startswith("Psykiatriska uppgifter (PSY) döljs")
     assert why.find("details", cls="rules").find("summary").text == "Regel-id:n"
@@ -452,3 +452,13 @@ def test_the_console_links_to_the_pages_around_it_keeping_its_filters() -> None:
     }
     last = parse(render_console(EVENTS[:2], pairs, Verdict(9, 1), "en", window=Window(9, 8, 2, 3, 0)))
     assert [a.attrs["rel"] for a in last.find_all("nav", cls="pages")[0].find_all("a")] == ["prev"]
+
+
+def test_an_empty_page_past_the_end_links_back() -> None:
+    page = parse(
+        render_console([], [("lang", "en"), ("_before", "5")], Verdict(9, 1), "en", window=Window(4, 4, 0, 7, 0))
+    )
+    assert page.find("p", cls="empty").text == "No events match these filters."
+    nav = page.find("nav", cls="pages")
+    assert nav.find_all("span", cls="position") == []
+    assert [(a.attrs["rel"], a.attrs["href"]) for a in nav.find_all("a")] == [("prev", "?lang=en&_after=4")]
