@@ -19,8 +19,9 @@ configure and close, and the same failure mapping.
 Cached, with a stated bound: a resource read from the store, or found missing, is kept `ttl`
 seconds from the moment its read began, then read again; so `ttl` is the longest a changed or
 deleted name can still show (`YHTEYS_NAMES_TTL`, default 60 s; 0 reads every time). The clock
-is injectable. A failed lookup (the store down, a bad answer) caches nothing and resolves
-nothing: the page then shows the references themselves. The page never fails because of a name,
+is injectable. A failed lookup (the store down, a bad answer, no answer within `timeout`
+seconds, default 5) caches nothing and resolves nothing: the page then shows the references
+themselves, a few seconds late at worst. The page never fails because of a name,
 and no name is ever made up: what is not resolved is absent from `Names`.
 """
 
@@ -84,13 +85,22 @@ class Names:
 class NameDirectory:
     """Resolves references to names through `fetch`, cached for `ttl` seconds; see the module doc."""
 
-    def __init__(self, fetch: Fetch, systems: Mapping[str, str], *, ttl: float, clock: Clock = system_clock) -> None:
-        if ttl < 0:
-            raise ValueError("ttl must be 0 or more seconds")
+    def __init__(
+        self,
+        fetch: Fetch,
+        systems: Mapping[str, str],
+        *,
+        ttl: float,
+        clock: Clock = system_clock,
+        timeout: float = 5.0,
+    ) -> None:
+        if ttl < 0 or timeout <= 0:
+            raise ValueError("ttl must be 0 or more seconds, timeout more than 0")
         self._fetch = fetch
         self._systems = dict(systems)
         self._ttl = ttl
         self._clock = clock
+        self._timeout = timeout
         self._cache: dict[str, tuple[float, Mapping[str, object] | None]] = {}
 
     @classmethod
@@ -142,9 +152,9 @@ class NameDirectory:
             chunk = missing[at : at + BATCH]
             ids = [reference.split("/", 1)[1] for reference in chunk]
             try:
-                resources = await self._fetch(resource_type, ids)
-            except Exception as exc:  # the store down or answering nonsense: show references
-                _log.warning("names of %d %s not read: %s", len(chunk), resource_type, exc)
+                resources = await asyncio.wait_for(self._fetch(resource_type, ids), self._timeout)
+            except Exception as exc:  # the store down, slow or answering nonsense: show references
+                _log.warning("names of %d %s not read: %r", len(chunk), resource_type, exc)
                 continue
             by_id = {r.get("id"): r for r in resources if r.get("resourceType") == resource_type}
             for reference, resource_id in zip(chunk, ids, strict=True):

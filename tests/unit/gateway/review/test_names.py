@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -130,6 +131,17 @@ def test_the_store_down_shows_references_and_caches_nothing(store: Store, clock:
     )
 
 
+def test_a_store_that_does_not_answer_in_time_shows_references(store: Store, clock: Clock) -> None:
+    async def hanging(resource_type: str, ids: Sequence[str]) -> Sequence[Mapping[str, object]]:
+        await asyncio.sleep(60)
+        return await store.fetch(resource_type, ids)
+
+    directory = NameDirectory(hanging, {}, ttl=60, clock=clock, timeout=0.05)
+    started = time.monotonic()
+    assert _names(directory, YOUTH_WORKER, YOUTH_ORG).resolved == {}
+    assert time.monotonic() - started < 5
+
+
 def test_a_role_whose_practitioner_cannot_be_read_keeps_its_title(store: Store, clock: Clock) -> None:
     del store.resources["Practitioner/demo-pr-youth-worker"]
     names = _names(NameDirectory(store.fetch, {}, ttl=60, clock=clock), YOUTH_WORKER)
@@ -153,6 +165,8 @@ def test_names_are_read_as_the_resources_give_them(store: Store, clock: Clock) -
     assert names.of(YOUTH_ORG) is None
 
 
-def test_a_negative_ttl_is_refused(store: Store) -> None:
+def test_a_negative_ttl_or_no_timeout_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="ttl"):
         NameDirectory(store.fetch, {}, ttl=-1)
+    with pytest.raises(ValueError, match="timeout"):
+        NameDirectory(store.fetch, {}, ttl=60, timeout=0)
