@@ -7,6 +7,7 @@ The registry is a YAML file read once at start-up:
         organization: Organization/demo-org-youth-services
         organization_oid: 1.2.246.10.99990004.10.0        # SOTE organisation register
         sector: municipal-youth-services                    # https://yhteys.fi/fhir/CodeSystem/sector
+        name: Nuorisopalvelujen asiakasjärjestelmä          # optional: the system's name, for people
         allowed_scopes: [system/CarePlan.rs, system/CareTeam.rs]
         jwks: {keys: [{kty: EC, crv: P-384, kid: "...", x: "...", y: "..."}]}
         # or, instead of jwks:  jwks_file: keys/youth-services.jwks.json  (relative to this file)
@@ -64,19 +65,22 @@ class ClientEntry(TypedDict):
     organization_oid: str
     sector: str
     allowed_scopes: list[str]
+    name: NotRequired[str]
     jwks: NotRequired[dict[str, object]]
     jwks_file: NotRequired[str]
 
 
 _REQUIRED = frozenset({"client_id", "organization", "organization_oid", "sector", "allowed_scopes"})
-_OPTIONAL = frozenset({"jwks", "jwks_file"})
+_OPTIONAL = frozenset({"name", "jwks", "jwks_file"})
 
 
 @dataclass(frozen=True)
 class ClientRegistration:
-    """One registered client: its organisation, sector, scope ceiling and public keys.
+    """One registered client: its organisation, sector, scope ceiling, public keys and name.
 
     `keys` holds only public EC P-384 or RSA (≥ 2048 bit) keys, each with a kid, parsed once.
+    `name` is the system's name for people (the audit pages show it); "" when the registry
+    gives none, and then the client_id stands for it.
     """
 
     client_id: str
@@ -85,6 +89,7 @@ class ClientRegistration:
     sector: Sector
     allowed_scopes: tuple[Scope, ...]
     keys: KeySet = field(compare=False, repr=False)
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,7 @@ def _client(position: int, entry: object, base_dir: Path) -> ClientRegistration:
         sector=Sector(checked["sector"]),
         allowed_scopes=_scopes(name, checked["allowed_scopes"]),
         keys=_key_set(name, _jwks_data(name, checked, base_dir)),
+        name=checked.get("name", ""),
     )
 
 
@@ -192,6 +198,10 @@ def _checked_entry(name: str, entry: dict[object, object]) -> ClientEntry:
         "sector": sector,
         "allowed_scopes": [str(s) for s in scopes],
     }
+    if "name" in entry:
+        checked["name"] = _text(name, entry, "name").strip()
+        if not checked["name"] or len(checked["name"]) > 200 or not checked["name"].isprintable():
+            raise RegistryError(f"{name}: name must be 1-200 printable characters on one line")
     if ("jwks" in entry) == ("jwks_file" in entry):
         raise RegistryError(f"{name}: give exactly one of jwks and jwks_file")
     if "jwks" in entry:

@@ -19,7 +19,8 @@ and the import-linter contracts in pyproject.toml hold them to it):
 
 Shared by all rooms: `settings` (one Settings, read once), `errors` (every refusal as one
 hierarchy), `outcomes` (the only builder of OperationOutcomes), `served` (what serving one
-request came to) and `templates` (the one jinja2 set-up of every page).
+request came to), `templates` (the one jinja2 set-up of every page) and `terminology` (our
+CodeSystems' displays in fi, sv and en).
 """
 
 __all__: list[str] = []

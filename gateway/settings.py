@@ -41,6 +41,8 @@ class Settings:
     the professional role, the provider's roles, the auditor role's name and the henkilötunnus
     (`name=claim` pairs, see `gateway.login.people.ClaimsMapping`). A browser session ends after
     `session_idle` seconds without a request, or `session_lifetime` seconds after login.
+    `names_ttl` is how long the audit pages keep a name read from the store (0–3600 s): the
+    longest time a changed or deleted professional's or organisation's name can still show.
     """
 
     data_dir: Path
@@ -59,6 +61,7 @@ class Settings:
     audit_db_url: str = ""
     audit_witness_path: str = ""
     audit_checkpoint_ms: int = 1000
+    names_ttl: int = 60
     document_trust_path: str = ""
     document_keys_path: str = ""
     oidc_issuer: str = ""
@@ -91,6 +94,7 @@ class Settings:
             audit_db_url=env.get("YHTEYS_AUDIT_DB_URL", ""),
             audit_witness_path=env.get("YHTEYS_AUDIT_WITNESS", ""),
             audit_checkpoint_ms=_int_in(env, "YHTEYS_AUDIT_CHECKPOINT_MS", 1000, 1, 60_000),
+            names_ttl=_int_in(env, "YHTEYS_NAMES_TTL", 60, 0, 3600),
             document_trust_path=env.get("YHTEYS_DOCUMENT_TRUST", ""),
             document_keys_path=env.get("YHTEYS_DOCUMENT_KEYS", ""),
             oidc_issuer=env.get("YHTEYS_OIDC_ISSUER", "").rstrip("/"),

@@ -7,6 +7,7 @@ values (read by `gateway.store.facts`) and answer with `AccessDecision`s.
     decider    Decider: role policy and consent combined, per resource, for one request
     policy/    the role policy: rules.yaml (policy as data), its loader and its engine
     consent/   the client's Consent as a decider (decider) and a Consent read strictly (terms)
+    reasons    the reason catalogue: what each rule id in the trail means, in fi, sv and en
     labels     sensitivity labels and activity owners read off FHIR JSON
     subjects   whose client a resource is
     careteam   the personal worker and the rules of a team's change

@@ -37,6 +37,7 @@ from auth.server import create_auth_router
 from gateway.access.consent.decider import ConsentPolicy
 from gateway.access.decider import Policies
 from gateway.access.policy import load_policy
+from gateway.access.reasons import ReasonCatalogue
 from gateway.app.asgi import create_app, in_frame
 from gateway.app.forwarded import networks_of
 from gateway.app.frame import AuditedFrame
@@ -56,6 +57,7 @@ from gateway.proxy.documents import PlanDocuments
 from gateway.proxy.search import check_supported, load_search_rules
 from gateway.proxy.urls import PublicUrls
 from gateway.review.api import create_audit_router
+from gateway.review.names import NameDirectory
 from gateway.settings import Settings
 from gateway.signing.pki import KeyRing
 from gateway.store.client import Upstream
@@ -146,15 +148,19 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
         await directory.aclose()
 
     trusted = networks_of(settings.gateway_trusted_proxies)
+    names = NameDirectory.on_store(
+        store, {client.client_id: client.name for client in registry.clients if client.name}, ttl=settings.names_ttl
+    )
     door = SessionDoor(
         Sessions(system_clock, idle=settings.session_idle, lifetime=settings.session_lifetime),
         SessionCookies(secure=origin.startswith("https://")),
     )
     pages_frame = AuditedFrame(verifier, trail, trusted_proxies=trusted, sessions=door)
-    routers = [create_audit_router(pages_frame, policies.role, trail, origin)]
+    routers = [create_audit_router(pages_frame, policies.role, trail, origin, names)]
     if settings.oidc_issuer:
         routers.append(create_login_router(pages_frame, _people_login(settings, door, directory)))
-        routers.append(create_own_router(pages_frame, directory, store_base, trail))
+        reasons = ReasonCatalogue.of(policies.role.policy)
+        routers.append(create_own_router(pages_frame, directory, store_base, trail, names, reasons))
     frame = AuditedFrame(verifier, trail if audit is None else audit, trusted_proxies=trusted)
     app = create_app(frame, proxy, create_auth_router(auth_config, in_frame(frame)), *routers, on_close=close)
     return Gateway(app, trail, close)

@@ -11,8 +11,8 @@ from 1), its id, and its chain hash (`gateway.audit.chain.link`); it returns the
 only after the commit. It is `prepare` (the CPU work: canonical JSON, hashes, index values)
 then `commit` (one INSERT and the COMMIT), which a caller may run on different threads. One process appends at a time (the gateway); `append` and
 `add_checkpoint` are serialised by a lock. A store opened with a `Witness` appends every
-checkpoint it stores to it, after the database has it (`gateway.audit.witness`). Searching (`search`) reads the columns BALP events
-are indexed by (`gateway.audit.balp.search_keys`). Methods are blocking: run them off the
+checkpoint it stores to it, after the database has it (`gateway.audit.witness`). Searching (`search`, a page at a time; `count`) reads
+the columns BALP events are indexed by (`gateway.audit.balp.search_keys`). Methods are blocking: run them off the
 event loop.
 """
 
@@ -141,7 +141,11 @@ class Batch:
 
 @dataclass(frozen=True)
 class AuditQuery:
-    """An auditor's search: every given field must match (dates as ISO prefixes/bounds)."""
+    """An auditor's search: every given field must match (dates as ISO prefixes/bounds).
+
+    `before` and `after` bound the seq (exclusive): the keys of keyset paging. A page is the
+    `limit` newest matches below `before`, or, with only `after`, the `limit` oldest above it
+    (the page before a page); either way listed newest first, then `offset` skipped."""
 
     patient: str | None = None
     agent: str | None = None
@@ -155,6 +159,8 @@ class AuditQuery:
     purpose: str | None = None
     date_from: str | None = None
     date_to: str | None = None
+    before: int | None = None
+    after: int | None = None
     limit: int = 100
     offset: int = 0
 
@@ -291,24 +297,38 @@ class AuditStore:
         )
 
     def search(self, query: AuditQuery) -> list[StoredEvent]:
-        """The records matching `query`, newest first."""
+        """The records matching `query`, newest first (see `AuditQuery` for the page taken)."""
+        where, values = self._where(query)
+        sql = "SELECT seq, event, prev_hash, hash FROM audit_event" + where
+        upward = query.after is not None and query.before is None
+        sql += f" ORDER BY seq {'ASC' if upward else 'DESC'} LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
+        rows = [StoredEvent(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in self._read(sql, values)]
+        return rows[::-1] if upward else rows
+
+    def count(self, query: AuditQuery) -> int:
+        """How many records match `query` (its seq bounds included; `limit` and `offset` ignored)."""
+        where, values = self._where(query)
+        return int(self._read("SELECT COUNT(*) FROM audit_event" + where, values)[0][0])
+
+    def _where(self, query: AuditQuery) -> tuple[str, tuple[Any, ...]]:
+        """The WHERE clause ("" if none) of `query`'s fields, dates and seq bounds, and its values."""
         where, values = [], []
         for column in INDEX_COLUMNS[1:]:
             value = getattr(query, column)
             if value is not None:
                 where.append(f"{column} = {self._placeholder}")
                 values.append(value)
-        if query.date_from:
-            where.append(f"date >= {self._placeholder}")
-            values.append(query.date_from)
-        if query.date_to:
-            where.append(f"date <= {self._placeholder}")
-            values.append(query.date_to)
-        sql = "SELECT seq, event, prev_hash, hash FROM audit_event"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY seq DESC LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
-        return [StoredEvent(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in self._read(sql, tuple(values))]
+        bounds: tuple[tuple[str, str, str | int | None], ...] = (
+            ("date", ">=", query.date_from or None),
+            ("date", "<=", query.date_to or None),
+            ("seq", "<", query.before),
+            ("seq", ">", query.after),
+        )
+        for column, operator, bound in bounds:
+            if bound is not None:
+                where.append(f"{column} {operator} {self._placeholder}")
+                values.append(bound)
+        return (" WHERE " + " AND ".join(where) if where else ""), tuple(values)
 
     # -- plumbing ----------------------------------------------------------------------------
 

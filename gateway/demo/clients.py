@@ -35,9 +35,11 @@ class DemoClientError(RuntimeError):
 
 @dataclass(frozen=True)
 class DemoClient:
-    """One demo system: its registration and the professional it acts for by default."""
+    """One demo system: its registration (with its name for people) and the professional it acts
+    for by default."""
 
     client_id: str
+    name: str
     organization: str
     organization_oid: str
     sector: str
@@ -49,6 +51,7 @@ class DemoClient:
 DEMO_CLIENTS = (
     DemoClient(
         "school-welfare-system",
+        "Opiskeluhuollon asiakasjärjestelmä (demo)",
         "Organization/demo-org-school-welfare",
         "1.2.246.10.99990001.10.0",
         "school-welfare",
@@ -56,6 +59,7 @@ DEMO_CLIENTS = (
     ),
     DemoClient(
         "social-welfare-system",
+        "Sosiaalihuollon asiakasjärjestelmä (demo)",
         "Organization/demo-org-social-welfare",
         "1.2.246.10.99990002.10.0",
         "child-protection",
@@ -63,6 +67,7 @@ DEMO_CLIENTS = (
     ),
     DemoClient(
         "psychiatry-ehr",
+        "Sairaalan potilastietojärjestelmä (demo)",
         "Organization/demo-org-psychiatry",
         "1.2.246.10.99990003.10.0",
         "hospital-psychiatry",
@@ -70,6 +75,7 @@ DEMO_CLIENTS = (
     ),
     DemoClient(
         "youth-system",
+        "Nuorisopalvelujen asiakasjärjestelmä (demo)",
         "Organization/demo-org-youth-services",
         "1.2.246.10.99990004.10.0",
         "municipal-youth-services",
@@ -77,6 +83,7 @@ DEMO_CLIENTS = (
     ),
     DemoClient(
         "audit-console",
+        "Lokivalvonnan konsoli (demo)",
         "Organization/demo-org-social-welfare",
         "1.2.246.10.99990002.10.0",
         "social-welfare",
@@ -96,6 +103,7 @@ def ensure_demo_clients(folder: Path) -> Path:
         clients.append(
             {
                 "client_id": client.client_id,
+                "name": client.name,
                 "organization": client.organization,
                 "organization_oid": client.organization_oid,
                 "sector": client.sector,

@@ -24,20 +24,17 @@ replaces (`Composition.relatesTo` replaces). Entries have absolute `fullUrl`s un
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from gateway.access.careteam import personal_worker_of
 from gateway.fhir.systems import COMPOSITION_VERSION, LOINC_SYSTEM, OWNING_SECTOR, SECTOR_SYSTEM, URI_SYSTEM
-from gateway.settings import PROJECT_ROOT
+from gateway.terminology import display
 
-__all__ = ["PLAN_OF_CARE", "DocumentRequest", "code_name", "compose", "consent_lines", "left_out", "sector_name"]
+__all__ = ["PLAN_OF_CARE", "DocumentRequest", "compose", "consent_lines", "left_out", "sector_name"]
 
 PLAN_OF_CARE = {"system": LOINC_SYSTEM, "code": "18776-5", "display": "Plan of care note"}
-_TERMINOLOGY = PROJECT_ROOT / "terminology"
 _WORDS = {
     "fi": {
         "title": "Yhteinen asiakassuunnitelma",
@@ -212,26 +209,9 @@ def consent_lines(
     return lines
 
 
-@cache
-def _names(code_system: str) -> dict[str, dict[str, str]]:
-    """Our CodeSystem `code_system`'s names of each code, by language (its designations; en = display)."""
-    path = _TERMINOLOGY / f"CodeSystem-{code_system}.json"
-    concepts = json.loads(path.read_text(encoding="utf-8"))["concept"]
-    return {
-        c["code"]: {d["language"]: d["value"] for d in c.get("designation", [])} | {"en": c["display"]}
-        for c in concepts
-    }
-
-
 def sector_name(code: str, language: str) -> str:
     """The sector's name in `language` (fi, sv, en), from CodeSystem/sector; the code if unknown."""
-    return code_name("sector", code, language)
-
-
-def code_name(code_system: str, code: str, language: str) -> str:
-    """The name of `code` of our CodeSystem `code_system` (e.g. team-role) in `language`; the code if unknown."""
-    names = _names(code_system).get(code, {})
-    return names.get(language) or names.get("en") or code
+    return display("sector", code, language) or code
 
 
 def _client_line(client: Mapping[str, Any], words: Mapping[str, str]) -> str:

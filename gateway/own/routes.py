@@ -2,8 +2,9 @@
 
     GET /me/plan?lang=fi     her shared plan(s), her goals in her own words, her team and her
                              personal worker with how to reach them (`gateway.own.view`)
-    GET /me/report?lang=fi   the access report on her (`gateway.review.pages.render_report`):
-                             every request that touched or named her, refused ones included
+    GET /me/report?lang=fi   the access report on her (`gateway.review.api.report_page`, paged,
+                             with names and reasons): every request that touched or named her,
+                             refused ones included
 
 Only a logged-in citizen who is a client opens them (`Audience.CITIZEN_PAGES`: her browser
 session, never a token); she sees her own data and nothing else — every search is for her
@@ -17,7 +18,6 @@ and are never cached.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -28,15 +28,16 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from gateway.access.reasons import ReasonCatalogue
 from gateway.app.bearer import Audience
 from gateway.app.frame import AuditedFrame
 from gateway.audit.record import Disclosed
-from gateway.audit.store import AuditQuery, StoreError
 from gateway.audit.trail import AuditTrail
-from gateway.errors import AuditUnavailable, UpstreamUnavailable
+from gateway.errors import UpstreamUnavailable
 from gateway.login.pages import LANGUAGE_NAMES, LANGUAGES, language_of, message_page, page_headers
 from gateway.own.view import own_plan
-from gateway.review.pages import render_report
+from gateway.review.api import report_page
+from gateway.review.names import NameDirectory
 from gateway.served import Attempt, Responded
 from gateway.templates import page_templates
 
@@ -46,7 +47,6 @@ Answer = Callable[[str, str], Awaitable[Responded]]
 """A page's work: (her patient reference, the page language) → the page."""
 
 _HELSINKI = ZoneInfo("Europe/Helsinki")
-_MAX_EVENTS = 500
 _environment = page_templates("gateway.own")
 
 _TEXTS: dict[str, tuple[str, str, str]] = {
@@ -101,8 +101,16 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def create_own_router(frame: AuditedFrame, store: httpx.AsyncClient, store_base: str, trail: AuditTrail) -> APIRouter:
-    """The client's own pages, reading `store` (HAPI at `store_base`) and `trail`."""
+def create_own_router(
+    frame: AuditedFrame,
+    store: httpx.AsyncClient,
+    store_base: str,
+    trail: AuditTrail,
+    names: NameDirectory,
+    reasons: ReasonCatalogue,
+) -> APIRouter:
+    """The client's own pages, reading `store` (HAPI at `store_base`) and `trail`; the report
+    names people and gives reasons as the auditors' pages do (`names`, `reasons`)."""
     router = APIRouter()
     base = store_base.rstrip("/")
 
@@ -135,11 +143,8 @@ def create_own_router(frame: AuditedFrame, store: httpx.AsyncClient, store_base:
 
     async def report(request: Request) -> Response:
         async def answer(patient: str, lang: str) -> Responded:
-            try:
-                events = await asyncio.to_thread(trail.store.search, AuditQuery(patient=patient, limit=_MAX_EVENTS))
-            except StoreError as exc:
-                raise AuditUnavailable("the audit trail cannot be read") from exc
-            html = render_report(patient, [json.loads(e.event) for e in events], lang)
+            params = list(request.query_params.multi_items())
+            html = await report_page(trail, names, reasons, patient, params, lang)
             return Responded(HTMLResponse(html), (patient,))
 
         return await page(request, "search", answer)

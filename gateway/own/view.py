@@ -23,9 +23,9 @@ from datetime import date
 from typing import Any
 
 from gateway.access.subjects import patient_of
-from gateway.documents.compose import code_name
 from gateway.fhir.codes import PERSONAL_WORKER
 from gateway.fhir.systems import TEAM_ROLE_SYSTEM
+from gateway.terminology import display
 
 __all__ = ["Member", "OwnGoal", "OwnPlan", "PlanSummary", "own_plan"]
 
@@ -138,7 +138,7 @@ def _member(participant: Mapping[str, Any], resources: Mapping[str, Mapping[str,
     telecom = _dicts(role.get("telecom")) + _dicts(practitioner.get("telecom"))
     return Member(
         name=_person_name(practitioner) or str(member.get("display", "")),
-        roles=tuple(code_name("team-role", code, lang) for code in codes if code != PERSONAL_WORKER),
+        roles=tuple(display("team-role", code, lang) or code for code in codes if code != PERSONAL_WORKER),
         organization=str(organization.get("name", "")),
         personal_worker=PERSONAL_WORKER in codes,
         phone=next((str(t.get("value")) for t in telecom if t.get("system") == "phone"), ""),

@@ -1,21 +1,30 @@
 """The audit trail as pages people read: the client's access report and the auditor's console.
 
-`render_report(patient, events, lang)` is the client's right to see who accessed their data:
-one row per REST event (BALP type `rest`; the AuthZ decision events pair with them and are not
-rows) saying when, who (organisation, professional, system), what (the interaction and the
-parts of the plan disclosed or asked for), why (purpose of use; break-the-glass marked, with
-its reason) and how it ended (refused attempts included, marked).
+`render_report(patient, events, lang, names, reasons, params, window)` is the client's right to
+see who accessed their data: one row per REST event (BALP type `rest`; the AuthZ decision events
+pair with them and are not rows) saying when, who (organisation, professional, system), what (the
+interaction and the parts of the plan disclosed or asked for), why (purpose of use, the reasons;
+break-the-glass marked, with its reason) and how it ended (refused attempts included, marked),
+with a form for local days and links to the other languages (the same page) and pages.
 
-`render_console(events, filters, verdict, lang)` is the auditor's page: a GET form over the
-audit search parameters, filled in from `filters` (the request's query parameters), the chain
-status from `verdict`, and every event given, with refusals and failures (outcome 4, 8, 12) in
-rows of class `denied` and break-the-glass (purpose BTG) in rows of class `btg`.
+`render_console(events, filters, verdict, lang, names, reasons, window)` is the auditor's page: a
+GET form over the audit search parameters, filled in from `filters` (the request's query
+parameters), the chain status from `verdict`, and every event given, with refusals and failures
+(outcome 4, 8, 12) in rows of class `denied` and break-the-glass (purpose BTG) in rows of class
+`btg`, and links to the next and the previous page.
 
 Both are pure and take events as `gateway.audit.balp.events_of` makes them (with the id the
 store gives); a field an event lacks shows as unknown rather than failing the page. `lang` is
-one of `LANGUAGES` (else `ValueError`; callers validate it first). Templates are jinja2 with
-autoescaping on for every template, so nothing an event or a filter carries — query strings,
-reasons, ids — becomes markup. Times are shown in Europe/Helsinki.
+one of `LANGUAGES` (else `ValueError`; callers validate it first). People, organisations and
+systems are shown by name where `names` has one (their title and sector beside), the reference
+itself always beside it (auditors search by it), and alone where `names` has none; each reason
+is its text in `lang` from `reasons` (a consent's names it), the rule ids and the event's
+reason codes in a `<details>` element (no script needed). `window` is where the events lie among
+all matches ("events X–Y of N", the links); without one, the events are all there is.
+`references_of(event)` lists what the page would like named. Templates are jinja2 with
+autoescaping on for every template, so nothing an event, a name or a filter carries — query
+strings, reasons, ids — becomes markup. Times are shown in Europe/Helsinki
+(`gateway.review.helsinki`).
 
 The client report shows no raw query strings: a search naming several clients would show this
 client the others' ids. The console, for auditors, shows them decoded.
@@ -27,25 +36,29 @@ import base64
 import binascii
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from gateway.access.reasons import ReasonCatalogue, UnknownRule
 from gateway.audit.verify import Verdict
 from gateway.fhir.codes import Sector
 from gateway.fhir.systems import CLIENT_ID_SYSTEM
+from gateway.review.helsinki import local_time
+from gateway.review.names import Names
+from gateway.review.paging import Window, linked
 from gateway.templates import page_templates
 
-__all__ = ["LANGUAGES", "render_console", "render_report"]
+__all__ = ["LANGUAGES", "references_of", "render_console", "render_report"]
 
 LANGUAGES = ("fi", "sv", "en")
 
-_HELSINKI = ZoneInfo("Europe/Helsinki")
 _JTI = "urn:ietf:params:oauth:jti:"
 _REST = "rest"
 _BTG = "BTG"
 _PROVIDER_CODE = "PROV"
 _PATIENT_ROLE, _DOMAIN_RESOURCE, _SECURITY_RESOURCE, _QUERY_ROLE = "1", "4", "13", "24"
+_REASON_CODES = "; reasons: "  # how `outcomeDesc` lists the reason codes (gateway.audit.balp)
+_NO_NAMES = Names()
+_NO_REASONS = ReasonCatalogue(())
 
 _environment = page_templates("gateway.review")
 
@@ -91,7 +104,12 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "If any access looks unjustified, contact the data protection officer of your wellbeing services county.",
     ),
     "report_client": ("Asiakas", "Klient", "Client"),
-    "report_count": ("Kirjauksia: {n}", "Antal poster: {n}", "Entries: {n}"),
+    "report_position": (
+        "Kirjaukset {start}–{end} / {total}, uusin ensin",
+        "Poster {start}–{end} av {total}, nyaste först",
+        "Entries {start}–{end} of {total}, newest first",
+    ),
+    "report_days": ("Näytä päivät", "Visa dagarna", "Show the days"),
     "report_empty": (
         "Tietojasi ei ole käsitelty tämän palvelun kautta.",
         "Dina uppgifter har inte använts via den här tjänsten.",
@@ -123,12 +141,12 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "f_sector": ("Sektori", "Sektor", "Sector"),
     "f_outcome": ("Tulos", "Resultat", "Outcome"),
     "f_purpose": ("Käyttötarkoitus", "Ändamål", "Purpose"),
-    "f_date_from": ("Alkaen", "Från", "From"),
-    "f_date_to": ("Asti", "Till", "To"),
+    "f_date_from": ("Alkaen (päivä)", "Från (dag)", "From (day)"),
+    "f_date_to": ("Asti (päivä)", "Till (dag)", "To (day)"),
     "f_date_hint": (
-        "Päivät muodossa ge2026-11-01 (alkaen) ja le2026-11-30 (asti).",
-        "Datum i formen ge2026-11-01 (från) och le2026-11-30 (till).",
-        "Dates as ge2026-11-01 (from) and le2026-11-30 (to).",
+        "Päivät ovat Suomen aikaa, ja kumpikin rajapäivä kuuluu hakuun kokonaan.",
+        "Dagarna anges i finsk tid, och båda gränsdagarna ingår i sin helhet.",
+        "Days are Finnish days (Europe/Helsinki); both the first and the last day are included whole.",
     ),
     "any": ("kaikki", "alla", "any"),
     "search": ("Hae", "Sök", "Search"),
@@ -143,7 +161,16 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "Kedjan BRUTEN vid post {at}: {problem}",
         "Chain BROKEN at record {at}: {problem}",
     ),
-    "shown": ("{n} tapahtumaa, uusin ensin.", "{n} händelser, nyaste först.", "{n} events, newest first."),
+    "shown": (
+        "Tapahtumat {start}–{end} / {total}, uusin ensin.",
+        "Händelser {start}–{end} av {total}, nyaste först.",
+        "Events {start}–{end} of {total}, newest first.",
+    ),
+    "pages": ("Sivut", "Sidor", "Pages"),
+    "newer": ("← Uudemmat", "← Nyare", "← Newer"),
+    "older": ("Vanhemmat →", "Äldre →", "Older →"),
+    "rule_ids": ("Sääntötunnukset", "Regel-id:n", "Rule ids"),
+    "reason_codes": ("Syykoodit", "Skälkoder", "Reason codes"),
     "legend_denied": ("estetty tai epäonnistunut", "nekad eller misslyckad", "refused or failed"),
     "legend_btg": ("hätäkäyttö", "nödåtkomst", "break the glass"),
     "none_found": (
@@ -222,7 +249,6 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
 }
 
 _OUTCOMES = ("0", "4", "8", "12")
-_UPPER_BOUNDS = ("le", "lt")  # date prefixes of the "to" input; any other value goes to "from"
 _PURPOSES = ("TREAT", "CAREMGT", "BTG")
 
 
@@ -235,6 +261,14 @@ class _Part:
 
 
 @dataclass(frozen=True)
+class _Reason:
+    """A reason as shown: its text in the page's language, and the consent it cites ("" if none)."""
+
+    text: str
+    consent: str
+
+
+@dataclass(frozen=True)
 class _Row:
     """One event, read for display (texts already translated; the template escapes them)."""
 
@@ -244,10 +278,14 @@ class _Row:
     rest: bool
     patient: str
     professional: str
+    professional_name: str
+    professional_title: str
     organization: str
+    organization_name: str
     sector: str
     sector_label: str
     system: str
+    system_name: str
     interaction: str
     interaction_code: str
     parts: tuple[_Part, ...]
@@ -259,6 +297,8 @@ class _Row:
     purpose_label: str
     btg_reason: str
     description: str
+    codes: str
+    reasons: tuple[_Reason, ...]
     rules: tuple[str, ...]
 
     @property
@@ -282,18 +322,34 @@ class _Option:
     selected: bool
 
 
-def render_report(patient: str, events: Sequence[Mapping[str, Any]], lang: str) -> str:
+def render_report(
+    patient: str,
+    events: Sequence[Mapping[str, Any]],
+    lang: str,
+    names: Names = _NO_NAMES,
+    reasons: ReasonCatalogue = _NO_REASONS,
+    params: Sequence[tuple[str, str]] = (),
+    window: Window | None = None,
+) -> str:
     """The client's access report on `patient` ("Patient/<id>") from their audit events, as a
-    complete HTML page in `lang`; only REST events become rows, in the order given."""
+    complete HTML page in `lang`; only REST events become rows, in the order given. `params`
+    are the request's query parameters (the links keep them)."""
     texts = _texts(lang)
-    rows = [row for row in (_row_of(event, texts, lang) for event in events) if row.rest]
+    rows = [row for row in (_row_of(event, texts, lang, names, reasons) for event in events) if row.rest]
+    window = window or _whole(rows)
+    chosen = dict(params)
     return _environment.get_template("report.html").render(
         lang=lang,
         t=texts,
         patient=patient,
         rows=rows,
-        count=texts["report_count"].format(n=len(rows)),
-        languages=[(code, _LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        position=texts["report_position"].format(start=window.start, end=window.end, total=window.total),
+        pages=_pages(window, params),
+        from_date=chosen.get("from_date", ""),
+        to_date=chosen.get("to_date", ""),
+        languages=[
+            (code, _LANGUAGE_NAMES[code], linked(params, {"_format": "html", "lang": code})) for code in LANGUAGES
+        ],
     )
 
 
@@ -302,19 +358,20 @@ def render_console(
     filters: Mapping[str, str] | Sequence[tuple[str, str]],
     verdict: Verdict,
     lang: str,
+    names: Names = _NO_NAMES,
+    reasons: ReasonCatalogue = _NO_REASONS,
+    window: Window | None = None,
 ) -> str:
     """The auditor's console in `lang`: the filter form filled from `filters` (the request's query
     parameters, as given), the chain status of `verdict`, and `events` as rows in the order given.
 
-    `filters` may be the parameters' (name, value) pairs: only then can both `date` bounds be
-    shown again (a dict keeps one of them)."""
+    The page links keep every parameter of `filters` (give the query's pairs: a dict keeps one
+    value of each)."""
     texts = _texts(lang)
-    rows = [_row_of(event, texts, lang) for event in events]
+    rows = [_row_of(event, texts, lang, names, reasons) for event in events]
     pairs = list(filters.items()) if isinstance(filters, Mapping) else list(filters)
     chosen = dict(pairs)  # the last value of each
-    dates = [value for name, value in pairs if name == "date"]
-    date_from = next((value for value in dates if value[:2] not in _UPPER_BOUNDS), "")
-    date_to = next((value for value in dates if value[:2] in _UPPER_BOUNDS), "")
+    window = window or _whole(events)
     if verdict.ok:
         banner = texts["chain_ok"].format(records=verdict.records, checkpoints=verdict.checkpoints)
     else:
@@ -325,10 +382,12 @@ def render_console(
         rows=rows,
         chain_ok=verdict.ok,
         banner=banner,
-        shown=texts["shown"].format(n=len(rows)),
-        value={name: chosen.get(name, "") for name in ("patient", "agent", "organization", "client", "sector")},
-        date_from=date_from,
-        date_to=date_to,
+        shown=texts["shown"].format(start=window.start, end=window.end, total=window.total),
+        pages=_pages(window, pairs),
+        value={
+            name: chosen.get(name, "")
+            for name in ("patient", "agent", "organization", "client", "sector", "from_date", "to_date")
+        },
         sectors=[_Option(str(sector), texts.get(f"sector.{sector}", str(sector)), False) for sector in Sector],
         outcomes=_options(
             _OUTCOMES, chosen.get("outcome", ""), lambda code: f"{code} — {texts['outcome.' + code]}", texts
@@ -338,6 +397,29 @@ def render_console(
         ),
         languages=[_Option(code, _LANGUAGE_NAMES[code], code == lang) for code in LANGUAGES],
     )
+
+
+def references_of(event: Mapping[str, Any]) -> tuple[str, ...]:
+    """The references of `event` a page shows by name: its professional's and organisation's."""
+    agents = _dicts(event.get("agent"))
+    return tuple(reference for agent in agents if (reference := _reference(agent)))
+
+
+@dataclass(frozen=True)
+class _Pages:
+    """The links to the page before and the next one ("" when there is none)."""
+
+    newer: str
+    older: str
+
+
+def _pages(window: Window, params: Sequence[tuple[str, str]]) -> _Pages:
+    return _Pages(window.previous_query(params) or "", window.next_query(params) or "")
+
+
+def _whole(shown: Sequence[object]) -> Window:
+    """The window of a page whose events are all there is."""
+    return Window(0, 0, len(shown), 0, 0)
 
 
 _LANGUAGE_NAMES = {"fi": "suomi", "sv": "svenska", "en": "English"}
@@ -357,7 +439,9 @@ def _options(codes: Sequence[str], chosen: str, label: Callable[[str], str], tex
 # -- reading an event -------------------------------------------------------------------------
 
 
-def _row_of(event: Mapping[str, Any], texts: Mapping[str, str], lang: str) -> _Row:
+def _row_of(
+    event: Mapping[str, Any], texts: Mapping[str, str], lang: str, names: Names, reasons: ReasonCatalogue
+) -> _Row:
     agents = _dicts(event.get("agent"))
     entities = _dicts(event.get("entity"))
     user = next((a for a in agents if a.get("requestor") is True), {})
@@ -370,17 +454,27 @@ def _row_of(event: Mapping[str, Any], texts: Mapping[str, str], lang: str) -> _R
     recorded = str(event.get("recorded", ""))
     sector = next((c for role in _dicts(organization.get("role")) for c in _codes(role)), "")
     unknown = texts["unknown"]
+    professional, organization_reference = _reference(user), _reference(organization)
+    person, body = names.of(professional), names.of(organization_reference)
+    system = str(_who(client).get("identifier", {}).get("value", ""))
+    description = str(event.get("outcomeDesc", ""))
+    summary, _, codes = description.partition(_REASON_CODES)
+    rules = tuple(str(p) for p in user.get("policy", []) if isinstance(p, str) and not p.startswith(_JTI))
     return _Row(
         seq=str(event.get("id", "")),
         iso=recorded,
-        local=_local_time(recorded, lang),
+        local=local_time(recorded, lang),
         rest=_code(event.get("type")) == _REST,
         patient=next((_reference(e) for e in entities if _code(e.get("role")) == _PATIENT_ROLE), ""),
-        professional=_reference(user) or (texts["anonymous"] if user else unknown),
-        organization=_reference(organization) or unknown,
+        professional=professional or (texts["anonymous"] if user else unknown),
+        professional_name=person.name if person else "",
+        professional_title=person.title_in(lang) if person else "",
+        organization=organization_reference or unknown,
+        organization_name=body.name if body else "",
         sector=sector,
         sector_label=texts.get(f"sector.{sector}", sector),
-        system=str(_who(client).get("identifier", {}).get("value", "")) or unknown,
+        system=system or unknown,
+        system_name=names.system(system) if system else "",
         interaction=texts.get(f"interaction.{subtype}", subtype) or unknown,
         interaction_code=subtype,
         parts=tuple(_parts(entities, texts)),
@@ -391,9 +485,19 @@ def _row_of(event: Mapping[str, Any], texts: Mapping[str, str], lang: str) -> _R
         purpose=purpose_code,
         purpose_label=texts.get(f"purpose.{purpose_code}", purpose_code),
         btg_reason=str(purpose[0].get("text", "")) if purpose and purpose_code == _BTG else "",
-        description=str(event.get("outcomeDesc", "")),
-        rules=tuple(str(p) for p in user.get("policy", []) if isinstance(p, str) and not p.startswith(_JTI)),
+        description=summary,
+        codes=codes,
+        reasons=tuple(_reason(reasons, rule, lang) for rule in rules),
+        rules=rules,
     )
+
+
+def _reason(reasons: ReasonCatalogue, rule: str, lang: str) -> _Reason:
+    """`rule` as its text in `lang`; a rule the catalogue does not know as the rule id itself."""
+    explained = reasons.explain(rule)
+    if isinstance(explained, UnknownRule):
+        return _Reason(rule, "")
+    return _Reason(explained.text(lang), explained.consent)
 
 
 def _parts(entities: list[dict[str, Any]], texts: Mapping[str, str]) -> list[_Part]:
@@ -429,17 +533,6 @@ def _searched(query: str, texts: Mapping[str, str]) -> str:
         return texts["audit_trail"]
     kind = next((s for s in reversed(path.split("/")) if s[:1].isupper()), "")
     return texts.get(f"type.{kind}", kind)
-
-
-def _local_time(recorded: str, lang: str) -> str:
-    try:
-        moment = datetime.fromisoformat(recorded)
-    except ValueError:
-        return recorded
-    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(_HELSINKI)
-    if lang == "en":
-        return f"{local:%Y-%m-%d %H:%M:%S}"
-    return f"{local.day}.{local.month}.{local.year} {'klo' if lang == 'fi' else 'kl.'} {local:%H.%M.%S}"
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:

@@ -5,7 +5,9 @@ in the trail."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -62,6 +64,29 @@ def test_auditors_search_the_trail_as_fhir(served: Settings) -> None:
     assert _events(_get(served, auditor, "/audit/AuditEvent", patient=CLIENT, date="lt2000-01-01").json()) == []
     bad = _get(served, auditor, "/audit/AuditEvent", _has="x")
     assert bad.status_code == 400 and bad.json()["resourceType"] == "OperationOutcome"
+    helsinki = datetime.fromisoformat(events[0]["recorded"]).astimezone(ZoneInfo("Europe/Helsinki")).date()
+    local = _get(served, auditor, "/audit/AuditEvent", patient=CLIENT, from_date=str(helsinki), to_date=str(helsinki))
+    assert local.status_code == 200 and _events(local.json())
+    assert _get(served, auditor, "/audit/AuditEvent", patient=CLIENT, to_date="2026-01-01").json()["total"] == 0
+
+
+def test_the_search_pages_through_every_event_by_its_links(served: Settings) -> None:
+    _traffic(served)
+    auditor = _token(served, "audit-console")
+    page = _get(served, auditor, "/audit/AuditEvent", patient=CLIENT, _count="3").json()
+    total, seen = page["total"], [e["id"] for e in _events(page)]
+    assert total > 3 and len(seen) == 3
+    assert [link["relation"] for link in page["link"]] == ["self", "next"]
+    while next_url := next((link["url"] for link in page["link"] if link["relation"] == "next"), None):
+        assert next_url.startswith(f"{served.gateway_origin}/audit/AuditEvent?")
+        _traffic(served)  # new events between the pages: they shift nothing
+        answer = httpx.get(next_url, headers={"Authorization": f"Bearer {auditor}"}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        assert any(link["relation"] == "previous" for link in page["link"])
+        seen += [e["id"] for e in _events(page)]
+    assert len(seen) == total and len(set(seen)) == total  # every event once
+    assert [int(i) for i in seen] == sorted((int(i) for i in seen), reverse=True)
 
 
 def test_only_auditors_read_the_trail_and_every_reading_is_recorded(served: Settings) -> None:
@@ -97,3 +122,7 @@ def test_the_clients_access_report_is_a_fhir_bundle(served: Settings) -> None:
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'lang="sv"' in page.text and "default-src 'none'" in page.headers["content-security-policy"]
     assert _get(served, auditor, f"/audit/report/{CLIENT}", lang="de").status_code == 400
+    first = _get(served, auditor, f"/audit/report/{CLIENT}", _count="1").json()
+    (older,) = [link["url"] for link in first["link"] if link["relation"] == "next"]
+    second = httpx.get(older, headers={"Authorization": f"Bearer {auditor}"}, timeout=60).json()
+    assert int(_events(second)[0]["id"]) < int(_events(first)[0]["id"])

@@ -15,8 +15,10 @@ no browser is downloaded, and Chromium is kept off the network.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -24,12 +26,16 @@ from playwright.sync_api import Browser, Page
 
 from auth.config import TOKEN_PATH
 from gateway.demo.clients import demo_token
+from gateway.fhir.systems import POLICY_RULE_BASE
 from gateway.settings import Settings
 from tests.e2e.browser import browser as browser  # the shared fixture
 from tests.e2e.browser import colours, near, png_size
 
 CLIENT = "Patient/demo-client"
 BTG_REASON = "Pupil in acute crisis at school; the psychiatric goal is needed now."
+YOUTH_WORKER_ROLE = "PractitionerRole/demo-role-youth-worker"
+PSY_HIDDEN_EN = "Psychiatric information (PSY) is hidden from your role"
+PSY_HIDDEN_FI = "Psykiatrinen tieto (PSY) on piilotettu roolisi käyttäjiltä"
 DENIED_BACKGROUND = (0xFD, 0xE0, 0xE0)  # tr.denied td, the console's CSS
 BTG_BACKGROUND = (0xFF, 0xF0, 0xC2)  # tr.btg td
 
@@ -98,6 +104,19 @@ def test_the_console_shows_the_verified_chain_refusals_and_break_the_glass(
     assert BTG_REASON in btg.inner_text() and "school-welfare-system" in btg.inner_text()
     allowed = page.locator("tr:not(.denied):not(.btg)", has_text="CarePlan/demo-plan")
     assert allowed.count() >= 1
+
+    # names, not references, read from the store and the client registry; the references beside them
+    cells = hidden.locator("td")
+    assert cells.nth(3).inner_text().split() == [*"Tuomas Väisänen, Youth worker".split(), YOUTH_WORKER_ROLE]
+    assert cells.nth(4).inner_text().startswith("Demo kaupunki, nuorisopalvelut")
+    assert cells.nth(5).inner_text().split("\n")[0].startswith("Nuorisopalvelujen asiakasjärjestelmä (demo)")
+    # the reasons in the page's language; their rule ids only on demand
+    reasons = cells.nth(9)
+    assert PSY_HIDDEN_EN in reasons.locator("ul.reasons").inner_text()
+    rule = reasons.locator("details.rules li", has_text="psy-hidden-by-default")
+    assert not rule.is_visible()
+    reasons.locator("details.rules summary").click()
+    assert rule.is_visible() and rule.inner_text() == f"{POLICY_RULE_BASE}psy-hidden-by-default"
     assert background(page, "tr.denied td") == DENIED_BACKGROUND  # visibly red-tinted, as rendered
     assert background(page, "tr.btg:not(.denied) td") == BTG_BACKGROUND  # visibly amber
 
@@ -129,6 +148,11 @@ def test_the_client_report_in_finnish_names_who_accessed_the_plan(
     assert "ESTETTY" in refused.first.inner_text()
     glass = page.locator("tbody tr.btg").first.inner_text()
     assert "HÄTÄKÄYTTÖ" in glass and BTG_REASON in glass and "Organization/demo-org-school-welfare" in glass
+    assert "Laura Heikkinen, Opiskeluhuollon kuraattori" in glass  # the curator, by name and title
+    assert "Demo hyvinvointialue, opiskeluhuolto" in glass and "Opiskeluhuollon asiakasjärjestelmä (demo)" in glass
+    who = refused.first.locator("td").nth(1).inner_text()
+    assert "Tuomas Väisänen, Nuorisotyöntekijä" in who and "Demo kaupunki, nuorisopalvelut" in who
+    assert PSY_HIDDEN_FI in refused.first.locator("ul.reasons").inner_text()  # why, in Finnish
     shot = tmp_path / "report.png"
     shot.write_bytes(page.screenshot(full_page=True))
     assert len(colours(shot.read_bytes())) > 20
@@ -153,6 +177,41 @@ def test_a_clinician_is_refused_the_console_and_the_refusal_is_in_the_trail(trai
     page.context.close()
 
 
+def test_the_console_and_the_report_page_through_every_event(trail: Settings, browser: Browser) -> None:
+    auditor = token(trail, "audit-console")
+    for path, params, older, key in (
+        ("/audit/console", {"patient": CLIENT, "lang": "en", "_count": "2"}, "Older →", ("tbody tr", "data-seq")),
+        ("/audit/report/Patient/demo-client", {"_format": "html", "lang": "sv", "_count": "2"}, "Äldre →",
+         ("tbody tr time", "datetime")),
+    ):  # fmt: skip
+        page, status = open_page(browser, trail, auditor, path, **params)
+        assert status == 200
+        assert page.locator("nav.pages a[rel=prev]").count() == 0  # the newest page
+        position = page.locator("nav.pages .position").first.inner_text()
+        total = int(re.findall(r"\d+", position)[-1])
+        assert total > 2, position
+        seen = keys(page, *key)
+        assert len(seen) == 2
+        while page.locator("nav.pages a[rel=next]").count():
+            with page.expect_navigation() as navigation:
+                page.locator("nav.pages a[rel=next]", has_text=older).first.click()
+            assert navigation.value is not None and navigation.value.status == 200
+            assert page.locator("html").get_attribute("lang") == params["lang"]
+            assert page.locator("nav.pages a[rel=prev]").count() == 2  # above and below the table
+            rows = keys(page, *key)
+            assert 1 <= len(rows) <= 2
+            seen += rows
+        assert len(seen) == total  # every event up to the first page's newest, however many came since
+        order = [int(k) if k.isdigit() else k for k in seen]  # seqs (console), or recorded instants (report)
+        assert order == sorted(set(order), reverse=True)  # newest first, none twice
+        page.context.close()
+
+
+def keys(page: Page, selector: str, attribute: str) -> list[str]:
+    """What tells a page's rows apart (an event's seq, or its recorded instant), in order."""
+    return [str(element.get_attribute(attribute)) for element in page.locator(selector).all()]
+
+
 def test_the_filter_form_submits_without_javascript(trail: Settings, browser: Browser) -> None:
     auditor = token(trail, "audit-console")
     page, status = open_page(browser, trail, auditor, "/audit/console", patient=CLIENT, lang="en")
@@ -165,4 +224,14 @@ def test_the_filter_form_submits_without_javascript(trail: Settings, browser: Br
     rows = page.locator("tbody tr")
     assert rows.count() >= 1 and rows.count() == page.locator("tbody tr.denied").count()
     assert page.locator("input[name=patient]").input_value() == CLIENT
+
+    today = datetime.now(ZoneInfo("Europe/Helsinki")).date().isoformat()  # the Helsinki day of the traffic
+    for day, found in ((today, True), ("2026-01-01", False)):
+        page.fill("input[name=from_date]", day)
+        page.fill("input[name=to_date]", day)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert page.locator("input[name=from_date]").input_value() == day
+        assert (page.locator("tbody tr.denied").count() >= 1) is found
+        assert (page.locator("p.empty").count() == 1) is not found
     page.context.close()

@@ -193,7 +193,10 @@ def test_forwarded_for_from_a_trusted_proxy_is_the_recorded_source(trusting: Set
 
 def test_a_forged_host_header_does_not_change_the_audit_links(served: Settings) -> None:
     headers = {**_bearer(_token(served, "audit-console")), "Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    _send(served, "GET", "/audit/AuditEvent?_count=1", headers)  # a reading: the trail holds two events at least
     status, body, _ = _send(served, "GET", "/audit/AuditEvent?_count=1", headers)
     assert status == 200, body
-    [link] = json.loads(body)["link"]
-    assert link == {"relation": "self", "url": f"{served.gateway_origin}/audit/AuditEvent?_count=1"}
+    links = json.loads(body)["link"]
+    assert [link["relation"] for link in links] == ["self", "next"]
+    assert links[0] == {"relation": "self", "url": f"{served.gateway_origin}/audit/AuditEvent?_count=1"}
+    assert links[1]["url"].startswith(f"{served.gateway_origin}/audit/AuditEvent?_count=1&_before=")

@@ -56,3 +56,12 @@ def test_the_checkpoint_window_is_a_bounded_setting() -> None:
     for bad in ("0", "-5", "60001", "soon"):
         with pytest.raises(SettingsError, match="YHTEYS_AUDIT_CHECKPOINT_MS"):
             Settings.from_env({"YHTEYS_AUDIT_CHECKPOINT_MS": bad})
+
+
+def test_the_names_ttl_is_a_bounded_setting() -> None:
+    assert Settings.from_env({}).names_ttl == 60
+    assert Settings.from_env({"YHTEYS_NAMES_TTL": "0"}).names_ttl == 0
+    assert Settings.from_env({"YHTEYS_NAMES_TTL": "3600"}).names_ttl == 3600
+    for bad in ("-1", "3601", "a minute"):
+        with pytest.raises(SettingsError, match="YHTEYS_NAMES_TTL"):
+            Settings.from_env({"YHTEYS_NAMES_TTL": bad})

@@ -49,7 +49,9 @@ from gateway.fhir.ids import is_id
 from gateway.fhir.labels import ETH, PSY, SOC, Label
 from gateway.fhir.systems import CONSENT_RULE_BASE
 
-__all__ = ["ConsentPolicy", "ConsentUnreadable", "ConsentsOnFile", "ConsentsRead", "NoConsentOnFile"]
+__all__ = [
+    "ConsentPolicy", "ConsentUnreadable", "ConsentsOnFile", "ConsentsRead", "NoConsentOnFile", "consent_reasons",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,18 @@ _TEXTS = {
         "Klientens samtycke tillåter dig även skyddade uppgifter ({}).",
         "The client's consent also permits you protected information ({})."),
 }  # fmt: skip
+
+
+def consent_reasons() -> tuple[Reason, ...]:
+    """Every reason this decider gives under a rule that cites no consent: the consents unreadable,
+    the check failed, no consent on file, none permits, and a malformed consent without a usable id."""
+    return (
+        _UNREADABLE,
+        _ERROR,
+        _NO_CONSENT,
+        _NO_PERMIT,
+        _about(CONSENT_RULE_BASE + "consent-malformed", "consent-malformed"),
+    )
 
 
 def _about(rule: str, code: str, labels: frozenset[Label] = frozenset()) -> Reason:

@@ -11,7 +11,7 @@ only seen there when annotations are real objects.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal, NotRequired, TypedDict
 
 from gateway.access.seam import Effect, Reason
@@ -171,3 +171,15 @@ class Policy:
     consent_required: ConsentRequired
     break_the_glass: BreakTheGlass
     rules: tuple[Rule, ...]
+
+    def reasons(self) -> tuple[Reason, ...]:
+        """Every reason this policy can give, each once: the checks', the hidden labels', the
+        consent requirement's, break-the-glass's and every rule's (rule ids are unique)."""
+        checks = tuple(getattr(self.checks, check.name) for check in fields(self.checks))
+        return (
+            *checks,
+            *self.hidden.values(),
+            self.consent_required.reason,
+            self.break_the_glass.reason,
+            *(rule.reason for rule in self.rules),
+        )

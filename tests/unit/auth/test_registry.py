@@ -50,6 +50,16 @@ def test_a_good_registry_loads(tmp_path: Path, youth_key: ECKey, psych_key: RSAK
     assert list(registry.scopes_supported) == sorted(registry.scopes_supported)
 
 
+def test_a_system_may_be_given_a_name_for_people(youth_key: ECKey, psych_key: RSAKey) -> None:
+    data = registry_data(youth_key, psych_key)
+    _first_client(data)["name"] = "  Nuorisopalvelujen asiakasjärjestelmä "
+    registry = parse_registry(data, base_dir=Path("."))
+    youth, psych = registry.find(YOUTH), registry.find(PSYCH)
+    assert isinstance(youth, ClientRegistration) and isinstance(psych, ClientRegistration)
+    assert youth.name == "Nuorisopalvelujen asiakasjärjestelmä"
+    assert psych.name == ""  # none given: the client_id stands for it
+
+
 def test_jwks_file_is_read_relative_to_the_registry(tmp_path: Path, youth_key: ECKey, psych_key: RSAKey) -> None:
     data = registry_data(youth_key, psych_key)
     client = _first_client(data)
@@ -150,6 +160,9 @@ BAD_CASES = [
     ),
     BadCase("empty key set", _set("jwks", {"keys": []}), (YOUTH, "at least one key")),
     BadCase("duplicate client_id", _duplicate_client, (YOUTH, "registered twice")),
+    BadCase("empty name", _set("name", " "), (YOUTH, "name must be 1-200 printable characters")),
+    BadCase("name on two lines", _set("name", "a\nb"), (YOUTH, "name must be 1-200 printable characters")),
+    BadCase("name not text", _set("name", 7), (YOUTH, "name must be a non-empty string")),
 ]
 
 

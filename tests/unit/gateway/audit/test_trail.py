@@ -217,6 +217,22 @@ def test_search_finds_events_by_patient_and_outcome(path: Path, key: CheckpointK
     store.close()
 
 
+def test_search_pages_by_seq_newest_first_and_counts(path: Path, key: CheckpointKey) -> None:
+    store = _fill(path, key, count=6)  # one REST event per record: seq 1..6
+
+    def seqs(query: AuditQuery) -> list[int]:
+        return [event.seq for event in store.search(query)]
+
+    assert seqs(AuditQuery(limit=4)) == [6, 5, 4, 3]
+    assert seqs(AuditQuery(before=3, limit=4)) == [2, 1]  # the page after seq 3
+    assert seqs(AuditQuery(after=2, limit=2)) == [4, 3]  # the page before seq 2: the oldest above it
+    assert seqs(AuditQuery(after=1, before=6, limit=9)) == [5, 4, 3, 2]
+    assert store.count(AuditQuery()) == 6 and store.count(AuditQuery(before=3)) == 2
+    assert store.count(AuditQuery(after=4, limit=1, offset=5)) == 2  # limit and offset count nothing
+    assert store.count(AuditQuery(outcome="4")) == 0
+    store.close()
+
+
 def test_group_commit_stores_every_record_in_few_transactions(path: Path, key: CheckpointKey) -> None:
     store = AuditStore.sqlite(path)
     batches: list[int] = []

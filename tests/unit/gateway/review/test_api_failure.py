@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -20,10 +21,15 @@ from gateway.audit.trail import AuditTrail
 from gateway.fhir.codes import Sector
 from gateway.outcomes import install_handlers
 from gateway.review import api
+from gateway.review.names import NameDirectory
 from tests.e2e.gateway_harness import ISSUER, KEYS, PUBLIC_BASE, Member, token
 
 AUDITOR = Member("audit-console", "Organization/demo-org-social-welfare", Sector.SOCIAL_WELFARE,
                  "PractitionerRole/demo-role-auditor", "auditor")  # fmt: skip
+
+
+async def nothing(resource_type: str, ids: Sequence[str]) -> Sequence[Mapping[str, object]]:
+    return []  # a store holding none of them
 
 
 def test_an_unexpected_failure_is_answered_500_and_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,7 +41,8 @@ def test_an_unexpected_failure_is_answered_500_and_recorded(tmp_path: Path, monk
         AuditStore.sqlite(tmp_path / "audit.sqlite"), CheckpointKey.load(tmp_path / "key.pem"), server=PUBLIC_BASE
     )
     verifier = TokenVerifier(KEYS, issuer=ISSUER, audience=PUBLIC_BASE, clock=time.time)
-    router = api.create_audit_router(AuditedFrame(verifier, trail), load_policy(), trail, "http://gateway.test")
+    names = NameDirectory(nothing, {}, ttl=60)
+    router = api.create_audit_router(AuditedFrame(verifier, trail), load_policy(), trail, "http://gateway.test", names)
     bearer = token(AUDITOR, ("system/AuditEvent.rs",))
 
     async def call() -> httpx.Response:

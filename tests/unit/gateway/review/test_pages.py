@@ -16,12 +16,17 @@ from typing import Any
 
 import pytest
 
+from gateway.access.policy import load_policy
+from gateway.access.reasons import CITED_CONSENT, ReasonCatalogue
 from gateway.access.seam import Effect, Reason
 from gateway.audit import Anonymous, AuditOutcome, AuditRecord, Caller, Disclosed
 from gateway.audit.balp import events_of
 from gateway.audit.verify import Verdict
 from gateway.fhir.codes import Sector
+from gateway.fhir.systems import CONSENT_RULE_BASE
+from gateway.review.names import Named, Names
 from gateway.review.pages import LANGUAGES, render_console, render_report
+from gateway.review.paging import Window
 
 SERVER = "http://gateway.test/fhir"
 CLIENT = "Patient/demo-client"
@@ -184,7 +189,7 @@ def test_the_report_speaks_the_chosen_language(lang: str) -> None:
     assert [th.text for th in page.find("thead").find_all("th")] == HEADERS[lang]
     others = [TITLES[other] for other in LANGUAGES if other != lang]
     assert not any(title in page.find("body").text for title in others)
-    links = {a.attrs["hreflang"]: a.attrs["href"] for a in page.find("nav").find_all("a")}
+    links = {a.attrs["hreflang"]: a.attrs["href"] for a in page.find("nav", cls="languages").find_all("a")}
     assert links == {other: f"?_format=html&lang={other}" for other in LANGUAGES if other != lang}
 
 
@@ -200,7 +205,7 @@ def test_a_report_row_says_when_who_what_why_and_how_it_ended() -> None:
     read = rows[-1]  # the oldest: the youth worker's read of the plan, 12:01 UTC in November
     when, who, what, why, outcome = (cell.text for cell in read.find_all("td"))
     assert when == "22.11.2026 klo 14.01.00"  # EET, UTC+2
-    assert "Organisaatio: Organization/demo-org-youth-services (kunnan nuorisopalvelut)" in who
+    assert "Organisaatio: Organization/demo-org-youth-services (kunnan nuorisopalvelut)" in who  # no name known
     assert "PractitionerRole/demo-role-youth-worker" in who
     assert "youth-system" in who
     assert what == "Luku suunnitelma CarePlan/demo-plan/_history/3"
@@ -279,11 +284,15 @@ def test_a_console_row_carries_the_auditors_columns() -> None:
     cells = [cell.text for cell in hidden.find_all("td")]
     assert cells[1:7] == [
         "2026-11-22 14:02:00", CLIENT, "PractitionerRole/demo-role-youth-worker",
-        "Organization/demo-org-youth-services municipal-youth-services", "youth-system", "read Goal/demo-goal-wellbeing",
+        "Organization/demo-org-youth-services municipal youth services: municipal-youth-services", "youth-system",
+        "read Goal/demo-goal-wellbeing",
     ]  # fmt: skip
     assert cells[7] == "4 refused"
     assert cells[8] == "TREAT"
-    assert cells[9] == "HTTP 404; reasons: label-hidden https://yhteys.fi/fhir/policy/rule/psy-hidden"
+    assert (
+        cells[9] == "HTTP 404 https://yhteys.fi/fhir/policy/rule/psy-hidden Rule ids Reason codes: label-hidden "
+        "https://yhteys.fi/fhir/policy/rule/psy-hidden"
+    )  # a rule no catalogue knows: its id stands for its text
     decision = next(row for row in body_rows(page) if row.attrs["data-seq"] == "3")  # its AuthZ event
     assert decision.find_all("td")[6].text == "access decision (roles) (AuthZ-Role)"
 
@@ -310,14 +319,15 @@ def test_the_chain_banner_tells_verified_from_broken(lang: str, ok: str, broken:
 
 def test_the_console_form_is_a_get_form_filled_with_the_current_filters() -> None:
     filters = {"patient": CLIENT, "agent": "PractitionerRole/demo-role-curator", "outcome": "4", "purpose": "BTG",
-               "sector": "school-welfare", "date": "le2026-11-30", "lang": "sv"}  # fmt: skip
+               "sector": "school-welfare", "to_date": "2026-11-30", "lang": "sv"}  # fmt: skip
     page = parse(render_console(EVENTS, filters, Verdict(1, 0), "sv"))
     form = page.find("form")
     assert form.attrs["method"] == "get"
-    inputs = [(i.attrs["name"], i.attrs["value"]) for i in form.find_all("input")]
+    inputs = [(i.attrs["name"], i.attrs.get("type", "text"), i.attrs["value"]) for i in form.find_all("input")]
     assert inputs == [
-        ("patient", CLIENT), ("agent", "PractitionerRole/demo-role-curator"), ("organization", ""), ("client", ""),
-        ("sector", "school-welfare"), ("date", ""), ("date", "le2026-11-30"),
+        ("patient", "text", CLIENT), ("agent", "text", "PractitionerRole/demo-role-curator"),
+        ("organization", "text", ""), ("client", "text", ""), ("sector", "text", "school-welfare"),
+        ("from_date", "date", ""), ("to_date", "date", "2026-11-30"),
     ]  # fmt: skip
     sectors = {o.attrs["value"]: o.text for o in page.find("datalist").find_all("option")}
     assert sectors["school-welfare"] == "elevhälsa" and set(sectors) == {str(s) for s in Sector}
@@ -327,23 +337,12 @@ def test_the_console_form_is_a_get_form_filled_with_the_current_filters() -> Non
         for s in form.find_all("select")
     }
     assert chosen == {"outcome": ["4"], "purpose": ["BTG"], "lang": ["sv"]}
-    lower = parse(render_console(EVENTS, {"date": "ge2026-11-01"}, Verdict(1, 0), "en")).find("form")
-    assert [i.attrs["value"] for i in lower.find_all("input") if i.attrs["name"] == "date"] == ["ge2026-11-01", ""]
-
-
-def test_given_the_query_pairs_the_console_shows_both_date_bounds() -> None:
-    pairs = [("date", "le2026-11-30"), ("patient", CLIENT), ("date", "ge2026-11-01")]
-    form = parse(render_console(EVENTS, pairs, Verdict(1, 0), "fi")).find("form")
-    assert [i.attrs["value"] for i in form.find_all("input") if i.attrs["name"] == "date"] == [
-        "ge2026-11-01",
-        "le2026-11-30",
-    ]
-    assert form.find_all("input")[0].attrs["value"] == CLIENT
+    assert "Dagarna anges i finsk tid" in form.find("p", cls="hint").text
 
 
 def test_nothing_from_events_or_filters_becomes_markup() -> None:
     attack = '"><script>alert(1)</script><input name="patient" value="'
-    filters = {"patient": attack, "agent": "' onmouseover='alert(2)", "date": f"ge2026{SCRIPT}", "outcome": SCRIPT}
+    filters = {"patient": attack, "agent": "' onmouseover='alert(2)", "from_date": f"2026{SCRIPT}", "outcome": SCRIPT}
     for page_text in (
         render_console(EVENTS, filters, Verdict(1, 0, 1, SCRIPT), "en"),
         render_report(attack, EVENTS, "fi"),
@@ -352,8 +351,9 @@ def test_nothing_from_events_or_filters_becomes_markup() -> None:
         assert page.find_all("script") == []
         assert not any(name.startswith("on") for node in page.walk() for name in node.attrs)
     console = parse(render_console(EVENTS, filters, Verdict(1, 0, 1, SCRIPT), "en"))
-    values = {i.attrs["name"]: i.attrs["value"] for i in console.find_all("input") if i.attrs["name"] != "date"}
+    values = {i.attrs["name"]: i.attrs["value"] for i in console.find_all("input")}
     assert values["patient"] == attack and values["agent"] == "' onmouseover='alert(2)"  # exactly as typed, as text
+    assert values["from_date"] == f"2026{SCRIPT}"
     assert len(console.find_all("input")) == 7  # no input smuggled in
     assert SCRIPT in console.find(cls="chain-broken").text
     search = next(row for row in body_rows(console) if "CareTeam/demo-team" in row.text)
@@ -375,3 +375,90 @@ def test_an_unknown_language_is_refused() -> None:
         render_report(CLIENT, EVENTS, "de")
     with pytest.raises(ValueError, match="lang must be one of fi, sv, en"):
         render_console(EVENTS, {}, Verdict(0, 0), "<b>")
+
+
+# -- names and reasons ------------------------------------------------------------------------
+
+CATALOGUE = ReasonCatalogue.of(load_policy().policy)
+PSY_HIDDEN = next(r for r in load_policy().policy.hidden.values() if r.code == "psy-hidden-by-default")
+CONSENT_PERMITS = Reason("consent-permits", f"{CONSENT_RULE_BASE}Consent/demo-consent", "sallii", "tillåter", "permits")
+NAMES = Names(
+    {
+        "PractitionerRole/demo-role-youth-worker": Named(
+            "Tuomas Väisänen", ("Nuorisotyöntekijä", "Ungdomsarbetare", "Youth worker")
+        ),
+        "Organization/demo-org-youth-services": Named(f"Demo kaupunki {SCRIPT}"),
+    },
+    {"youth-system": "Nuorisopalvelujen asiakasjärjestelmä (demo)"},
+)
+REASONED = _stored(
+    [
+        _record(1, YOUTH, path="/fhir/Goal/demo-goal-wellbeing", resource_type="Goal", resource_id="demo-goal-wellbeing",
+                effect=Effect.DENY, reasons=(PSY_HIDDEN, CONSENT_PERMITS), status=404, outcome=AuditOutcome.DENIED),
+    ]
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "psy"),
+    [
+        ("fi", "Nuorisotyöntekijä", "Psykiatrinen tieto (PSY) on piilotettu"),
+        ("sv", "Ungdomsarbetare", "Psykiatriska uppgifter (PSY) döljs"),
+        ("en", "Youth worker", "Psychiatric information (PSY) is hidden"),
+    ],
+)
+def test_the_console_names_who_acted_and_gives_reasons_in_its_language(lang: str, title: str, psy: str) -> None:
+    page = parse(render_console(REASONED, {}, Verdict(2, 0), lang, NAMES, CATALOGUE))
+    rest = next(row for row in body_rows(page) if row.find_all("td")[6].text.startswith(("luku", "läsning", "read")))
+    cells = rest.find_all("td")
+    assert cells[3].find("span", cls="title").text == title
+    assert cells[3].text == f"Tuomas Väisänen, {title} PractitionerRole/demo-role-youth-worker"
+    assert cells[3].find("small").text == "PractitionerRole/demo-role-youth-worker"  # the reference, beside
+    assert cells[4].text.startswith(f"Demo kaupunki {SCRIPT} Organization/demo-org-youth-services")  # as text
+    assert cells[5].text == "Nuorisopalvelujen asiakasjärjestelmä (demo) youth-system"
+    reasons = [item.text for item in cells[9].find("ul", cls="reasons").find_all("li")]
+    assert reasons[0].startswith(psy)
+    assert reasons[1] == f"{CITED_CONSENT[LANGUAGES.index(lang)]} Consent/demo-consent"
+    rules = cells[9].find("details", cls="rules")  # the rule ids on demand, no script
+    assert rules.find("summary").text in ("Sääntötunnukset", "Regel-id:n", "Rule ids")
+    assert [li.text for li in rules.find("ul").find_all("li")] == [PSY_HIDDEN.rule, CONSENT_PERMITS.rule]
+    assert "psy-hidden-by-default, consent-permits" in rules.text
+    assert cells[9].text.startswith("HTTP 404 ")
+    assert page.find_all("script") == []
+
+
+def test_the_report_names_who_acted_and_why_in_the_clients_language() -> None:
+    page = parse(render_report(CLIENT, REASONED, "sv", NAMES, CATALOGUE))
+    (row,) = body_rows(page)
+    who, why = row.find_all("td")[1], row.find_all("td")[3]
+    assert "Yrkesperson (roll): Tuomas Väisänen, Ungdomsarbetare PractitionerRole/demo-role-youth-worker" in who.text
+    assert f"Organisation: Demo kaupunki {SCRIPT} (kommunens ungdomstjänster) Organization/" in who.text
+    assert "System: Nuorisopalvelujen asiakasjärjestelmä (demo) youth-system" in who.text
+    assert why.find("ul", cls="reasons").find_all("li")[0].text.startswith("Psykiatriska uppgifter (PSY) döljs")
+    assert why.find("details", cls="rules").find("summary").text == "Regel-id:n"
+
+
+def test_the_console_links_to_the_pages_around_it_keeping_its_filters() -> None:
+    window = Window(first=9, last=8, shown=2, newer=3, older=4)
+    pairs = [("patient", CLIENT), ("date", "ge2026-11-01"), ("date", "le2026-11-30"), ("lang", "en")]
+    page = parse(render_console(EVENTS[:2], pairs, Verdict(9, 1), "en", window=window))
+    navs = page.find_all("nav", cls="pages")
+    assert len(navs) == 2  # above and below the table
+    assert navs[0].find("span", cls="position").text == "Events 4–5 of 9, newest first."
+    links = {a.attrs["rel"]: a.attrs["href"] for a in navs[0].find_all("a")}
+    assert links == {
+        "prev": "?patient=Patient%2Fdemo-client&date=ge2026-11-01&date=le2026-11-30&lang=en&_after=9",
+        "next": "?patient=Patient%2Fdemo-client&date=ge2026-11-01&date=le2026-11-30&lang=en&_before=8",
+    }
+    last = parse(render_console(EVENTS[:2], pairs, Verdict(9, 1), "en", window=Window(9, 8, 2, 3, 0)))
+    assert [a.attrs["rel"] for a in last.find_all("nav", cls="pages")[0].find_all("a")] == ["prev"]
+
+
+def test_an_empty_page_past_the_end_links_back() -> None:
+    page = parse(
+        render_console([], [("lang", "en"), ("_before", "5")], Verdict(9, 1), "en", window=Window(4, 4, 0, 7, 0))
+    )
+    assert page.find("p", cls="empty").text == "No events match these filters."
+    nav = page.find("nav", cls="pages")
+    assert nav.find_all("span", cls="position") == []
+    assert [(a.attrs["rel"], a.attrs["href"]) for a in nav.find_all("a")] == [("prev", "?lang=en&_after=4")]
