@@ -160,7 +160,11 @@ def build_gateway(settings: Settings, *, audit: AuditSink | None = None) -> Gate
     if settings.oidc_issuer:
         routers.append(create_login_router(pages_frame, _people_login(settings, door, directory)))
         reasons = ReasonCatalogue.of(policies.role.policy)
-        routers.append(create_own_router(pages_frame, directory, store_base, trail, names, reasons))
+        routers.append(
+            create_own_router(
+                pages_frame, store, trail, names, reasons, door, policies.role.policy.consent_required.sectors
+            )
+        )
     frame = AuditedFrame(verifier, trail if audit is None else audit, trusted_proxies=trusted)
     app = create_app(frame, proxy, create_auth_router(auth_config, in_frame(frame)), *routers, on_close=close)
     return Gateway(app, trail, close)

@@ -31,7 +31,8 @@ import shutil
 import subprocess
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,18 @@ class Keycloak:
             self.stop()
             raise
 
+    def add_person(self, username: str, password: str, first: str, last: str, attributes: Mapping[str, str]) -> None:
+        """Add a person to the running realm (tests add a client of their own this way)."""
+        user = {
+            "username": username, "firstName": first, "lastName": last, "enabled": True, "emailVerified": True,
+            "attributes": {name: [value] for name, value in attributes.items()},
+            "realmRoles": ["citizen"], "credentials": [{"type": "password", "value": password, "temporary": False}],
+        }  # fmt: skip
+        with self._admin() as client:
+            created = client.post(f"/admin/realms/{REALM}/users", json=user)
+            if created.status_code != 201:
+                raise KeycloakError(f"Keycloak refused the user (HTTP {created.status_code}): {created.text[:300]}")
+
     def stop(self, timeout: float = 30.0) -> None:
         """End Keycloak (SIGTERM, then SIGKILL after `timeout`), if it runs."""
         child, self._child = self._child, None
@@ -237,6 +250,14 @@ class Keycloak:
             time.sleep(1.0)
 
     def _create_realm(self, realm: Mapping[str, Any]) -> None:
+        with self._admin() as client:
+            created = client.post("/admin/realms", json=dict(realm))
+            if created.status_code != 201:
+                raise KeycloakError(f"Keycloak refused the realm (HTTP {created.status_code}): {created.text[:500]}")
+
+    @contextmanager
+    def _admin(self) -> Iterator[httpx.Client]:
+        """A client of Keycloak's admin API, logged in as the bootstrap admin of this start."""
         with httpx.Client(base_url=self.origin, timeout=60.0) as client:
             answer = client.post(
                 "/realms/master/protocol/openid-connect/token",
@@ -249,10 +270,8 @@ class Keycloak:
             )
             if answer.status_code != 200:
                 raise KeycloakError(f"Keycloak's admin login failed (HTTP {answer.status_code})")
-            headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-            created = client.post("/admin/realms", json=dict(realm), headers=headers)
-            if created.status_code != 201:
-                raise KeycloakError(f"Keycloak refused the realm (HTTP {created.status_code}): {created.text[:500]}")
+            client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+            yield client
 
 
 def _answers(url: str, *, ok_only: bool = False) -> bool:

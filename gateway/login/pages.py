@@ -48,6 +48,7 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "as_citizen": ("asiakkaana tai huoltajana", "som klient eller vårdnadshavare", "as a client or guardian"),
     "console": ("Lokitietojen valvonta", "Granskning av loggdata", "Audit console"),
     "own_plan": ("Oma suunnitelmani ja tiimini", "Min plan och mitt team", "My plan and my team"),
+    "own_consents": ("Suostumukseni", "Mina samtycken", "My consents"),
     "own_report": (
         "Kuka on käsitellyt tietojani",
         "Vem har använt mina uppgifter",
@@ -84,6 +85,13 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "Formuläret var för gammalt eller skickades inte från den här sessionen. Öppna sidan igen och försök på nytt.",
         "The form was stale or not sent from this session. Open the page again and retry.",
     ),
+    "title_error": ("Pyyntöä ei voitu toteuttaa", "Begäran kunde inte utföras", "The request could not be done"),
+    "error": (
+        "Mitään ei muutettu. Yritä myöhemmin uudelleen.",
+        "Ingenting ändrades. Försök igen senare.",
+        "Nothing was changed. Please try again later.",
+    ),
+    "again": ("Takaisin", "Tillbaka", "Back"),
     "why": ("Syy", "Orsak", "Reason"),
     "languages": ("Kieli", "Språk", "Language"),
 }
@@ -103,7 +111,8 @@ def language_of(request: Request) -> str:
 
 
 def message_page(kind: str, lang: str, status: int, *, why: str = "", link: str = "") -> HTMLResponse:
-    """A page that says one thing (`kind`: signed_out, failed, required, refused), with a login link."""
+    """A page that says one thing (`kind`: signed_out, failed, required, refused, error), with a
+    link: to log in, or for an error back to `link`."""
     t = texts_for(lang)
     page = render(
         "message.html",
@@ -113,6 +122,7 @@ def message_page(kind: str, lang: str, status: int, *, why: str = "", link: str 
         text=t[kind],
         why=why,
         link=link or f"/login?lang={lang}",
+        link_text=t["again" if kind == "error" else "login"],
     )
     return HTMLResponse(page, status_code=status, headers=page_headers())
 

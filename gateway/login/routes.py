@@ -207,6 +207,7 @@ def _me_page(session: BrowserSession, lang: str) -> str:
     principal = session.principal
     if isinstance(principal, CitizenPrincipal):
         links.append({"href": f"/me/plan?lang={lang}", "text": t["own_plan"]})
+        links.append({"href": f"/me/consents?lang={lang}", "text": t["own_consents"]})
         links.append({"href": f"/me/report?lang={lang}", "text": t["own_report"]})
     elif principal is not None and any(s.resource_type == "AuditEvent" for s in principal.scopes):
         links.append({"href": f"/audit/console?lang={lang}", "text": t["console"]})

@@ -18,35 +18,51 @@ and are never cached.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from auth.errors import InvalidRequest
+from auth.forms import read_form
+from auth.principal import CitizenPrincipal
 from gateway.access.reasons import ReasonCatalogue
+from gateway.access.seam import Effect
+from gateway.access.subjects import patient_of
 from gateway.app.bearer import Audience
 from gateway.app.frame import AuditedFrame
 from gateway.audit.record import Disclosed
 from gateway.audit.trail import AuditTrail
-from gateway.errors import UpstreamUnavailable
+from gateway.errors import BadRequest, Conflict, Unprocessable, UpstreamUnavailable
+from gateway.fhir.codes import Sector
+from gateway.fhir.ids import ORGANIZATION_REFERENCE
+from gateway.fhir.media import FHIR_JSON
+from gateway.fhir.systems import SECTOR_SYSTEM
 from gateway.login.pages import LANGUAGE_NAMES, LANGUAGES, language_of, message_page, page_headers
+from gateway.login.sessions import SessionDoor, csrf_matches
+from gateway.own.consents import granted, sharing, withdrawn
 from gateway.own.view import own_plan
 from gateway.review.api import report_page
 from gateway.review.names import NameDirectory
 from gateway.served import Attempt, Responded
+from gateway.store.client import Upstream
+from gateway.store.search import SearchFailed, search_all
 from gateway.templates import page_templates
 
 __all__ = ["create_own_router"]
 
-Answer = Callable[[str, str], Awaitable[Responded]]
-"""A page's work: (her patient reference, the page language) → the page."""
+Answer = Callable[[Attempt, CitizenPrincipal, str], Awaitable[Responded]]
+"""A page's work: (the attempt, she who asks, the page language) → the page."""
 
 _HELSINKI = ZoneInfo("Europe/Helsinki")
+_log = logging.getLogger("gateway.own.routes")
 _environment = page_templates("gateway.own")
 
 _TEXTS: dict[str, tuple[str, str, str]] = {
@@ -89,6 +105,45 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "report": ("Kuka on käsitellyt tietojani", "Vem har använt mina uppgifter", "Who has used my information"),
     "back": ("Omat tietoni", "Mina uppgifter", "My details"),
     "languages": ("Kieli", "Språk", "Language"),
+    "consents": ("Suostumukseni", "Mina samtycken", "My consents"),
+    "consents_intro": (
+        "Hyvinvointialueen ulkopuoliset palvelut, kuten kunnan nuorisopalvelut ja järjestöt, näkevät "
+        "suunnitelmasi vain, jos annat siihen suostumuksen. Voit antaa sen tai perua sen milloin tahansa; "
+        "peruminen koskee heti palvelun seuraavaa pyyntöä.",
+        "Tjänster utanför välfärdsområdet, som kommunens ungdomstjänster och organisationer, ser din plan "
+        "bara om du ger ditt samtycke. Du kan ge eller återkalla det när som helst; en återkallelse gäller "
+        "genast tjänstens nästa begäran.",
+        "Services outside the wellbeing services county, such as municipal youth services and NGOs, see "
+        "your plan only with your consent. You can give or withdraw it at any time; a withdrawal applies "
+        "to that service's very next request.",
+    ),
+    "shared_with": ("Jaat tietoja näille", "Du delar uppgifter med", "You share information with"),
+    "nothing_shared": (
+        "Et jaa tietojasi kenellekään suostumuksella.",
+        "Du delar inte dina uppgifter med någon med samtycke.",
+        "You share nothing with anyone by consent.",
+    ),
+    "what": ("Mitä", "Vad", "What"),
+    "service": ("Palvelu", "Tjänst", "Service"),
+    "until": ("Asti", "Till", "Until"),
+    "withdraw": ("Peru suostumus", "Återkalla samtycket", "Withdraw consent"),
+    "may_share": ("Voit antaa suostumuksen näille", "Du kan ge samtycke till", "You may give consent to"),
+    "grant": ("Anna suostumus", "Ge samtycke", "Give consent"),
+    "grant_means": (
+        "Suostumus antaa palvelun nähdä suunnitelmasi, tavoitteesi ja tiimisi hoitoasi ja palvelujesi "
+        "yhteensovittamista varten vuoden ajan.",
+        "Samtycket låter tjänsten se din plan, dina mål och ditt team för din vård och samordningen av "
+        "dina tjänster i ett år.",
+        "The consent lets the service see your plan, your goals and your team, for your care and the "
+        "coordination of your services, for one year.",
+    ),
+    "done.withdraw": ("Suostumus on peruttu.", "Samtycket har återkallats.", "The consent is withdrawn."),
+    "done.grant": ("Suostumus on annettu.", "Samtycket har getts.", "The consent is given."),
+    "done.nothing": ("Mikään ei muuttunut.", "Inget ändrades.", "Nothing changed."),
+    "type.CarePlan": ("suunnitelma", "plan", "plan"),
+    "type.Goal": ("tavoitteet", "mål", "goals"),
+    "type.CareTeam": ("tiimi", "team", "team"),
+    "type.*": ("kaikki tietosi", "alla dina uppgifter", "all your information"),
     "status.active": ("voimassa", "gällande", "active"),
     "status.draft": ("luonnos", "utkast", "draft"),
     "status.on-hold": ("tauolla", "vilande", "on hold"),
@@ -103,35 +158,41 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
 
 def create_own_router(
     frame: AuditedFrame,
-    store: httpx.AsyncClient,
-    store_base: str,
+    store: Upstream,
     trail: AuditTrail,
     names: NameDirectory,
     reasons: ReasonCatalogue,
+    door: SessionDoor,
+    outside: frozenset[Sector],
 ) -> APIRouter:
-    """The client's own pages, reading `store` (HAPI at `store_base`) and `trail`; the report
-    names people and gives reasons as the auditors' pages do (`names`, `reasons`)."""
+    """The client's own pages, reading `store` (HAPI) and `trail`; the report names people and
+    gives reasons as the auditors' pages do (`names`, `reasons`); her forms carry her session's
+    CSRF token (`door`); she is offered consents for organisations of the `outside` sectors (those
+    whose access needs her consent)."""
     router = APIRouter()
-    base = store_base.rstrip("/")
 
-    async def page(request: Request, what: str, answer: Answer) -> Response:
+    async def page(request: Request, what: str, answer: Answer, kind: str = "Patient") -> Response:
         async def serve(attempt: Attempt) -> Responded:
             citizen = attempt.citizen
             assert citizen is not None  # the frame let in only a citizen's session
             attempt.touch(citizen.patient)
-            return await answer(citizen.patient, language_of(request))
+            return await answer(attempt, citizen, language_of(request))
 
-        attempt = Attempt(interaction=what, resource_type="Patient")
+        attempt = Attempt(interaction=what, resource_type=kind)
+        back = f"{request.url.path}?lang={language_of(request)}"
         response = await frame(request, serve, attempt, audience=Audience.CITIZEN_PAGES)
+        lang = language_of(request)
         if response.status_code == 401:
-            lang = language_of(request)
             response = message_page("required", lang, 401, link=f"/login?next={request.url.path}&lang={lang}")
+        elif response.status_code >= 400 and response.headers.get("content-type", "").startswith(FHIR_JSON):
+            response = message_page("error", lang, response.status_code, why=_diagnostics(response), link=back)
         response.headers.update(page_headers())
         return response
 
     async def plan(request: Request) -> Response:
-        async def answer(patient: str, lang: str) -> Responded:
-            resources = await _plan_resources(store, base, patient)
+        async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
+            patient = citizen.patient
+            resources = await _plan_resources(store, patient)
             content = own_plan(resources, patient, lang, datetime.now(_HELSINKI).date())
             html = _environment.get_template("plan.html").render(
                 lang=lang, t=_texts(lang), plan=content, languages=[(c, LANGUAGE_NAMES[c]) for c in LANGUAGES]
@@ -142,51 +203,180 @@ def create_own_router(
         return await page(request, "read", answer)
 
     async def report(request: Request) -> Response:
-        async def answer(patient: str, lang: str) -> Responded:
+        async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
+            patient = citizen.patient
             params = list(request.query_params.multi_items())
             html = await report_page(trail, names, reasons, patient, params, lang)
             return Responded(HTMLResponse(html), (patient,))
 
         return await page(request, "search", answer)
 
+    async def consents(request: Request) -> Response:
+        async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
+            patient = citizen.patient
+            found, organizations = await asyncio.gather(
+                _all(store, "Consent", {"patient": patient}), _all(store, "Organization", {})
+            )
+            shared = sharing(found, patient, _today())
+            named = {f"Organization/{o.get('id')}": str(o.get("name", "")) for o in organizations}
+            t = _texts(lang)
+            rows = [
+                {
+                    "organization": org,
+                    "name": named.get(org, org),
+                    "types": ", ".join(t.get(f"type.{kind}", kind) for kind in share.types),
+                    "until": share.until,
+                }
+                for org, share in sorted(shared.items(), key=lambda item: named.get(item[0], item[0]))
+            ]
+            offered = [
+                {"organization": ref, "name": name}
+                for ref, name in sorted(named.items(), key=lambda item: item[1])
+                if ref not in shared and _sectors_of(organizations, ref) & outside
+            ]
+            session = door.session_of(request)
+            html = _environment.get_template("consents.html").render(
+                lang=lang, t=t, rows=rows, offered=offered, csrf=session.csrf if session else "",
+                done=request.query_params.get("done", ""), languages=[(c, LANGUAGE_NAMES[c]) for c in LANGUAGES],
+            )  # fmt: skip
+            shown = tuple(Disclosed(c, patient) for share in shared.values() for c in share.consents)
+            return Responded(HTMLResponse(html), (patient,), shown=shown)
+
+        return await page(request, "read", answer, "Consent")
+
+    async def change_consent(request: Request) -> Response:
+        async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
+            patient = citizen.patient
+            session = door.session_of(request)
+            try:
+                form = await read_form(request)
+            except InvalidRequest:
+                form = {}
+            if session is None or not csrf_matches(session, form.get("csrf", "")):
+                return Responded(message_page("refused", lang, 403), (patient,), effect=Effect.DENY)
+            action, organization = form.get("action", ""), form.get("organization", "")
+            if action not in ("grant", "withdraw") or not ORGANIZATION_REFERENCE.fullmatch(organization):
+                raise BadRequest("the consent form names no action (grant, withdraw) and organisation")
+            found = await _all(store, "Consent", {"patient": patient})
+            mine = [c for c in found if patient_of(c) == patient]
+            if action == "withdraw":
+                writes = [(c, w) for c in mine if c.get("status") == "active" and (w := withdrawn(c, organization))]
+                entries = [_put(store.base_url, consent, changed) for consent, changed in writes]
+            else:
+                custodian = next((_custodian(c) for c in mine if _custodian(c)), "")
+                if not custodian:
+                    raise Conflict("you have no consent on file yet: your personal worker records the first one")
+                entries = [_post(granted(patient, organization, custodian, _today()))]
+            if entries:
+                await attempt.intend(tuple(f"{e['request']['method']} {e['request']['url']}" for e in entries), ())
+                await _transaction(store, entries)
+            target = f"/me/consents?lang={lang}&done={action if entries else 'nothing'}"
+            response = RedirectResponse(target, status_code=303)
+            return Responded(response, (patient,))
+
+        return await page(request, "update", answer, "Consent")
+
     router.add_api_route("/me/plan", plan, methods=["GET"])
     router.add_api_route("/me/report", report, methods=["GET"])
+    router.add_api_route("/me/consents", consents, methods=["GET"])
+    router.add_api_route("/me/consents", change_consent, methods=["POST"])
     return router
 
 
-async def _plan_resources(store: httpx.AsyncClient, base: str, patient: str) -> list[dict[str, Any]]:
-    """Her plans, goals and teams, with the roles, people and organisations the teams name."""
-    searches = [
-        ("CarePlan", {"subject": patient}),
-        ("Goal", {"subject": patient}),
-        ("CareTeam", {"subject": patient, "_include": "CareTeam:participant"}),
-    ]
-    found = [r for bundle in await asyncio.gather(*(_search(store, base, t, p) for t, p in searches)) for r in bundle]
-    roles = [r for r in found if r.get("resourceType") == "PractitionerRole"]
-    if roles:
-        ids = ",".join(str(r["id"]) for r in roles)
-        found += await _search(
-            store,
-            base,
-            "PractitionerRole",
-            {"_id": ids, "_include": ["PractitionerRole:practitioner", "PractitionerRole:organization"]},
-        )
-    return found
-
-
-async def _search(store: httpx.AsyncClient, base: str, kind: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    query = {**params, "_count": "200"}
+def _diagnostics(response: Response) -> str:
+    """What an OperationOutcome answer says (its first issue's diagnostics)."""
     try:
-        answer = await store.get(f"{base}/{kind}", params=query, headers={"Accept": "application/fhir+json"})
-    except httpx.HTTPError as exc:
-        raise UpstreamUnavailable("the FHIR store did not answer") from exc
-    if answer.status_code != 200:
-        raise UpstreamUnavailable("the FHIR store could not answer")
-    bundle = answer.json()
-    if any(link.get("relation") == "next" for link in bundle.get("link", []) if isinstance(link, dict)):
-        raise UpstreamUnavailable("there is more to show than one page holds")  # never a page with parts missing
-    entries = bundle.get("entry", [])
-    return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+        issues = json.loads(bytes(response.body)).get("issue", [])
+    except (ValueError, AttributeError):
+        return ""
+    return str(issues[0].get("diagnostics", "")) if issues and isinstance(issues[0], dict) else ""
+
+
+def _today() -> date:
+    return datetime.now(_HELSINKI).date()
+
+
+def _custodian(consent: Mapping[str, Any]) -> str:
+    """The organisation that keeps `consent` (its first `organization`)."""
+    keepers = consent.get("organization")
+    first = keepers[0] if isinstance(keepers, list) and keepers else None
+    return str(first.get("reference", "")) if isinstance(first, Mapping) else ""
+
+
+def _sectors_of(organizations: Sequence[Mapping[str, Any]], reference: str) -> frozenset[Sector]:
+    """The sectors (CodeSystem/sector) of the organisation at `reference`."""
+    for organization in organizations:
+        if f"Organization/{organization.get('id')}" == reference:
+            codes = {
+                str(coding.get("code"))
+                for concept in organization.get("type", []) if isinstance(concept, Mapping)
+                for coding in concept.get("coding", []) if isinstance(coding, Mapping)
+                and coding.get("system") == SECTOR_SYSTEM
+            }  # fmt: skip
+            return frozenset(Sector(code) for code in codes if code in tuple(Sector))
+    return frozenset()
+
+
+def _put(base: str, consent: Mapping[str, Any], changed: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction entry replacing `consent` with `changed`, only if it is still the version read."""
+    version = str(consent.get("meta", {}).get("versionId", ""))
+    url = f"Consent/{consent.get('id')}"
+    request = {"method": "PUT", "url": url, "ifMatch": f'W/"{version}"'}
+    return {"fullUrl": f"{base}/{url}", "resource": dict(changed), "request": request}
+
+
+def _post(consent: Mapping[str, Any]) -> dict[str, Any]:
+    request = {"method": "POST", "url": "Consent"}
+    return {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": dict(consent), "request": request}
+
+
+async def _transaction(store: Upstream, entries: Sequence[Mapping[str, Any]]) -> None:
+    """Write `entries` as one transaction: all of them or none (a changed consent: 409)."""
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": list(entries)}
+    answer = await store.send(
+        "POST",
+        "",
+        headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON},
+        content=json.dumps(bundle).encode("utf-8"),
+    )
+    if answer.status in (409, 412):
+        raise Conflict("your consents changed meanwhile; open the page again")
+    if answer.status not in (200, 201):
+        _log.warning("the store refused a consent transaction: %.2000s", answer.body.decode("utf-8", "replace"))
+        raise Unprocessable("the FHIR store did not accept the consent")
+
+
+async def _plan_resources(store: Upstream, patient: str) -> list[Mapping[str, Any]]:
+    """Her plans, goals and teams, with the roles, people and organisations the teams name."""
+    plans, goals, teams = await asyncio.gather(
+        *(_all(store, kind, {"subject": patient}) for kind in ("CarePlan", "Goal", "CareTeam"))
+    )
+    roles = await _by_id(store, "PractitionerRole", _references(teams, "participant", "member"))
+    people, organizations = await asyncio.gather(
+        _by_id(store, "Practitioner", _references(roles, None, "practitioner")),
+        _by_id(store, "Organization", _references(roles, None, "organization")),
+    )
+    return [*plans, *goals, *teams, *roles, *people, *organizations]
+
+
+async def _all(store: Upstream, kind: str, params: Mapping[str, str]) -> list[Mapping[str, Any]]:
+    """Every `kind` matching `params` (a store that cannot answer whole: 503, never a half page)."""
+    try:
+        return list(await search_all(store, kind, params))
+    except SearchFailed as exc:
+        raise UpstreamUnavailable("the FHIR store could not answer") from exc
+
+
+async def _by_id(store: Upstream, kind: str, references: Sequence[str]) -> list[Mapping[str, Any]]:
+    ids = sorted({r.split("/", 1)[1] for r in references if r.startswith(f"{kind}/")})
+    return await _all(store, kind, {"_id": ",".join(ids)}) if ids else []
+
+
+def _references(resources: Sequence[Mapping[str, Any]], within: str | None, element: str) -> list[str]:
+    """The references in `element` of each resource (of each item of its list `within`, if given)."""
+    holders = [h for r in resources for h in (r.get(within) or [] if within else [r]) if isinstance(h, Mapping)]
+    values = [h.get(element) for h in holders]
+    return [str(v["reference"]) for v in values if isinstance(v, Mapping) and isinstance(v.get("reference"), str)]
 
 
 def _texts(lang: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import time
 import uuid
@@ -33,7 +34,9 @@ from gateway.demo import demo_bundle
 from gateway.demo.clients import DEMO_CLIENTS, ensure_demo_clients
 from gateway.demo.pki import ensure_demo_pki
 from gateway.fhir.codes import PurposeOfUse, Sector
+from gateway.fhir.hetu import hetu_check_character, parse_hetu
 from gateway.fhir.media import FHIR_JSON
+from gateway.fhir.systems import HETU_SYSTEM
 from gateway.settings import Settings
 
 ISSUER = "http://gateway.test"
@@ -185,9 +188,11 @@ class Gateway:
 
 @dataclass(frozen=True)
 class Client:
-    """A private copy of the demo client: ids are `<prefix>-plan`, `<prefix>-team`, ..."""
+    """A private copy of the demo client: ids are `<prefix>-plan`, `<prefix>-team`, ...; `hetu`
+    its own henkilötunnus (a client is one person: no copy shares the demo's)."""
 
     prefix: str
+    hetu: str
 
     def ref(self, kind: str) -> str:
         """`kind` is e.g. "plan" → "CarePlan/<prefix>-plan", "goal-home" → "Goal/<prefix>-goal-home"."""
@@ -196,17 +201,35 @@ class Client:
         return f"{rtype}/{self.prefix}-{kind}"
 
 
+DEMO_HETU = "140307A946S"
 _CLIENT_IDS = re.compile(r"demo-(client|need-[a-z]+|goal-[a-z]+|team|plan|consent)\b")
 
 
+def fresh_hetu() -> str:
+    """A test henkilötunnus (individual number 900–999, born 2000–2009), valid, never the demo's."""
+    while True:
+        day, month, year, individual = (random.randint(1, 28), random.randint(1, 12), random.randint(0, 9),
+                                        random.randint(900, 999))  # fmt: skip
+        digits = f"{day:02d}{month:02d}{year:02d}{individual:03d}"
+        hetu = f"{digits[:6]}A{digits[6:]}{hetu_check_character(digits)}"
+        if hetu != DEMO_HETU:
+            return hetu
+
+
 def copy_demo_client(fhir: httpx.Client) -> Client:
-    """A fresh copy of the demo client's data on HAPI (written directly, as one transaction)."""
-    prefix = "w" + uuid.uuid4().hex[:10]
+    """A fresh copy of the demo client's data on HAPI (written directly, as one transaction),
+    with a henkilötunnus (and so a date of birth) of its own."""
+    prefix, hetu = "w" + uuid.uuid4().hex[:10], fresh_hetu()
     entries = []
     for resource in (entry["resource"] for entry in demo_bundle()["entry"]):
         if not _CLIENT_IDS.fullmatch(resource["id"]):
             continue
         copied = json.loads(_CLIENT_IDS.sub(lambda m: f"{prefix}-{m.group(1)}", json.dumps(resource)))
+        if copied["resourceType"] == "Patient":
+            for identifier in copied["identifier"]:
+                if identifier["system"] == HETU_SYSTEM:
+                    identifier["value"] = hetu
+            copied["birthDate"] = parse_hetu(hetu).birth_date.isoformat()
         path = f"{copied['resourceType']}/{copied['id']}"
         entries.append(
             {"fullUrl": f"{fhir.base_url}/{path}", "resource": copied, "request": {"method": "PUT", "url": path}}
@@ -214,7 +237,7 @@ def copy_demo_client(fhir: httpx.Client) -> Client:
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
     answer = fhir.post("", json=bundle, headers={"Content-Type": FHIR_JSON})
     assert answer.status_code == 200, answer.text
-    return Client(prefix)
+    return Client(prefix, hetu)
 
 
 def assert_answered_as_missing(hidden: httpx.Response, missing: httpx.Response, path: str, missing_path: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -20,8 +19,6 @@ import httpx
 from typer.testing import CliRunner, Result
 
 from gateway.cli.main import app
-from gateway.fhir.hetu import hetu_check_character, parse_hetu
-from gateway.fhir.media import FHIR_JSON
 from gateway.settings import Settings
 from mappings.client import GatewayClient, SourceSystem
 from mappings.plan import ClientRecord, Outcome, Rejected, Sector, import_records
@@ -35,25 +32,10 @@ OWNING = "https://yhteys.fi/fhir/StructureDefinition/activity-owning-sector"
 IMPORT_SCOPE = "system/CarePlan.rus system/Patient.rs system/Practitioner.rs system/PractitionerRole.rs"
 
 
-def fresh_hetu() -> str:
-    """A test henkilötunnus (individual number 900–999, born 2000–2009), valid."""
-    day, month, year, individual = (random.randint(1, 28), random.randint(1, 12), random.randint(0, 9),
-                                    random.randint(900, 999))  # fmt: skip
-    digits = f"{day:02d}{month:02d}{year:02d}{individual:03d}"
-    return f"{digits[:6]}A{digits[6:]}{hetu_check_character(digits)}"
-
-
 def client_with_own_hetu(fhir: httpx.Client) -> tuple[Client, str]:
-    """A copy of the demo client given a henkilötunnus of its own, and the date of birth in it
-    (other copies share the demo's)."""
-    client, hetu = copy_demo_client(fhir), fresh_hetu()
-    patient = fhir.get(f"/{client.ref('client')}").json()
-    for identifier in patient["identifier"]:
-        if identifier["system"] == "urn:oid:1.2.246.21":
-            identifier["value"] = hetu
-    patient["birthDate"] = parse_hetu(hetu).birth_date.isoformat()
-    assert fhir.put(f"/{client.ref('client')}", json=patient, headers={"Content-Type": FHIR_JSON}).status_code == 200
-    return client, hetu
+    """A copy of the demo client and its own henkilötunnus."""
+    client = copy_demo_client(fhir)
+    return client, client.hetu
 
 
 def run_import(

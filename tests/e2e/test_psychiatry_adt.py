@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from gateway.cli.main import app
 from gateway.settings import Settings
 from mappings.psychiatry.adt import PatientMessages
-from tests.e2e.imports_harness import client_with_own_hetu, fresh_hetu, mllp_listener, over_mllp, send_when_listening
+from tests.e2e.gateway_harness import fresh_hetu
+from tests.e2e.imports_harness import client_with_own_hetu, mllp_listener, over_mllp, send_when_listening
 from tests.ports import free_port
 
 
