@@ -1,7 +1,7 @@
 """The demo client's records with her shared plan grown large: N activities and M goals, built from the demo's shapes.
 
 `large_pool(activities, goals)` answers the resources the gateway would read to issue her plan
-document (`Type/id` → resource): every resource of `gateway/demo/bundle.json` except the demo
+document (`Type/id` → resource): every resource of `gateway/demo/bundle.json` (`demo_client_records`) except the demo
 plan and its three goals, plus `CarePlan/bench-plan` and the goals `Goal/bench-goal-01`… in
 their place. Nothing new is invented: each goal is a copy of a demo goal (studies, home,
 wellbeing) and each activity a copy of the demo activity of its sector, with its own id or
@@ -25,7 +25,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.demo import demo_bundle
+from gateway.demo import demo_client_records
 from gateway.fhir.systems import OWNING_SECTOR, PLAN_SECURITY_LABEL
 
 __all__ = ["PLAN", "PSY_EVERY", "SECTORS", "large_pool"]
@@ -48,7 +48,7 @@ def large_pool(activities: int = 50, goals: int = 20) -> dict[str, dict[str, Any
     """The demo's records with the plan grown to `activities` activities and `goals` goals; see the module doc."""
     if activities < len(SECTORS) or goals < PSY_EVERY:
         raise ValueError(f"at least {len(SECTORS)} activities and {PSY_EVERY} goals")
-    demo = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
+    demo = demo_client_records()
     pool = {ref: r for ref, r in demo.items() if ref != _DEMO_PLAN and ref not in _DEMO_GOALS.values()}
     psy_goals: list[str] = []
     plain_goals: list[str] = []

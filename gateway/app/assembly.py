@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import uvicorn
@@ -57,6 +58,7 @@ from gateway.proxy.documents import PlanDocuments
 from gateway.proxy.search import check_supported, load_search_rules
 from gateway.proxy.urls import PublicUrls
 from gateway.review.api import create_audit_router
+from gateway.review.helsinki import HELSINKI
 from gateway.review.names import NameDirectory
 from gateway.settings import Settings
 from gateway.signing.pki import KeyRing
@@ -212,6 +214,7 @@ def _people_login(settings: Settings, door: SessionDoor, client: httpx.AsyncClie
             serial=serial,
             issued_at=issued_at,
             expires_at=expires_at,
+            today=datetime.now(HELSINKI).date(),
         )
 
     return PeopleLogin(OidcProvider(config, client), mapping, door, PendingLogins(), principal_of, citizen_of)

@@ -394,7 +394,7 @@ def _print_how_to_call(settings: Settings) -> None:
         "                     AUDIT=$(.venv/bin/yhteys demo token audit-console)\n"
         f"                     curl -s -H \"Authorization: Bearer $AUDIT\" '{settings.gateway_origin}/audit/AuditEvent?patient=Patient/demo-client'\n"
         f"  the client's access report in Finnish (a page): {settings.gateway_origin}/audit/report/Patient/demo-client?_format=html&lang=fi\n"
-        f"  the auditor's console: {settings.gateway_origin}/audit/console (send the same Authorization header)\n"
+        f"  the auditor's console: {settings.gateway_origin}/audit/console (the same Authorization header, or log in below)\n"
         "  a signed plan document for the school welfare, as the personal worker (then check it offline):\n"
         "                     PW=$(.venv/bin/yhteys demo token social-welfare-system)\n"
         f"                     curl -s -X POST -H \"Authorization: Bearer $PW\" -H 'Content-Type: application/fhir+json' "

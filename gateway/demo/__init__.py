@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["DEMO_BUNDLE", "DemoError", "DemoLoad", "demo_bundle", "load_demo"]
+__all__ = ["DEMO_BUNDLE", "DemoError", "DemoLoad", "demo_bundle", "demo_client_records", "load_demo"]
 
 DEMO_BUNDLE = Path(__file__).with_name("bundle.json")
 
@@ -39,6 +39,16 @@ def demo_bundle() -> dict[str, Any]:
     """The demo transaction Bundle, parsed (a fresh copy each call)."""
     bundle: dict[str, Any] = json.loads(DEMO_BUNDLE.read_text(encoding="utf-8"))
     return bundle
+
+
+def demo_client_records() -> dict[str, dict[str, Any]]:
+    """The demo young person's records and the directory, by reference ("Type/id"): the whole
+    bundle but the other people in it (the demo minor and her guardian)."""
+    records = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
+    return {ref: r for ref, r in records.items() if ref not in _OTHER_PEOPLE}
+
+
+_OTHER_PEOPLE = frozenset({"Patient/demo-minor", "RelatedPerson/demo-guardian"})
 
 
 def load_demo(client: httpx.Client, base_url: str) -> DemoLoad:

@@ -15,11 +15,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from gateway.templates import page_templates
+from gateway.templates import LANGUAGES, page_templates, translated
 
-__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "language_of", "message_page", "page_headers", "render", "texts_for"]
+__all__ = ["language_of", "message_page", "page_headers", "render", "texts_for"]
 
-LANGUAGES = ("fi", "sv", "en")
 _PRIVATE = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -95,13 +94,11 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "why": ("Syy", "Orsak", "Reason"),
     "languages": ("Kieli", "Språk", "Language"),
 }
-LANGUAGE_NAMES = {"fi": "suomi", "sv": "svenska", "en": "English"}
 
 
 def texts_for(lang: str) -> dict[str, str]:
     """Every text of the login pages in `lang` (one of `LANGUAGES`)."""
-    index = LANGUAGES.index(lang)
-    return {key: values[index] for key, values in _TEXTS.items()}
+    return translated(_TEXTS, lang)
 
 
 def language_of(request: Request) -> str:

@@ -17,16 +17,21 @@ directory's, except `auditor`, which needs the provider's auditor role as well (
 so). An auditor's grant is `user/AuditEvent.rs`; other professionals get no scopes on the
 pages. The system recorded is the gateway's own client id at the provider.
 
-`citizen_principal(person, ...)` is the `CitizenPrincipal` of a logged-in citizen who is a
-client: the one active Patient with their henkilötunnus (identifier system urn:oid:1.2.246.21)
-in the store; None when there is none (nothing here is theirs to see); `LoginFailed` when
-several are (the store cannot say who they are).
+`citizen_principal(person, ...)` is the `CitizenPrincipal` of a logged-in citizen: a client,
+when one active Patient has their henkilötunnus (identifier system urn:oid:1.2.246.21; several
+are `LoginFailed`: the store cannot say who they are); else a guardian, when an active
+RelatedPerson with their henkilötunnus and relationship v3-RoleCode GUARD names a Patient who
+is a minor (under 18 by birthDate on the day of login; the session lasts hours at most) — they
+then act for that minor (the first by RelatedPerson id, when several); else None (nothing here
+is theirs to see). Whether the minor's consents let the guardian in is decided on each request
+(`gateway.access.consent.decider.guardian_refusals`), never at login.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -34,9 +39,10 @@ import httpx
 from auth.principal import CitizenPrincipal, Principal
 from auth.professionals import DirectoryUnavailable, ProfessionalDirectory, UnknownProfessional
 from auth.scopes import parse_scope
-from gateway.fhir.codes import AUDITOR, CLIENT, PurposeOfUse, Sector
+from gateway.fhir.codes import AUDITOR, CLIENT, GUARDIAN, PurposeOfUse, Sector
 from gateway.fhir.hetu import HetuError, parse_hetu
-from gateway.fhir.ids import PRACTITIONER_ROLE_REFERENCE
+from gateway.fhir.ids import PATIENT_REFERENCE, PRACTITIONER_ROLE_REFERENCE
+from gateway.fhir.reading import reference_of
 from gateway.fhir.systems import HETU_SYSTEM, SECTOR_SYSTEM, SOTE_ORGANIZATION_SYSTEM
 from gateway.login.oidc import LoginFailed, ProviderUnavailable
 
@@ -45,6 +51,8 @@ __all__ = [
 ]  # fmt: skip
 
 _AUDIT_SCOPE = parse_scope("user/AuditEvent.rs")
+GUARDIAN_RELATION = "http://terminology.hl7.org/CodeSystem/v3-RoleCode|GUARD"
+"""RelatedPerson.relationship of a guardian (huoltaja)."""
 
 
 @dataclass(frozen=True)
@@ -183,24 +191,56 @@ async def citizen_principal(
     serial: str,
     issued_at: int,
     expires_at: int,
+    today: date,
 ) -> CitizenPrincipal | None:
-    """The principal of a citizen who is a client, or None; see the module doc."""
-    url = f"{store_base.rstrip('/')}/Patient"
-    params = {"identifier": f"{HETU_SYSTEM}|{person.hetu}", "active": "true", "_elements": "id", "_count": "2"}
+    """The principal of a citizen who is a client or a minor's guardian, or None; see the module doc."""
+    base = store_base.rstrip("/")
+    hetu = f"{HETU_SYSTEM}|{person.hetu}"
+    clients = await _ids(store, f"{base}/Patient", {"identifier": hetu, "active": "true"})
+    if len(clients) > 1:
+        raise LoginFailed("more than one client record has this henkilötunnus")
+    if clients:
+        patient = f"Patient/{clients[0]['id']}"
+        return CitizenPrincipal(client_id, patient, patient, CLIENT, f"session-{serial}", issued_at, expires_at)
+    guardians = await _ids(store, f"{base}/RelatedPerson", {"identifier": hetu, "relationship": GUARDIAN_RELATION})
+    for guardian in sorted(guardians, key=lambda r: str(r.get("id"))):
+        ward = reference_of(guardian.get("patient"))
+        if guardian.get("active") is not True or not PATIENT_REFERENCE.fullmatch(ward):
+            continue
+        minors = await _ids(store, f"{base}/Patient", {"_id": ward.split("/", 1)[1], "active": "true"})
+        if minors and _minor(minors[0], today):
+            relation = f"RelatedPerson/{guardian['id']}"
+            return CitizenPrincipal(client_id, relation, ward, GUARDIAN, f"session-{serial}", issued_at, expires_at)
+    return None
+
+
+async def _ids(store: httpx.AsyncClient, url: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The resources matching `params` at `url` (a few at most: more than 10 is a failure)."""
+    query = {**params, "_count": "10"}
     try:
-        answer = await store.get(url, params=params, headers={"Accept": "application/fhir+json"})
+        answer = await store.get(url, params=query, headers={"Accept": "application/fhir+json"})
     except httpx.HTTPError as exc:
         raise ProviderUnavailable(f"the FHIR store did not answer ({exc.__class__.__name__})") from None
     if answer.status_code != 200:
         raise ProviderUnavailable(f"the FHIR store answered HTTP {answer.status_code}")
-    ids = [
-        entry["resource"]["id"]
-        for entry in answer.json().get("entry", [])
+    bundle = answer.json()
+    if any(link.get("relation") == "next" for link in bundle.get("link", []) if isinstance(link, dict)):
+        raise LoginFailed("the store holds too many records for this henkilötunnus")
+    return [
+        entry["resource"]
+        for entry in bundle.get("entry", [])
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict) and "id" in entry["resource"]
     ]
-    if len(ids) > 1:
-        raise LoginFailed("more than one client record has this henkilötunnus")
-    if not ids:
-        return None
-    patient = f"Patient/{ids[0]}"
-    return CitizenPrincipal(client_id, patient, patient, CLIENT, f"session-{serial}", issued_at, expires_at)
+
+
+def _minor(patient: Mapping[str, Any], today: date) -> bool:
+    """Whether `patient` is under 18 on `today`, by their birthDate (unknown: not a minor)."""
+    try:
+        born = date.fromisoformat(str(patient.get("birthDate", "")))
+    except ValueError:
+        return False
+    try:
+        adult = born.replace(year=born.year + 18)
+    except ValueError:  # born on 29 February
+        adult = date(born.year + 18, 3, 1)
+    return today < adult

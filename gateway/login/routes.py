@@ -38,10 +38,11 @@ from auth.principal import CitizenPrincipal, Principal
 from gateway.access.seam import Effect
 from gateway.app.frame import AuditedFrame
 from gateway.login.oidc import LoginFailed, OidcProvider, ProviderUnavailable
-from gateway.login.pages import LANGUAGE_NAMES, LANGUAGES, language_of, message_page, page_headers, render, texts_for
+from gateway.login.pages import language_of, message_page, page_headers, render, texts_for
 from gateway.login.people import Citizen, ClaimsMapping, Person, Professional, person_of
 from gateway.login.sessions import BrowserSession, PendingLogins, SessionDoor, csrf_matches
 from gateway.served import Attempt, Responded
+from gateway.templates import LANGUAGE_NAMES, LANGUAGES
 
 __all__ = ["PeopleLogin", "PrincipalOf", "create_login_router"]
 

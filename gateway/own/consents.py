@@ -10,8 +10,8 @@ an actor (a permit that names others too keeps them); if no nested permit is lef
 becomes inactive. None when the consent does not permit `organization` anything: nothing to
 change. Denials are never touched: a withdrawal only ever narrows what is shared.
 
-`granted(patient, organization, custodian, today)` is a new PlanConsent by which she herself
-(performer) shares her plan, goals and team with `organization` for her care and its
+`granted(patient, performer, organization, custodian, today)` is a new PlanConsent by which
+`performer` (she herself, or her guardian) shares her plan, goals and team with `organization` for her care and its
 coordination (TREAT, CAREMGT) for a year from `today`, kept by `custodian` (the organisation
 that holds her consents: PlanConsent needs one).
 
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from gateway.fhir.reading import mapping, mappings, reference_of
 from gateway.fhir.systems import PARTICIPATION_TYPE_SYSTEM
 
 __all__ = ["SHARED_TYPES", "Sharing", "granted", "sharing", "withdrawn"]
@@ -56,15 +57,17 @@ def sharing(consents: Iterable[Mapping[str, Any]], patient: str, today: date) ->
     """What her active consents share now, by organisation; see the module doc."""
     found: dict[str, Sharing] = {}
     for consent in consents:
-        if consent.get("status") != "active" or _reference(consent.get("patient")) != patient:
+        if consent.get("status") != "active" or reference_of(consent.get("patient")) != patient:
             continue
-        base = _dict(consent.get("provision"))
+        base = mapping(consent.get("provision"))
         for permit in _permits(base):
-            period = _dict(permit.get("period")) or _dict(base.get("period"))
+            period = mapping(permit.get("period")) or mapping(base.get("period"))
             if not _covers(period, today):
                 continue
-            types = tuple(str(c.get("code")) for c in _dicts(permit.get("class")) or _dicts(base.get("class")))
-            purposes = tuple(str(p.get("code")) for p in _dicts(permit.get("purpose")) or _dicts(base.get("purpose")))
+            types = tuple(str(c.get("code")) for c in mappings(permit.get("class")) or mappings(base.get("class")))
+            purposes = tuple(
+                str(p.get("code")) for p in mappings(permit.get("purpose")) or mappings(base.get("purpose"))
+            )
             for organization in _actors(permit):
                 known = found.get(organization)
                 found[organization] = Sharing(
@@ -79,15 +82,15 @@ def sharing(consents: Iterable[Mapping[str, Any]], patient: str, today: date) ->
 
 def withdrawn(consent: Mapping[str, Any], organization: str) -> dict[str, Any] | None:
     """Her consent without its permits to `organization`; see the module doc."""
-    base = _dict(consent.get("provision"))
-    nested = _dicts(base.get("provision"))
+    base = mapping(consent.get("provision"))
+    nested = mappings(base.get("provision"))
     if not any(organization in _actors(p) for p in nested if p.get("type") == "permit"):
         return None
     changed = copy.deepcopy(dict(consent))
     kept = []
     for provision in copy.deepcopy(nested):
         if provision.get("type") == "permit" and organization in _actors(provision):
-            provision["actor"] = [a for a in _dicts(provision.get("actor")) if _actor_of(a) != organization]
+            provision["actor"] = [a for a in mappings(provision.get("actor")) if _actor_of(a) != organization]
             if not provision["actor"]:
                 continue
         kept.append(provision)
@@ -99,7 +102,7 @@ def withdrawn(consent: Mapping[str, Any], organization: str) -> dict[str, Any] |
     return changed
 
 
-def granted(patient: str, organization: str, custodian: str, today: date) -> dict[str, Any]:
+def granted(patient: str, performer: str, organization: str, custodian: str, today: date) -> dict[str, Any]:
     """Her new consent sharing her plan, goals and team with `organization`; see the module doc."""
     purposes = [{"system": _ACT_REASON, "code": code, "display": display} for code, display in _PURPOSES]
     period = {"start": today.isoformat(), "end": today.replace(year=today.year + 1).isoformat()}
@@ -113,7 +116,7 @@ def granted(patient: str, organization: str, custodian: str, today: date) -> dic
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}],
         "patient": {"reference": patient},
         "dateTime": today.isoformat(),
-        "performer": [{"reference": patient}],
+        "performer": [{"reference": performer}],
         "organization": [{"reference": custodian}],
         "policy": [{"uri": _DISCLOSURE_POLICY}],
         "provision": {
@@ -139,16 +142,18 @@ def granted(patient: str, organization: str, custodian: str, today: date) -> dic
 
 def _permits(base: Mapping[str, Any]) -> list[dict[str, Any]]:
     return (
-        [p for p in _dicts(base.get("provision")) if p.get("type") == "permit"] if base.get("type") == "permit" else []
+        [p for p in mappings(base.get("provision")) if p.get("type") == "permit"]
+        if base.get("type") == "permit"
+        else []
     )
 
 
 def _actors(provision: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(r for r in (_actor_of(a) for a in _dicts(provision.get("actor"))) if r.startswith("Organization/"))
+    return tuple(r for r in (_actor_of(a) for a in mappings(provision.get("actor"))) if r.startswith("Organization/"))
 
 
 def _actor_of(actor: Mapping[str, Any]) -> str:
-    return _reference(actor.get("reference"))
+    return reference_of(actor.get("reference"))
 
 
 def _covers(period: Mapping[str, Any], today: date) -> bool:
@@ -158,15 +163,3 @@ def _covers(period: Mapping[str, Any], today: date) -> bool:
 
 def _union(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*first, *second)))
-
-
-def _reference(value: object) -> str:
-    return str(value.get("reference", "")) if isinstance(value, dict) else ""
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _dicts(value: object) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

@@ -6,8 +6,10 @@
                              with names and reasons): every request that touched or named her,
                              refused ones included
 
-Only a logged-in citizen who is a client opens them (`Audience.CITIZEN_PAGES`: her browser
-session, never a token); she sees her own data and nothing else — every search is for her
+Only a logged-in citizen opens them (`Audience.CITIZEN_PAGES`: her browser session, never a
+token): a client, or the guardian of a minor, who sees and acts as she would, unless the
+minor's consents bar guardians (RestrictionParent 3 or 4, read afresh for every request:
+refused with the minor's reason, and recorded so). She sees her own data and nothing else — every search is for her
 own patient reference, and `own_plan` keeps only resources whose subject is she. Each request
 runs in the audited frame, recorded with her as the user (BALP: the Patient as requestor,
 purpose PATRQT) and with the resources the page showed her. A store that cannot answer is a
@@ -33,6 +35,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from auth.errors import InvalidRequest
 from auth.forms import read_form
 from auth.principal import CitizenPrincipal
+from gateway.access.consent.decider import guardian_refusals
 from gateway.access.reasons import ReasonCatalogue
 from gateway.access.seam import Effect
 from gateway.access.subjects import patient_of
@@ -40,21 +43,23 @@ from gateway.app.bearer import Audience
 from gateway.app.frame import AuditedFrame
 from gateway.audit.record import Disclosed
 from gateway.audit.trail import AuditTrail
-from gateway.errors import BadRequest, Conflict, Unprocessable, UpstreamUnavailable
-from gateway.fhir.codes import Sector
-from gateway.fhir.ids import ORGANIZATION_REFERENCE
+from gateway.errors import BadRequest, Conflict, Forbidden, Unprocessable, UpstreamUnavailable
+from gateway.fhir.codes import GUARDIAN, Sector
+from gateway.fhir.ids import ORGANIZATION_REFERENCE, is_id
 from gateway.fhir.media import FHIR_JSON
 from gateway.fhir.systems import SECTOR_SYSTEM
-from gateway.login.pages import LANGUAGE_NAMES, LANGUAGES, language_of, message_page, page_headers
+from gateway.login.pages import language_of, message_page, page_headers
 from gateway.login.sessions import SessionDoor, csrf_matches
 from gateway.own.consents import granted, sharing, withdrawn
+from gateway.own.goals import MAX_TEXT, edited_goal, is_hers, new_goal
 from gateway.own.view import own_plan
 from gateway.review.api import report_page
 from gateway.review.names import NameDirectory
 from gateway.served import Attempt, Responded
 from gateway.store.client import Upstream
+from gateway.store.consents import read_consents
 from gateway.store.search import SearchFailed, search_all
-from gateway.templates import page_templates
+from gateway.templates import LANGUAGE_NAMES, LANGUAGES, page_templates, translated
 
 __all__ = ["create_own_router"]
 
@@ -140,6 +145,21 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "done.withdraw": ("Suostumus on peruttu.", "Samtycket har återkallats.", "The consent is withdrawn."),
     "done.grant": ("Suostumus on annettu.", "Samtycket har getts.", "The consent is given."),
     "done.nothing": ("Mikään ei muuttunut.", "Inget ändrades.", "Nothing changed."),
+    "done.goal": ("Tavoite on tallennettu.", "Målet har sparats.", "The goal is saved."),
+    "edit_goal": ("Muokkaa tavoitetta", "Ändra målet", "Edit the goal"),
+    "new_goal": (
+        "Kirjoita uusi tavoite omin sanoin",
+        "Skriv ett nytt mål med egna ord",
+        "Write a new goal in your own words",
+    ),
+    "goal_text": ("Tavoite", "Mål", "Goal"),
+    "save": ("Tallenna", "Spara", "Save"),
+    "add": ("Lisää tavoite", "Lägg till målet", "Add the goal"),
+    "goal_note": (
+        "Tiimisi näkee tavoitteesi ja käy sen läpi kanssasi. Voit muuttaa vain itse kirjoittamiasi tavoitteita.",
+        "Ditt team ser ditt mål och går igenom det med dig. Du kan bara ändra mål som du själv har skrivit.",
+        "Your team sees your goal and goes through it with you. You can change only goals you wrote yourself.",
+    ),
     "type.CarePlan": ("suunnitelma", "plan", "plan"),
     "type.Goal": ("tavoitteet", "mål", "goals"),
     "type.CareTeam": ("tiimi", "team", "team"),
@@ -176,6 +196,10 @@ def create_own_router(
             citizen = attempt.citizen
             assert citizen is not None  # the frame let in only a citizen's session
             attempt.touch(citizen.patient)
+            if citizen.role == GUARDIAN:  # the minor decides, on every request
+                refusals = guardian_refusals(await read_consents(store, citizen.patient), citizen.patient)
+                if refusals:
+                    raise Forbidden("the minor's decision bars guardians from her information", refusals)
             return await answer(attempt, citizen, language_of(request))
 
         attempt = Attempt(interaction=what, resource_type=kind)
@@ -193,10 +217,12 @@ def create_own_router(
         async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
             patient = citizen.patient
             resources = await _plan_resources(store, patient)
-            content = own_plan(resources, patient, lang, datetime.now(_HELSINKI).date())
+            content = own_plan(resources, patient, citizen.person, lang, _today())
+            session = door.session_of(request)
             html = _environment.get_template("plan.html").render(
-                lang=lang, t=_texts(lang), plan=content, languages=[(c, LANGUAGE_NAMES[c]) for c in LANGUAGES]
-            )
+                lang=lang, t=_texts(lang), plan=content, csrf=session.csrf if session else "", max_text=MAX_TEXT,
+                done=request.query_params.get("done", ""), languages=[(c, LANGUAGE_NAMES[c]) for c in LANGUAGES],
+            )  # fmt: skip
             shown = tuple(Disclosed(reference, patient) for reference in content.references)
             return Responded(HTMLResponse(html), (patient,), shown=shown)
 
@@ -247,12 +273,8 @@ def create_own_router(
     async def change_consent(request: Request) -> Response:
         async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
             patient = citizen.patient
-            session = door.session_of(request)
-            try:
-                form = await read_form(request)
-            except InvalidRequest:
-                form = {}
-            if session is None or not csrf_matches(session, form.get("csrf", "")):
+            form = await _her_form(request, door)
+            if form is None:
                 return Responded(message_page("refused", lang, 403), (patient,), effect=Effect.DENY)
             action, organization = form.get("action", ""), form.get("organization", "")
             if action not in ("grant", "withdraw") or not ORGANIZATION_REFERENCE.fullmatch(organization):
@@ -266,7 +288,7 @@ def create_own_router(
                 custodian = next((_custodian(c) for c in mine if _custodian(c)), "")
                 if not custodian:
                     raise Conflict("you have no consent on file yet: your personal worker records the first one")
-                entries = [_post(granted(patient, organization, custodian, _today()))]
+                entries = [_post(granted(patient, citizen.person, organization, custodian, _today()))]
             if entries:
                 await attempt.intend(tuple(f"{e['request']['method']} {e['request']['url']}" for e in entries), ())
                 await _transaction(store, entries)
@@ -276,10 +298,36 @@ def create_own_router(
 
         return await page(request, "update", answer, "Consent")
 
+    async def change_goal(request: Request) -> Response:
+        async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
+            patient = citizen.patient
+            form = await _her_form(request, door)
+            if form is None:
+                return Responded(message_page("refused", lang, 403), (patient,), effect=Effect.DENY)
+            goal_id, text = form.get("goal", ""), form.get("text", "")
+            try:
+                if goal_id:
+                    if not is_id(goal_id):
+                        raise BadRequest("the form names no goal")
+                    found = await _all(store, "Goal", {"_id": goal_id, "subject": patient})
+                    if not found or not is_hers(found[0], patient, citizen.person):
+                        raise Forbidden("you may change only the goals you have written yourself")
+                    entry = _put(store.base_url, found[0], edited_goal(found[0], patient, citizen.person, text))
+                else:
+                    entry = _post(new_goal(patient, citizen.person, text, _today()))
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from None
+            await attempt.intend((f"{entry['request']['method']} {entry['request']['url']}",), ())
+            await _transaction(store, [entry])
+            return Responded(RedirectResponse(f"/me/plan?lang={lang}&done=goal#goals", status_code=303), (patient,))
+
+        return await page(request, "update", answer, "Goal")
+
     router.add_api_route("/me/plan", plan, methods=["GET"])
     router.add_api_route("/me/report", report, methods=["GET"])
     router.add_api_route("/me/consents", consents, methods=["GET"])
     router.add_api_route("/me/consents", change_consent, methods=["POST"])
+    router.add_api_route("/me/goals", change_goal, methods=["POST"])
     return router
 
 
@@ -290,6 +338,16 @@ def _diagnostics(response: Response) -> str:
     except (ValueError, AttributeError):
         return ""
     return str(issues[0].get("diagnostics", "")) if issues and isinstance(issues[0], dict) else ""
+
+
+async def _her_form(request: Request, door: SessionDoor) -> Mapping[str, str] | None:
+    """The form she sent, if it carries her session's CSRF token; None otherwise."""
+    session = door.session_of(request)
+    try:
+        form = await read_form(request)
+    except InvalidRequest:
+        return None
+    return form if session is not None and csrf_matches(session, form.get("csrf", "")) else None
 
 
 def _today() -> date:
@@ -317,21 +375,21 @@ def _sectors_of(organizations: Sequence[Mapping[str, Any]], reference: str) -> f
     return frozenset()
 
 
-def _put(base: str, consent: Mapping[str, Any], changed: Mapping[str, Any]) -> dict[str, Any]:
-    """A transaction entry replacing `consent` with `changed`, only if it is still the version read."""
-    version = str(consent.get("meta", {}).get("versionId", ""))
-    url = f"Consent/{consent.get('id')}"
+def _put(base: str, read: Mapping[str, Any], changed: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction entry replacing `read` with `changed`, only if it is still the version read."""
+    version = str(read.get("meta", {}).get("versionId", ""))
+    url = f"{read.get('resourceType')}/{read.get('id')}"
     request = {"method": "PUT", "url": url, "ifMatch": f'W/"{version}"'}
     return {"fullUrl": f"{base}/{url}", "resource": dict(changed), "request": request}
 
 
-def _post(consent: Mapping[str, Any]) -> dict[str, Any]:
-    request = {"method": "POST", "url": "Consent"}
-    return {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": dict(consent), "request": request}
+def _post(resource: Mapping[str, Any]) -> dict[str, Any]:
+    request = {"method": "POST", "url": str(resource["resourceType"])}
+    return {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": dict(resource), "request": request}
 
 
 async def _transaction(store: Upstream, entries: Sequence[Mapping[str, Any]]) -> None:
-    """Write `entries` as one transaction: all of them or none (a changed consent: 409)."""
+    """Write `entries` as one transaction: all of them or none (changed meanwhile: 409)."""
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": list(entries)}
     answer = await store.send(
         "POST",
@@ -340,10 +398,10 @@ async def _transaction(store: Upstream, entries: Sequence[Mapping[str, Any]]) ->
         content=json.dumps(bundle).encode("utf-8"),
     )
     if answer.status in (409, 412):
-        raise Conflict("your consents changed meanwhile; open the page again")
+        raise Conflict("this changed meanwhile; open the page again")
     if answer.status not in (200, 201):
-        _log.warning("the store refused a consent transaction: %.2000s", answer.body.decode("utf-8", "replace"))
-        raise Unprocessable("the FHIR store did not accept the consent")
+        _log.warning("the store refused a transaction: %.2000s", answer.body.decode("utf-8", "replace"))
+        raise Unprocessable("the FHIR store did not accept the change")
 
 
 async def _plan_resources(store: Upstream, patient: str) -> list[Mapping[str, Any]]:
@@ -380,5 +438,4 @@ def _references(resources: Sequence[Mapping[str, Any]], within: str | None, elem
 
 
 def _texts(lang: str) -> dict[str, str]:
-    index = LANGUAGES.index(lang)
-    return {key: values[index] for key, values in _TEXTS.items()}
+    return translated(_TEXTS, lang)

@@ -1,10 +1,10 @@
 """What the client's own plan page shows, read from the store and shaped for her: pure reading.
 
-`own_plan(resources, patient, lang)` takes the resources found for client `patient`
+`own_plan(resources, patient, person, lang, today)` takes the resources found for client `patient`
 ("Patient/<id>") — her CarePlans, Goals and CareTeams, and the PractitionerRoles, Practitioners
 and Organizations they name — and returns an `OwnPlan`: each plan's title, description, status
 and period; each goal in her words (its description), who expressed it (she herself, marked) and
-its status and due date; and her team: each member's name, role (in `lang`, from
+its status and due date (`hers`: expressed by `person`, who looks — she, or her guardian); and her team: each member's name, role (in `lang`, from
 CodeSystem/team-role) and organisation, with the personal worker first and marked, with the
 telephone and e-mail of their PractitionerRole, so that she knows how to reach them.
 
@@ -24,6 +24,7 @@ from typing import Any
 
 from gateway.access.subjects import patient_of
 from gateway.fhir.codes import PERSONAL_WORKER
+from gateway.fhir.reading import mapping, mappings, reference_of
 from gateway.fhir.systems import TEAM_ROLE_SYSTEM
 from gateway.terminology import display
 
@@ -71,17 +72,17 @@ class OwnPlan:
         return tuple(p.reference for p in self.plans) + tuple(g.reference for g in self.goals)
 
 
-def own_plan(resources: Iterable[Mapping[str, Any]], patient: str, lang: str, today: date) -> OwnPlan:
+def own_plan(resources: Iterable[Mapping[str, Any]], patient: str, person: str, lang: str, today: date) -> OwnPlan:
     """Her plan page's content; see the module doc."""
     by_reference = {f"{r.get('resourceType')}/{r.get('id')}": r for r in resources}
     hers = [r for r in by_reference.values() if patient_of(r) == patient]
     plans = tuple(_plan(r) for r in hers if r.get("resourceType") == "CarePlan")
-    goals = tuple(_goal(r, patient) for r in hers if r.get("resourceType") == "Goal")
+    goals = tuple(_goal(r, person) for r in hers if r.get("resourceType") == "Goal")
     members = [
         _member(participant, by_reference, lang)
         for team in hers
         if team.get("resourceType") == "CareTeam" and team.get("status") == "active"
-        for participant in _dicts(team.get("participant"))
+        for participant in mappings(team.get("participant"))
         if _open(participant.get("period"), today)
     ]
     merged: dict[tuple[str, str], Member] = {}
@@ -100,7 +101,7 @@ def own_plan(resources: Iterable[Mapping[str, Any]], patient: str, lang: str, to
 
 
 def _plan(plan: Mapping[str, Any]) -> PlanSummary:
-    period = _dict(plan.get("period"))
+    period = mapping(plan.get("period"))
     return PlanSummary(
         f"CarePlan/{plan.get('id')}",
         str(plan.get("title", "")),
@@ -111,31 +112,31 @@ def _plan(plan: Mapping[str, Any]) -> PlanSummary:
     )
 
 
-def _goal(goal: Mapping[str, Any], patient: str) -> OwnGoal:
-    description = _dict(goal.get("description"))
-    targets = _dicts(goal.get("target"))
-    expressed = _dict(goal.get("expressedBy"))
+def _goal(goal: Mapping[str, Any], person: str) -> OwnGoal:
+    description = mapping(goal.get("description"))
+    targets = mappings(goal.get("target"))
+    expressed = mapping(goal.get("expressedBy"))
     return OwnGoal(
         f"Goal/{goal.get('id')}",
         str(description.get("text", "")),
         str(goal.get("lifecycleStatus", "")),
         next((str(t["dueDate"]) for t in targets if "dueDate" in t), ""),
-        expressed.get("reference") == patient,
+        expressed.get("reference") == person,
     )
 
 
 def _member(participant: Mapping[str, Any], resources: Mapping[str, Mapping[str, Any]], lang: str) -> Member:
     codes = [
         str(coding.get("code"))
-        for concept in _dicts(participant.get("role"))
-        for coding in _dicts(concept.get("coding"))
+        for concept in mappings(participant.get("role"))
+        for coding in mappings(concept.get("coding"))
         if coding.get("system") == TEAM_ROLE_SYSTEM
     ]
-    member = _dict(participant.get("member"))
+    member = mapping(participant.get("member"))
     role = resources.get(str(member.get("reference", ""))) or {}
-    practitioner = resources.get(_reference(role.get("practitioner"))) or {}
-    organization = resources.get(_reference(role.get("organization"))) or {}
-    telecom = _dicts(role.get("telecom")) + _dicts(practitioner.get("telecom"))
+    practitioner = resources.get(reference_of(role.get("practitioner"))) or {}
+    organization = resources.get(reference_of(role.get("organization"))) or {}
+    telecom = mappings(role.get("telecom")) + mappings(practitioner.get("telecom"))
     return Member(
         name=_person_name(practitioner) or str(member.get("display", "")),
         roles=tuple(display("team-role", code, lang) or code for code in codes if code != PERSONAL_WORKER),
@@ -153,19 +154,7 @@ def _open(period: object, today: date) -> bool:
 
 
 def _person_name(practitioner: Mapping[str, Any]) -> str:
-    for name in _dicts(practitioner.get("name")):
+    for name in mappings(practitioner.get("name")):
         given = " ".join(str(g) for g in name.get("given", []) if isinstance(g, str))
         return " ".join(part for part in (given, str(name.get("family", ""))) if part).strip()
     return ""
-
-
-def _reference(value: object) -> str:
-    return str(value.get("reference", "")) if isinstance(value, dict) else ""
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _dicts(value: object) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

@@ -45,11 +45,10 @@ from gateway.fhir.systems import CLIENT_ID_SYSTEM
 from gateway.review.helsinki import local_time
 from gateway.review.names import Names
 from gateway.review.paging import Window, linked
-from gateway.templates import page_templates
+from gateway.templates import LANGUAGE_NAMES, LANGUAGES, page_templates, translated
 
 __all__ = ["LANGUAGES", "references_of", "render_console", "render_report"]
 
-LANGUAGES = ("fi", "sv", "en")
 
 _JTI = "urn:ietf:params:oauth:jti:"
 _REST = "rest"
@@ -348,7 +347,7 @@ def render_report(
         from_date=chosen.get("from_date", ""),
         to_date=chosen.get("to_date", ""),
         languages=[
-            (code, _LANGUAGE_NAMES[code], linked(params, {"_format": "html", "lang": code})) for code in LANGUAGES
+            (code, LANGUAGE_NAMES[code], linked(params, {"_format": "html", "lang": code})) for code in LANGUAGES
         ],
     )
 
@@ -395,7 +394,7 @@ def render_console(
         purposes=_options(
             _PURPOSES, chosen.get("purpose", ""), lambda code: f"{code} — {texts['purpose.' + code]}", texts
         ),
-        languages=[_Option(code, _LANGUAGE_NAMES[code], code == lang) for code in LANGUAGES],
+        languages=[_Option(code, LANGUAGE_NAMES[code], code == lang) for code in LANGUAGES],
     )
 
 
@@ -422,14 +421,8 @@ def _whole(shown: Sequence[object]) -> Window:
     return Window(0, 0, len(shown), 0, 0)
 
 
-_LANGUAGE_NAMES = {"fi": "suomi", "sv": "svenska", "en": "English"}
-
-
 def _texts(lang: str) -> dict[str, str]:
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
-    index = LANGUAGES.index(lang)
-    return {key: values[index] for key, values in _TEXTS.items()}
+    return translated(_TEXTS, lang)
 
 
 def _options(codes: Sequence[str], chosen: str, label: Callable[[str], str], texts: Mapping[str, str]) -> list[_Option]:

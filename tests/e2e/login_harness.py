@@ -8,9 +8,11 @@ one module at a time.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from gateway.demo import DemoLoad
@@ -19,7 +21,7 @@ from gateway.settings import Settings
 from gateway.store.hapi import HapiServer
 from tests.e2e.conftest import Provider, serve_gateway
 
-__all__ = ["IDLE", "context", "log_in", "site"]
+__all__ = ["IDLE", "context", "log_in", "log_in_person", "serious_violations", "site"]
 
 IDLE = 12  # seconds without a request before a session ends, in this module's gateway
 
@@ -50,3 +52,24 @@ def log_in(page: Page, site: Settings, provider: Provider, who: str, path: str =
     page.fill("#password", provider.passwords[who])
     page.click("#kc-login")
     page.wait_for_url(f"{site.gateway_origin}{path}*")
+
+
+def log_in_person(page: Page, site: Settings, provider: Provider, hetu: str, path: str = "/me") -> None:
+    """Log in as the person of `hetu`, with an account made for them now, and open `path` in English."""
+    username, password = f"person-{secrets.token_hex(6)}", secrets.token_urlsafe(12)
+    provider.keycloak.add_person(username, password, "Aino", "Kopio", {"hetu": hetu})
+    page.goto(f"{site.gateway_origin}/login?next={path}%3Flang%3Den")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#kc-login")
+    page.wait_for_url(f"{site.gateway_origin}{path}*")
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on `page` (rule id and the first target)."""
+    results = Axe().run(page)
+    return [
+        f"{v['id']}: {v['nodes'][0]['target'] if v['nodes'] else ''}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]

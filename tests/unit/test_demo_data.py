@@ -19,12 +19,14 @@ def test_every_entry_is_an_idempotent_put() -> None:
         assert entry["request"] == {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}
 
 
-def test_client_has_a_valid_test_identity_code() -> None:
-    (client,) = [r for r in _resources() if r["resourceType"] == "Patient"]
-    (hetu,) = [i["value"] for i in client["identifier"] if i["system"] == "urn:oid:1.2.246.21"]
-    individual = int(hetu[7:10])
-    assert 900 <= individual <= 999, "demo data may use test identity codes only"
-    assert hetu[10] == CHECK_CHARACTERS[int(hetu[:6] + hetu[7:10]) % 31]
+def test_every_person_has_a_valid_test_identity_code() -> None:
+    people = [r for r in _resources() if r["resourceType"] in ("Patient", "RelatedPerson")]
+    assert sorted(r["id"] for r in people) == ["demo-client", "demo-guardian", "demo-minor"]
+    for person in people:
+        (hetu,) = [i["value"] for i in person["identifier"] if i["system"] == "urn:oid:1.2.246.21"]
+        individual = int(hetu[7:10])
+        assert 900 <= individual <= 999, "demo data may use test identity codes only"
+        assert hetu[10] == CHECK_CHARACTERS[int(hetu[:6] + hetu[7:10]) % 31]
 
 
 def test_every_reference_resolves_inside_the_bundle() -> None:

@@ -188,6 +188,27 @@ def _about(rule: str, code: str, labels: frozenset[Label] = frozenset()) -> Reas
     return Reason(code, rule, fi, sv, en)
 
 
+def guardian_refusals(on_file: ConsentsRead, patient: str) -> tuple[Reason, ...]:
+    """Why a guardian may not act for the minor `patient` ("Patient/<id>"), on what is on file for
+    her: empty when nothing bars them. Closed: consents that cannot be read or understood bar them,
+    as does any of her consents whose RestrictionParent is 3 or 4 (or unknown). Never raises."""
+    try:
+        if isinstance(on_file, ConsentUnreadable):
+            return (_UNREADABLE,)
+        if isinstance(on_file, NoConsentOnFile):
+            return ()
+        consents = on_file.terms_for(patient)
+        if not isinstance(consents, list):
+            return (_about(_rule(consents), "consent-malformed"),)
+        return tuple(
+            _about(CONSENT_RULE_BASE + "Consent/" + consent.id, "consent-restricts-guardians")
+            for consent in consents
+            if consent.bars_guardians
+        )
+    except Exception:
+        return (_ERROR,)
+
+
 @dataclass(frozen=True)
 class ConsentPolicy:
     """The consent decider; `clock` (POSIX seconds) is the "now" provision periods are read against."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.access.seam import Withheld
-from gateway.demo import demo_bundle
+from gateway.demo import demo_client_records
 from gateway.documents.compose import DocumentRequest
 from gateway.documents.structure import closure
 from gateway.fhir.labels import Label
@@ -13,7 +13,7 @@ from gateway.proxy.redaction import redact
 
 __all__ = ["POOL", "REQUEST", "seen"]
 
-POOL = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
+POOL = demo_client_records()
 REQUEST = DocumentRequest(
     plan="CarePlan/demo-plan",
     issuer="Organization/demo-org-social-welfare",

@@ -36,7 +36,7 @@ def youth_reads_plan(consents: list[dict[str, Any]]) -> Effect:
 
 
 def test_her_plan_page_shows_her_plan_goals_and_team_personal_worker_first() -> None:
-    page = own_plan(demo(), CLIENT, "fi", TODAY)
+    page = own_plan(demo(), CLIENT, CLIENT, "fi", TODAY)
     assert [p.reference for p in page.plans] == ["CarePlan/demo-plan"]
     assert len(page.goals) == 3 and all(g.hers for g in page.goals)
     first = page.team[0]
@@ -52,7 +52,7 @@ def test_her_plan_page_ignores_anyone_elses_resources() -> None:
         for element in ("subject", "patient"):
             if element in resource:
                 resource[element] = {"reference": "Patient/someone-else"}
-    page = own_plan(others, CLIENT, "fi", TODAY)
+    page = own_plan(others, CLIENT, CLIENT, "fi", TODAY)
     assert page.plans == () and page.goals == () and page.team == ()
 
 
@@ -87,7 +87,7 @@ def test_a_withdrawal_keeps_the_denials_and_the_other_recipients() -> None:
 
 
 def test_a_consent_she_gives_permits_that_organisation_for_a_year() -> None:
-    given = granted(CLIENT, YOUTH, "Organization/demo-org-social-welfare", TODAY)
+    given = granted(CLIENT, CLIENT, YOUTH, "Organization/demo-org-social-welfare", TODAY)
     given["id"] = "new"
     assert given["performer"] == [{"reference": CLIENT}] and given["provision"]["period"]["end"] == "2027-12-04"
     assert youth_reads_plan([given]) is Effect.PERMIT

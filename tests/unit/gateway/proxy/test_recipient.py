@@ -8,11 +8,11 @@ from typing import Any
 from gateway.access.consent.decider import ConsentPolicy, ConsentsOnFile, ConsentUnreadable
 from gateway.access.decider import ClientFacts, Policies
 from gateway.access.policy import load_policy
-from gateway.demo import demo_bundle
+from gateway.demo import demo_client_records
 from gateway.fhir.codes import PurposeOfUse, Sector
 from gateway.proxy.recipient import recipient_principals, recipient_view
 
-POOL = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in demo_bundle()["entry"]}
+POOL = demo_client_records()
 POLICIES = Policies(load_policy(), ConsentPolicy())
 FACTS = {"Patient/demo-client": ClientFacts(ConsentsOnFile((POOL["Consent/demo-consent"],)))}
 
