@@ -118,8 +118,8 @@ class AuditedFrame:
             answer = Served.failed(Unexpected(), attempt.patients)
         if public and attempt.anonymous:
             caller = Anonymous(attempt.anonymous)
-        elif public and (attempt.principal or attempt.citizen) is not None:  # a login: with whom it made
-            caller = Caller.of(attempt.principal or attempt.citizen)  # type: ignore[arg-type]
+        elif public and (who := attempt.principal or attempt.citizen) is not None:  # a login: with whom it made
+            caller = Caller.of(who)
         record = self._record(
             request,
             request_id,

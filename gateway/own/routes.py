@@ -240,10 +240,14 @@ def create_own_router(
     async def consents(request: Request) -> Response:
         async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
             patient = citizen.patient
-            found, organizations = await asyncio.gather(
-                _all(store, "Consent", {"patient": patient}), _all(store, "Organization", {})
-            )
+            found = await _all(store, "Consent", {"patient": patient})
             shared = sharing(found, patient, _today())
+            sectors = ",".join(f"{SECTOR_SYSTEM}|{sector}" for sector in sorted(outside))
+            named_ones, offered_ones = await asyncio.gather(
+                _by_id(store, "Organization", sorted(shared)),
+                _all(store, "Organization", {"type": sectors}) if sectors else _nothing(),
+            )
+            organizations = [*named_ones, *offered_ones]
             named = {f"Organization/{o.get('id')}": str(o.get("name", "")) for o in organizations}
             t = _texts(lang)
             rows = [
@@ -258,7 +262,7 @@ def create_own_router(
             offered = [
                 {"organization": ref, "name": name}
                 for ref, name in sorted(named.items(), key=lambda item: item[1])
-                if ref not in shared and _sectors_of(organizations, ref) & outside
+                if ref not in shared and _sectors_of(offered_ones, ref) & outside
             ]
             session = door.session_of(request)
             html = _environment.get_template("consents.html").render(
@@ -348,6 +352,10 @@ async def _her_form(request: Request, door: SessionDoor) -> Mapping[str, str] | 
     except InvalidRequest:
         return None
     return form if session is not None and csrf_matches(session, form.get("csrf", "")) else None
+
+
+async def _nothing() -> list[Mapping[str, Any]]:
+    return []
 
 
 def _today() -> date:

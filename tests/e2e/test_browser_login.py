@@ -158,3 +158,22 @@ def test_no_cookie_authorises_the_fhir_api(
     assert answer.status_code == 401
     answer = httpx.get(f"{site.gateway_origin}/audit/AuditEvent", cookies=cookies, timeout=30)
     assert answer.status_code == 200  # the same cookie opens the auditor's pages and their search
+
+
+def test_the_logged_in_auditor_sees_names_and_pages_through_the_console(
+    site: Settings, identity_provider: Provider, context: BrowserContext
+) -> None:
+    """The console through a login, as an auditor uses it: the professional's name and title
+    where the reference was, and older pages to the first event."""
+    page = context.new_page()
+    log_in(page, site, identity_provider, "auditor", "/audit/console")
+    page.goto(f"{site.gateway_origin}/audit/console?lang=en&_count=2")
+    assert "Sari Lahtinen" in page.locator("tbody").inner_text()  # her own logins and readings, by name
+    seen = [str(row.get_attribute("data-seq")) for row in page.locator("tbody tr").all()]
+    while page.locator("nav.pages a[rel=next]").count():
+        page.locator("nav.pages a[rel=next]").first.click()
+        page.wait_for_load_state()
+        seen += [str(row.get_attribute("data-seq")) for row in page.locator("tbody tr").all()]
+    assert seen[-1] == "1" and len(seen) == len(set(seen))  # down to the trail's first event, none twice
+    page.goto(f"{site.gateway_origin}/audit/report/Patient/demo-client?_format=html&lang=fi")
+    assert page.locator("h1").inner_text() == "Tietojesi käsittelyloki"
