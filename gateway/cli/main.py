@@ -214,6 +214,7 @@ def run() -> None:
         settings, passwords = _login(settings, keycloak)
         _print_how_to_call(settings)
         _print_how_to_log_in(settings, passwords)
+        console.print("\nPress Ctrl-C to stop.")
         serve(settings)
     except (HapiError, PackageError, GatewayStartError, KeycloakError) as exc:
         _fail(str(exc))
@@ -401,8 +402,7 @@ def _print_how_to_call(settings: Settings) -> None:
         f"{settings.gateway_origin}/fhir/CarePlan/demo-plan/\\$document -d '{_DOCUMENT_PARAMETERS}' > plan.json\n"
         "                     .venv/bin/yhteys document verify plan.json; .venv/bin/yhteys document render plan.json --out plan.html\n"
         f"  audit trail        {settings.gateway_dir / 'audit.sqlite'} (check it: .venv/bin/yhteys audit verify)\n"
-        f"\n[bold]FHIR store[/] (HAPI, loopback only, no access control): {settings.hapi_base_url}\n"
-        "\nPress Ctrl-C to stop.",
+        f"\n[bold]FHIR store[/] (HAPI, loopback only, no access control): {settings.hapi_base_url}",
         highlight=False,
         soft_wrap=True,
     )

@@ -12,7 +12,8 @@ Only resources whose subject is `patient` count (`gateway.access.subjects.patien
 else given is ignored, so a wrong search cannot show her someone else's data. A client sees all
 of her own plan: withholding a part of it from her is a professional's decision the plan would
 record, which ours does not yet model. Ended team memberships (period.end in the past) are left
-out; dates are shown as the store holds them (dates, not instants).
+out, as is the client's own membership (the page is hers); dates are shown as the store holds
+them (dates, not instants).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def own_plan(resources: Iterable[Mapping[str, Any]], patient: str, person: str, 
         if team.get("resourceType") == "CareTeam" and team.get("status") == "active"
         for participant in mappings(team.get("participant"))
         if _open(participant.get("period"), today)
+        and not reference_of(participant.get("member")).startswith("Patient/")  # she herself is no row
     ]
     merged: dict[tuple[str, str], Member] = {}
     for member in members:  # one row per person and organisation, their roles together

@@ -43,6 +43,7 @@ def test_her_plan_page_shows_her_plan_goals_and_team_personal_worker_first() -> 
     assert first.personal_worker and first.name == "Minna Korhonen" and first.phone == "+358 40 000 0102"
     curator = next(m for m in page.team if m.name == "Laura Heikkinen")
     assert not curator.personal_worker  # her spell as personal worker ended in September
+    assert all(m.name for m in page.team) and len(page.team) == 5  # the professionals; she is no row
     assert page.references == ("CarePlan/demo-plan", *(g.reference for g in page.goals))
 
 
