@@ -146,13 +146,7 @@ async def professional_principal(
 
 async def _organization(store: httpx.AsyncClient, base: str, reference: str) -> tuple[str, Sector]:
     """The SOTE OID and the (first) sector of the Organization at `reference`."""
-    try:
-        answer = await store.get(f"{base.rstrip('/')}/{reference}", headers={"Accept": "application/fhir+json"})
-    except httpx.HTTPError as exc:
-        raise ProviderUnavailable(f"the FHIR store did not answer ({exc.__class__.__name__})") from None
-    if answer.status_code != 200:
-        raise LoginFailed("the professional's organisation is not in the directory")
-    resource = answer.json()
+    resource = await _get(store, f"{base.rstrip('/')}/{reference}", {}, missing="the professional's organisation")
     oid = next(
         (
             str(i.get("value"))
@@ -216,14 +210,7 @@ async def citizen_principal(
 
 async def _ids(store: httpx.AsyncClient, url: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
     """The resources matching `params` at `url` (a few at most: more than 10 is a failure)."""
-    query = {**params, "_count": "10"}
-    try:
-        answer = await store.get(url, params=query, headers={"Accept": "application/fhir+json"})
-    except httpx.HTTPError as exc:
-        raise ProviderUnavailable(f"the FHIR store did not answer ({exc.__class__.__name__})") from None
-    if answer.status_code != 200:
-        raise ProviderUnavailable(f"the FHIR store answered HTTP {answer.status_code}")
-    bundle = answer.json()
+    bundle = await _get(store, url, {**params, "_count": "10"})
     if any(link.get("relation") == "next" for link in bundle.get("link", []) if isinstance(link, dict)):
         raise LoginFailed("the store holds too many records for this henkilötunnus")
     return [
@@ -231,6 +218,26 @@ async def _ids(store: httpx.AsyncClient, url: str, params: Mapping[str, str]) ->
         for entry in bundle.get("entry", [])
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict) and "id" in entry["resource"]
     ]
+
+
+async def _get(store: httpx.AsyncClient, url: str, params: Mapping[str, str], *, missing: str = "") -> dict[str, Any]:
+    """The JSON object the store answers at `url`: `ProviderUnavailable` if it cannot answer, and
+    `LoginFailed` naming `missing` when given and it has no such resource (404 or 410)."""
+    try:
+        answer = await store.get(url, params=dict(params), headers={"Accept": "application/fhir+json"})
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"the FHIR store did not answer ({exc.__class__.__name__})") from None
+    if missing and answer.status_code in (404, 410):
+        raise LoginFailed(f"{missing} is not in the directory")
+    if answer.status_code != 200:
+        raise ProviderUnavailable(f"the FHIR store answered HTTP {answer.status_code}")
+    try:
+        body = answer.json()
+    except ValueError:
+        raise ProviderUnavailable("the FHIR store answered with a body that is not JSON") from None
+    if not isinstance(body, dict):
+        raise ProviderUnavailable("the FHIR store answered with JSON that is not an object")
+    return body
 
 
 def _minor(patient: Mapping[str, Any], today: date) -> bool:

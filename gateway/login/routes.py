@@ -32,15 +32,13 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from auth.errors import InvalidRequest
-from auth.forms import read_form
 from auth.principal import CitizenPrincipal, Principal
 from gateway.access.seam import Effect
 from gateway.app.frame import AuditedFrame
 from gateway.login.oidc import LoginFailed, OidcProvider, ProviderUnavailable
 from gateway.login.pages import language_of, message_page, page_headers, render, texts_for
 from gateway.login.people import Citizen, ClaimsMapping, Person, Professional, person_of
-from gateway.login.sessions import BrowserSession, PendingLogins, SessionDoor, csrf_matches
+from gateway.login.sessions import BrowserSession, PendingLogins, SessionDoor
 from gateway.served import Attempt, Responded
 from gateway.templates import LANGUAGE_NAMES, LANGUAGES
 
@@ -128,14 +126,11 @@ def create_login_router(frame: AuditedFrame, login: PeopleLogin) -> APIRouter:
     async def logout(request: Request) -> Response:
         async def serve(attempt: Attempt) -> Responded:
             lang = language_of(request)
-            session = login.door.session_of(request)
-            try:
-                token = (await read_form(request)).get("csrf", "")
-            except InvalidRequest:
-                token = ""
-            if session is None or not csrf_matches(session, token):
+            sent = await login.door.form_of(request)
+            if sent is None:
                 attempt.anonymous = "logout refused: no session, or the form's CSRF token is not the session's"
                 return Responded(message_page("refused", lang, 403), effect=Effect.DENY)
+            session, _ = sent
             login.door.sessions.close(session.key)
             _note(attempt, session, "logged out")
             try:

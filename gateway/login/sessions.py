@@ -23,7 +23,8 @@ from the provider is a top-level navigation from another site, which Strict woul
 Path=/, and Secure with the `__Host-` prefix when the gateway's origin is https. The session
 cookie has no Max-Age (it ends with the browser); the login cookie, which binds a state to the
 browser that started the login, lives as long as the pending login. `SessionDoor(sessions,
-cookies).session_of(request)` is the live session of a request's cookie, or None.
+cookies).session_of(request)` is the live session of a request's cookie, or None; `form_of(request)`
+that session with the form the request carries, only if the form holds the session's CSRF token.
 
 Both stores live in this process's memory and are bounded (the oldest entries leave first); a
 gateway restart logs everyone out. Thread-safe.
@@ -35,12 +36,15 @@ import hmac
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.clock import Clock, system_clock
+from auth.errors import InvalidRequest
+from auth.forms import read_form
 from auth.principal import CitizenPrincipal, Principal
 from gateway.login.oidc import LoginRequest
 from gateway.login.people import Person
@@ -191,3 +195,13 @@ class SessionDoor:
     def session_of(self, request: Request) -> BrowserSession | None:
         key = request.cookies.get(self.cookies.session, "")
         return self.sessions.find(key) if key else None
+
+    async def form_of(self, request: Request) -> tuple[BrowserSession, Mapping[str, str]] | None:
+        """The live session and the form `request` carries, if the form holds that session's CSRF
+        token (and is a well-formed URL-encoded form); None otherwise."""
+        session = self.session_of(request)
+        try:
+            form = await read_form(request)
+        except InvalidRequest:
+            return None
+        return (session, form) if session is not None and csrf_matches(session, form.get("csrf", "")) else None

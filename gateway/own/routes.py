@@ -32,8 +32,6 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from auth.errors import InvalidRequest
-from auth.forms import read_form
 from auth.principal import CitizenPrincipal
 from gateway.access.consent.decider import guardian_refusals
 from gateway.access.reasons import ReasonCatalogue
@@ -49,7 +47,7 @@ from gateway.fhir.ids import ORGANIZATION_REFERENCE, is_id
 from gateway.fhir.media import FHIR_JSON
 from gateway.fhir.systems import SECTOR_SYSTEM
 from gateway.login.pages import language_of, message_page, page_headers
-from gateway.login.sessions import SessionDoor, csrf_matches
+from gateway.login.sessions import SessionDoor
 from gateway.own.consents import granted, sharing, withdrawn
 from gateway.own.goals import MAX_TEXT, edited_goal, is_hers, new_goal
 from gateway.own.view import own_plan
@@ -65,6 +63,10 @@ __all__ = ["create_own_router"]
 
 Answer = Callable[[Attempt, CitizenPrincipal, str], Awaitable[Responded]]
 """A page's work: (the attempt, she who asks, the page language) → the page."""
+Written = tuple[list[dict[str, Any]], str]
+"""The transaction entries a form makes (none: nothing to change), and where she goes next."""
+Change = Callable[[CitizenPrincipal, Mapping[str, str], str], Awaitable[Written]]
+"""What a form makes: (she who sends it, the form, the page language) → `Written`."""
 
 _HELSINKI = ZoneInfo("Europe/Helsinki")
 _log = logging.getLogger("gateway.own.routes")
@@ -274,12 +276,25 @@ def create_own_router(
 
         return await page(request, "read", answer, "Consent")
 
-    async def change_consent(request: Request) -> Response:
+    async def form_page(request: Request, kind: str, change: Change) -> Response:
+        """A page that takes her form (with her session's CSRF token, else refused), writes what
+        `change` makes of it (recorded before it is sent) and sends her back to the page."""
+
         async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
+            sent = await door.form_of(request)
+            if sent is None:
+                return Responded(message_page("refused", lang, 403), (citizen.patient,), effect=Effect.DENY)
+            entries, back = await change(citizen, sent[1], lang)
+            if entries:
+                await attempt.intend(tuple(f"{e['request']['method']} {e['request']['url']}" for e in entries), ())
+                await _transaction(store, entries)
+            return Responded(RedirectResponse(back, status_code=303), (citizen.patient,))
+
+        return await page(request, "update", answer, kind)
+
+    async def change_consent(request: Request) -> Response:
+        async def change(citizen: CitizenPrincipal, form: Mapping[str, str], lang: str) -> Written:
             patient = citizen.patient
-            form = await _her_form(request, door)
-            if form is None:
-                return Responded(message_page("refused", lang, 403), (patient,), effect=Effect.DENY)
             action, organization = form.get("action", ""), form.get("organization", "")
             if action not in ("grant", "withdraw") or not ORGANIZATION_REFERENCE.fullmatch(organization):
                 raise BadRequest("the consent form names no action (grant, withdraw) and organisation")
@@ -293,21 +308,13 @@ def create_own_router(
                 if not custodian:
                     raise Conflict("you have no consent on file yet: your personal worker records the first one")
                 entries = [_post(granted(patient, citizen.person, organization, custodian, _today()))]
-            if entries:
-                await attempt.intend(tuple(f"{e['request']['method']} {e['request']['url']}" for e in entries), ())
-                await _transaction(store, entries)
-            target = f"/me/consents?lang={lang}&done={action if entries else 'nothing'}"
-            response = RedirectResponse(target, status_code=303)
-            return Responded(response, (patient,))
+            return entries, f"/me/consents?lang={lang}&done={action if entries else 'nothing'}"
 
-        return await page(request, "update", answer, "Consent")
+        return await form_page(request, "Consent", change)
 
     async def change_goal(request: Request) -> Response:
-        async def answer(attempt: Attempt, citizen: CitizenPrincipal, lang: str) -> Responded:
+        async def change(citizen: CitizenPrincipal, form: Mapping[str, str], lang: str) -> Written:
             patient = citizen.patient
-            form = await _her_form(request, door)
-            if form is None:
-                return Responded(message_page("refused", lang, 403), (patient,), effect=Effect.DENY)
             goal_id, text = form.get("goal", ""), form.get("text", "")
             try:
                 if goal_id:
@@ -321,11 +328,9 @@ def create_own_router(
                     entry = _post(new_goal(patient, citizen.person, text, _today()))
             except ValueError as exc:
                 raise BadRequest(str(exc)) from None
-            await attempt.intend((f"{entry['request']['method']} {entry['request']['url']}",), ())
-            await _transaction(store, [entry])
-            return Responded(RedirectResponse(f"/me/plan?lang={lang}&done=goal#goals", status_code=303), (patient,))
+            return [entry], f"/me/plan?lang={lang}&done=goal#goals"
 
-        return await page(request, "update", answer, "Goal")
+        return await form_page(request, "Goal", change)
 
     router.add_api_route("/me/plan", plan, methods=["GET"])
     router.add_api_route("/me/report", report, methods=["GET"])
@@ -342,16 +347,6 @@ def _diagnostics(response: Response) -> str:
     except (ValueError, AttributeError):
         return ""
     return str(issues[0].get("diagnostics", "")) if issues and isinstance(issues[0], dict) else ""
-
-
-async def _her_form(request: Request, door: SessionDoor) -> Mapping[str, str] | None:
-    """The form she sent, if it carries her session's CSRF token; None otherwise."""
-    session = door.session_of(request)
-    try:
-        form = await read_form(request)
-    except InvalidRequest:
-        return None
-    return form if session is not None and csrf_matches(session, form.get("csrf", "")) else None
 
 
 async def _nothing() -> list[Mapping[str, Any]]:
