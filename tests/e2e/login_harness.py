@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from auth.config import TOKEN_PATH
 from gateway.demo import DemoLoad
+from gateway.demo.clients import demo_token
 from gateway.login.keycloak import DEMO_PEOPLE
 from gateway.settings import Settings
 from gateway.store.hapi import HapiServer
 from tests.e2e.conftest import Provider, serve_gateway
 
-__all__ = ["IDLE", "context", "log_in", "log_in_person", "serious_violations", "site"]
+__all__ = ["IDLE", "audit_events", "context", "log_in", "log_in_person", "serious_violations", "site"]
 
 IDLE = 12  # seconds without a request before a session ends, in this module's gateway
 
@@ -73,3 +77,15 @@ def serious_violations(page: Page) -> list[str]:
         for v in results.response["violations"]
         if v.get("impact") in ("serious", "critical")
     ]
+
+
+def audit_events(site: Settings, patient: str) -> list[dict[str, Any]]:
+    """The trail's events on `patient`, as the demo auditor's system searches them (newest 500)."""
+    auditor = demo_token(site.gateway_dir, f"{site.gateway_origin}{TOKEN_PATH}", "audit-console")
+    bundle = httpx.get(
+        f"{site.gateway_origin}/audit/AuditEvent",
+        params={"patient": patient, "_count": "500"},
+        headers={"Authorization": f"Bearer {auditor}"},
+        timeout=60,
+    ).json()
+    return [entry["resource"] for entry in bundle.get("entry", [])]

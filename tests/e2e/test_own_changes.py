@@ -25,8 +25,8 @@ from gateway.settings import Settings
 from tests.e2e.browser import browser as browser  # the shared fixture
 from tests.e2e.conftest import Provider
 from tests.e2e.gateway_harness import Client, fresh_hetu
+from tests.e2e.login_harness import audit_events, log_in_person, serious_violations
 from tests.e2e.login_harness import context as context  # the fixtures
-from tests.e2e.login_harness import log_in_person, serious_violations
 from tests.e2e.login_harness import site as site
 
 YOUTH = "Organization/demo-org-youth-services"
@@ -82,13 +82,7 @@ def test_a_consent_form_without_her_csrf_token_changes_nothing(
         answer = page.request.post(f"{site.gateway_origin}/me/consents", form=form, max_redirects=0)
         assert answer.status == 403
     assert youth_reads_her_plan(site, client) == 200
-    auditor = demo_token(site.gateway_dir, f"{site.gateway_origin}{TOKEN_PATH}", "audit-console")
-    bundle = httpx.get(
-        f"{site.gateway_origin}/audit/AuditEvent?patient={client.ref('client')}&_count=500",
-        headers={"Authorization": f"Bearer {auditor}"},
-        timeout=60,
-    ).json()
-    events: list[dict[str, Any]] = [e["resource"] for e in bundle["entry"]]
+    events = audit_events(site, client.ref("client"))
     refused = [
         e
         for e in events
@@ -105,17 +99,8 @@ def test_her_withdrawal_is_recorded_with_her_as_the_user(
     log_in_as(page, site, identity_provider, client)
     page.click(f"table.shared tr[data-organization='{YOUTH}'] button")
     page.wait_for_url("**/me/consents?lang=en&done=withdraw")
-    auditor = demo_token(site.gateway_dir, f"{site.gateway_origin}{TOKEN_PATH}", "audit-console")
-    bundle = httpx.get(
-        f"{site.gateway_origin}/audit/AuditEvent?patient={client.ref('client')}&_count=500",
-        headers={"Authorization": f"Bearer {auditor}"},
-        timeout=60,
-    ).json()
-    intended = [
-        e["resource"]
-        for e in bundle["entry"]
-        if "outcome" not in e["resource"] and f"PUT {client.ref('consent')}" in e["resource"].get("outcomeDesc", "")
-    ]
+    events = audit_events(site, client.ref("client"))
+    intended = [e for e in events if "outcome" not in e and f"PUT {client.ref('consent')}" in e.get("outcomeDesc", "")]
     assert intended, "the write was recorded before it was sent"
     user = next(a for a in intended[0]["agent"] if a.get("requestor"))
     assert user["who"]["reference"] == client.ref("client")

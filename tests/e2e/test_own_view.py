@@ -8,8 +8,6 @@ with her as the user. Nobody else opens her pages. Each test is a private copy o
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from playwright.sync_api import BrowserContext
 
@@ -20,8 +18,8 @@ from tests.e2e.browser import browser as browser  # the shared fixture
 from tests.e2e.browser import colours, png_size
 from tests.e2e.conftest import Provider
 from tests.e2e.gateway_harness import Client
+from tests.e2e.login_harness import audit_events, log_in, log_in_person, serious_violations
 from tests.e2e.login_harness import context as context  # the fixtures
-from tests.e2e.login_harness import log_in, log_in_person, serious_violations
 from tests.e2e.login_harness import site as site
 
 PERSONAL_WORKER_BACKGROUND = (0xEE, 0xF4, 0xFA)  # .card.personal-worker, the plan page's CSS
@@ -85,13 +83,7 @@ def test_her_own_reads_are_recorded_with_her_as_the_user(
     page = context.new_page()
     log_in_person(page, site, identity_provider, client.hetu, "/me/plan")
     her = client.ref("client")
-    auditor = demo_token(site.gateway_dir, f"{site.gateway_origin}{TOKEN_PATH}", "audit-console")
-    bundle = httpx.get(
-        f"{site.gateway_origin}/audit/AuditEvent?patient={her}&_count=500",
-        headers={"Authorization": f"Bearer {auditor}"},
-        timeout=60,
-    ).json()
-    events: list[dict[str, Any]] = [e["resource"] for e in bundle["entry"]]
+    events = audit_events(site, her)
     hers = [
         event
         for event in events
