@@ -27,7 +27,9 @@
 Choices, with the BALP rules they follow (BALP FSH sources, input/fsh/*.fsh):
 - type `audit-event-type#rest`, subtype `restful-interaction`: search → search-type
   (search-system for a follow-up page, which names no type), history → history-instance,
-  transaction → transaction, batch → batch, unknown → no subtype.
+  transaction → transaction, batch → batch, unknown → no subtype. A browser login (the return
+  from the identity provider) and a logout are DICOM's User Authentication (DCM#110114) with
+  subtype Login (110122) or Logout (110123) instead, otherwise alike (the person as requestor).
 - action: C create; R read, vread (BALP Read), history, capabilities; U update, patch (BALP
   Update); D delete; E search (BALP Query fixes E), operation, transaction, batch, unknown.
 - outcome: 0 success, 4 denied, 8 failed below 500, 12 failed at 500 or above; `outcomeDesc`
@@ -135,6 +137,9 @@ def _coding(system: str, code: str, display: str) -> _Coding:
 _REST = _coding(f"{TERMINOLOGY_BASE}/audit-event-type", "rest", "Restful Operation")
 _SECURITY_ALERT = _coding(_DCM, "110113", "Security Alert")
 _EXPORT = _coding(_DCM, "110106", "Export")
+_USER_AUTHENTICATION = _coding(_DCM, "110114", "User Authentication")
+_SESSION_EVENTS = {"login-callback": _coding(_DCM, "110122", "Login"), "logout": _coding(_DCM, "110123", "Logout")}
+"""A browser login's return from the identity provider, and a logout: DICOM User Authentication events."""
 _DISCLOSURE_NOTICE = _coding(AUDIT_EVENT_TYPE_SYSTEM, "social-welfare-disclosure", "Social welfare disclosure notice")
 _SOURCE_ROLE = _coding(_DCM, "110153", "Source Role ID")
 _DESTINATION_ROLE = _coding(_DCM, "110152", "Destination Role ID")
@@ -269,11 +274,12 @@ def _first(items: list[dict[str, Any]], wanted: Callable[[dict[str, Any]], bool]
 
 def _rest_event(record: AuditRecord, server: str, patient: str | None, *, first: bool) -> dict[str, Any]:
     pattern = _PATTERNS.get(record.interaction, _UNKNOWN)
+    session = _SESSION_EVENTS.get(record.interaction)
     return _event(
         record,
         profile=_rest_profile(record, pattern, patient),
-        kind=_REST,
-        subtypes=_rest_subtype(record, pattern),
+        kind=_USER_AUTHENTICATION if session else _REST,
+        subtypes=[session] if session else _rest_subtype(record, pattern),
         action=pattern.action,
         outcome=_rest_outcome(record),
         description=_rest_description(record),

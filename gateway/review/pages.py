@@ -205,6 +205,8 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     ),
     "purpose.BTG": ("hätäkäyttö", "nödåtkomst", "break the glass (emergency access)"),
     "interaction.read": ("luku", "läsning", "read"),
+    "interaction.110122": ("kirjautuminen", "inloggning", "login"),
+    "interaction.110123": ("uloskirjautuminen", "utloggning", "logout"),
     "interaction.vread": ("aiemman version luku", "läsning av tidigare version", "read of an earlier version"),
     "interaction.search-type": ("haku", "sökning", "search"),
     "interaction.search-system": ("haku", "sökning", "search"),

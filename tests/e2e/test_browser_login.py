@@ -68,7 +68,11 @@ def test_the_login_is_in_the_audit_trail_with_the_professional(
         if user.get("requestor") and any(p.startswith(SESSION_JTI) for p in user.get("policy", []))
     ]
     assert sessions, "requests of a session are recorded with the session's serial"
-    logins = [(event, user) for event, user in sessions if "subtype" not in event and event.get("outcome") == "0"]
+    logins = [
+        (event, user)
+        for event, user in sessions
+        if event["type"]["code"] == "110114" and event["subtype"][0]["code"] == "110122" and event["outcome"] == "0"
+    ]
     assert logins, "the login itself is recorded, with the professional it made"
     assert {user["who"]["reference"] for _, user in logins} == {"PractitionerRole/demo-role-auditor"}
 

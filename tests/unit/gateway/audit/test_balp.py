@@ -14,6 +14,7 @@ import pytest
 from fhir.resources.R4B.auditevent import AuditEvent
 from pydantic import ValidationError
 
+from auth.principal import CitizenPrincipal
 from gateway.access.seam import Effect, Reason
 from gateway.audit import Anonymous, AuditOutcome, AuditRecord, Caller, Disclosed
 from gateway.audit.balp import events_of, search_keys
@@ -409,3 +410,20 @@ def test_no_client_address_no_profile_claim() -> None:
     assert _profile(rest) is None
     client = [a for a in rest["agent"] if a["who"].get("identifier", {}).get("system") == CLIENT_ID_SYSTEM]
     assert len(client) == 1 and "network" not in client[0]
+
+
+def test_a_login_and_a_logout_are_user_authentication_events() -> None:
+    citizen = Caller.of(CitizenPrincipal("yhteys-gateway", ANNA, ANNA, "client", "session-s1", 0, 1))
+    for interaction, code in (("login-callback", "110122"), ("logout", "110123")):
+        record = replace(
+            READ, caller=citizen, interaction=interaction, resource_type=None, resource_id=None,
+            path="/login/callback", query="", patients=(), disclosed=(), reasons=(),
+        )  # fmt: skip
+        (event,) = _events(record)
+        assert event["type"] == {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110114",
+                                 "display": "User Authentication"}  # fmt: skip
+        assert [s["code"] for s in event["subtype"]] == [code]
+        user = _user(event)
+        assert user["who"] == {"reference": ANNA} and user["purposeOfUse"][0]["coding"][0]["code"] == "PATRQT"
+        assert not _by_type(event, "http://terminology.hl7.org/CodeSystem/v3-RoleClass", "PROV", "agent")
+        assert search_keys(event)["type"] == "110114"
