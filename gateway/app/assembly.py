@@ -31,7 +31,7 @@ from auth.clock import system_clock
 from auth.config import AuthConfig
 from auth.jti import InMemoryJtiCache
 from auth.keys import SigningKeyError, SigningKeys, load_signing_key
-from auth.principal import CitizenPrincipal, Principal, TokenVerifier
+from auth.principal import Principal, TokenVerifier
 from auth.professionals import FhirProfessionalDirectory
 from auth.registry import RegistryError, load_registry
 from auth.server import create_auth_router
@@ -47,7 +47,14 @@ from gateway.audit.sink import AuditSink
 from gateway.audit.store import StoreError
 from gateway.audit.trail import AuditTrail
 from gateway.login.oidc import OidcConfig, OidcProvider
-from gateway.login.people import Citizen, ClaimsMapping, Professional, citizen_principal, professional_principal
+from gateway.login.people import (
+    ActingFor,
+    Citizen,
+    ClaimsMapping,
+    Professional,
+    citizen_principals,
+    professional_principal,
+)
 from gateway.login.routes import PeopleLogin, create_login_router
 from gateway.login.sessions import PendingLogins, SessionCookies, SessionDoor, Sessions
 from gateway.own.routes import create_own_router
@@ -205,8 +212,8 @@ def _people_login(settings: Settings, door: SessionDoor, client: httpx.AsyncClie
             expires_at=expires_at,
         )
 
-    async def citizen_of(person: Citizen, serial: str, issued_at: int, expires_at: int) -> CitizenPrincipal | None:
-        return await citizen_principal(
+    async def citizen_of(person: Citizen, serial: str, issued_at: int, expires_at: int) -> tuple[ActingFor, ...]:
+        return await citizen_principals(
             person,
             store=client,
             store_base=settings.hapi_base_url,

@@ -48,6 +48,10 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "console": ("Lokitietojen valvonta", "Granskning av loggdata", "Audit console"),
     "own_plan": ("Oma suunnitelmani ja tiimini", "Min plan och mitt team", "My plan and my team"),
     "own_consents": ("Suostumukseni", "Mina samtycken", "My consents"),
+    "acting_for": ("Kenen asioita hoidat", "Vems ärenden sköter du", "Whose matters you handle"),
+    "own_self": ("omat asiani", "mina egna ärenden", "my own"),
+    "ward": ("huollettavani", "min myndling", "my ward"),
+    "choose": ("Vaihda", "Byt", "Switch"),
     "own_report": (
         "Kuka on käsitellyt tietojani",
         "Vem har använt mina uppgifter",

@@ -17,13 +17,13 @@ directory's, except `auditor`, which needs the provider's auditor role as well (
 so). An auditor's grant is `user/AuditEvent.rs`; other professionals get no scopes on the
 pages. The system recorded is the gateway's own client id at the provider.
 
-`citizen_principal(person, ...)` is the `CitizenPrincipal` of a logged-in citizen: a client,
-when one active Patient has their henkilötunnus (identifier system urn:oid:1.2.246.21; several
-are `LoginFailed`: the store cannot say who they are); else a guardian, when an active
-RelatedPerson with their henkilötunnus and relationship v3-RoleCode GUARD names a Patient who
-is a minor (under 18 by birthDate on the day of login; the session lasts hours at most) — they
-then act for that minor (the first by RelatedPerson id, when several); else None (nothing here
-is theirs to see). Whether the minor's consents let the guardian in is decided on each request
+`citizen_principals(person, ...)` is whom a logged-in citizen may act for (`ActingFor`: the
+`CitizenPrincipal` and the client's name), themself first: as a client, when one active Patient
+has their henkilötunnus (identifier system urn:oid:1.2.246.21; several are `LoginFailed`: the
+store cannot say who they are); and as a guardian, for each Patient an active RelatedPerson
+with their henkilötunnus and relationship v3-RoleCode GUARD names, who is a minor (under 18 by
+birthDate on the day of login; the session lasts hours at most), in RelatedPerson id order.
+None of them: nothing here is theirs to see. Whether the minor's consents let the guardian in is decided on each request
 (`gateway.access.consent.decider.guardian_refusals`), never at login.
 """
 
@@ -47,7 +47,8 @@ from gateway.fhir.systems import HETU_SYSTEM, SECTOR_SYSTEM, SOTE_ORGANIZATION_S
 from gateway.login.oidc import LoginFailed, ProviderUnavailable
 
 __all__ = [
-    "Citizen", "ClaimsMapping", "Person", "Professional", "citizen_principal", "person_of", "professional_principal",
+    "ActingFor", "Citizen", "ClaimsMapping", "Person", "Professional", "citizen_principals", "person_of",
+    "professional_principal",
 ]  # fmt: skip
 
 _AUDIT_SCOPE = parse_scope("user/AuditEvent.rs")
@@ -176,7 +177,15 @@ def _name(claims: Mapping[str, Any]) -> str:
     return " ".join(str(p) for p in parts if isinstance(p, str) and p.strip())[:200]
 
 
-async def citizen_principal(
+@dataclass(frozen=True)
+class ActingFor:
+    """Someone a citizen may act for: the principal they act as, and that client's name."""
+
+    principal: CitizenPrincipal
+    name: str
+
+
+async def citizen_principals(
     person: Citizen,
     *,
     store: httpx.AsyncClient,
@@ -186,16 +195,19 @@ async def citizen_principal(
     issued_at: int,
     expires_at: int,
     today: date,
-) -> CitizenPrincipal | None:
-    """The principal of a citizen who is a client or a minor's guardian, or None; see the module doc."""
+) -> tuple[ActingFor, ...]:
+    """Whom a citizen may act for, themself first; see the module doc."""
     base = store_base.rstrip("/")
     hetu = f"{HETU_SYSTEM}|{person.hetu}"
+    session = f"session-{serial}"
+    found: list[ActingFor] = []
     clients = await _ids(store, f"{base}/Patient", {"identifier": hetu, "active": "true"})
     if len(clients) > 1:
         raise LoginFailed("more than one client record has this henkilötunnus")
-    if clients:
-        patient = f"Patient/{clients[0]['id']}"
-        return CitizenPrincipal(client_id, patient, patient, CLIENT, f"session-{serial}", issued_at, expires_at)
+    for client in clients:
+        patient = f"Patient/{client['id']}"
+        principal = CitizenPrincipal(client_id, patient, patient, CLIENT, session, issued_at, expires_at)
+        found.append(ActingFor(principal, _human_name(client)))
     guardians = await _ids(store, f"{base}/RelatedPerson", {"identifier": hetu, "relationship": GUARDIAN_RELATION})
     for guardian in sorted(guardians, key=lambda r: str(r.get("id"))):
         ward = reference_of(guardian.get("patient"))
@@ -204,8 +216,18 @@ async def citizen_principal(
         minors = await _ids(store, f"{base}/Patient", {"_id": ward.split("/", 1)[1], "active": "true"})
         if minors and _minor(minors[0], today):
             relation = f"RelatedPerson/{guardian['id']}"
-            return CitizenPrincipal(client_id, relation, ward, GUARDIAN, f"session-{serial}", issued_at, expires_at)
-    return None
+            principal = CitizenPrincipal(client_id, relation, ward, GUARDIAN, session, issued_at, expires_at)
+            found.append(ActingFor(principal, _human_name(minors[0])))
+    return tuple(found)
+
+
+def _human_name(resource: Mapping[str, Any]) -> str:
+    """A Patient's name as written ("given family"), or ""."""
+    for name in resource.get("name", []) if isinstance(resource.get("name"), list) else []:
+        if isinstance(name, dict):
+            given = " ".join(str(g) for g in name.get("given", []) if isinstance(g, str))
+            return " ".join(part for part in (given, str(name.get("family", ""))) if part)
+    return ""
 
 
 async def _ids(store: httpx.AsyncClient, url: str, params: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
     GET  /login?next=<path>&lang=fi   starts a login: 303 to the provider's authorization endpoint
     GET  /login/callback?state&code   the provider's answer: the session starts, 303 to `next`
     POST /logout                      ends the session (form field `csrf`), 303 to the provider's logout
+    POST /me/acting-for               a citizen acts for another client their login allows (`choice`, `csrf`)
     GET  /login/signed-out            where the provider sends the browser after logout
     GET  /me                          the logged-in person's page: who they are, their pages, logout
 
@@ -35,9 +36,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from auth.principal import CitizenPrincipal, Principal
 from gateway.access.seam import Effect
 from gateway.app.frame import AuditedFrame
+from gateway.fhir.codes import CLIENT
 from gateway.login.oidc import LoginFailed, OidcProvider, ProviderUnavailable
 from gateway.login.pages import language_of, message_page, page_headers, render, texts_for
-from gateway.login.people import Citizen, ClaimsMapping, Person, Professional, person_of
+from gateway.login.people import ActingFor, Citizen, ClaimsMapping, Person, Professional, person_of
 from gateway.login.sessions import BrowserSession, PendingLogins, SessionDoor
 from gateway.served import Attempt, Responded
 from gateway.templates import LANGUAGE_NAMES, LANGUAGES
@@ -46,8 +48,8 @@ __all__ = ["PeopleLogin", "PrincipalOf", "create_login_router"]
 
 PrincipalOf = Callable[[Professional, str, int, int], Awaitable[Principal]]
 """The principal a professional acts as: (person, session serial, issued at, expires at)."""
-CitizenOf = Callable[[Citizen, str, int, int], Awaitable[CitizenPrincipal | None]]
-"""The principal a citizen acts as, if any: (person, session serial, issued at, expires at)."""
+CitizenOf = Callable[[Citizen, str, int, int], Awaitable[tuple[ActingFor, ...]]]
+"""Whom a citizen may act for, themself first: (person, session serial, issued at, expires at)."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,23 @@ def create_login_router(frame: AuditedFrame, login: PeopleLogin) -> APIRouter:
     router.add_api_route("/login/callback", callback, methods=["GET"])
     router.add_api_route("/logout", logout, methods=["POST"])
     router.add_api_route("/login/signed-out", signed_out, methods=["GET"])
+
+    async def act_for(request: Request) -> Response:
+        async def serve(attempt: Attempt) -> Responded:
+            lang = language_of(request)
+            sent = await login.door.form_of(request)
+            choice = sent[1].get("choice", "") if sent else ""
+            switched = login.door.sessions.act_for(sent[0].key, int(choice)) if sent and choice.isdigit() else None
+            if switched is None:
+                attempt.anonymous = "acting for another refused: no session, no such choice, or not its CSRF token"
+                return Responded(message_page("refused", lang, 403), effect=Effect.DENY)
+            _note(attempt, switched, "")
+            return Responded(RedirectResponse(f"/me?lang={lang}", status_code=303, headers=page_headers()))
+
+        return await public(request, "act-for", serve)
+
     router.add_api_route("/me", me, methods=["GET"])
+    router.add_api_route("/me/acting-for", act_for, methods=["POST"])
     return router
 
 
@@ -178,12 +196,10 @@ async def _open(login: PeopleLogin, person: Person, id_token: str) -> BrowserSes
     serial = secrets.token_urlsafe(12)
     now = int(sessions.clock())
     expires = now + int(sessions.lifetime)
-    principal: Principal | CitizenPrincipal | None
     if isinstance(person, Professional):
-        principal = await login.principal_of(person, serial, now, expires)
-    else:
-        principal = await login.citizen_of(person, serial, now, expires)
-    return sessions.open(person, principal, id_token, serial)
+        return sessions.open(person, await login.principal_of(person, serial, now, expires), id_token, serial)
+    choices = await login.citizen_of(person, serial, now, expires)
+    return sessions.open(person, choices[0].principal if choices else None, id_token, serial, choices)
 
 
 def _note(attempt: Attempt, session: BrowserSession, otherwise: str) -> None:
@@ -207,8 +223,15 @@ def _me_page(session: BrowserSession, lang: str) -> str:
         links.append({"href": f"/me/report?lang={lang}", "text": t["own_report"]})
     elif principal is not None and any(s.resource_type == "AuditEvent" for s in principal.scopes):
         links.append({"href": f"/audit/console?lang={lang}", "text": t["console"]})
+    acting = principal.patient if isinstance(principal, CitizenPrincipal) else ""
+    choices = [
+        {"index": i, "name": c.name or c.principal.patient, "own": c.principal.role == CLIENT,
+         "current": c.principal.patient == acting}
+        for i, c in enumerate(session.choices)
+    ]  # fmt: skip
     return render(
         "me.html",
+        choices=choices if len(choices) > 1 else [],
         lang=lang,
         t=t,
         title=t["title_me"],

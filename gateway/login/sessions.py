@@ -8,6 +8,8 @@
 - `find(key)` is the session, or None when there is none or it expired: idle longer than
   `idle` seconds since it was last found, or older than `lifetime`. An expired session is
   forgotten at once. Finding a session counts as activity;
+- `act_for(key, choice)` makes a citizen act for another of the clients their login allows
+  (their own record, or a minor of theirs);
 - `close(key)` ends it (logout) and returns what it was.
 
 Each session has its own `csrf` token (256 random bits): every form the gateway serves
@@ -47,7 +49,7 @@ from auth.errors import InvalidRequest
 from auth.forms import read_form
 from auth.principal import CitizenPrincipal, Principal
 from gateway.login.oidc import LoginRequest
-from gateway.login.people import Person
+from gateway.login.people import ActingFor, Person
 
 __all__ = [
     "BrowserSession", "PendingLogin", "PendingLogins", "SessionCookies", "SessionDoor", "Sessions", "csrf_matches",
@@ -69,6 +71,7 @@ class BrowserSession:
     id_token: str
     started: float
     seen: float
+    choices: tuple[ActingFor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,15 @@ class Sessions:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def open(
-        self, person: Person, principal: Principal | CitizenPrincipal | None, id_token: str, serial: str
+        self,
+        person: Person,
+        principal: Principal | CitizenPrincipal | None,
+        id_token: str,
+        serial: str,
+        choices: tuple[ActingFor, ...] = (),
     ) -> BrowserSession:
-        """A new session for `person`, acting as `principal` (None: a person with nothing to act on)."""
+        """A new session for `person`, acting as `principal` (None: a person with nothing to act
+        on); a citizen may switch among `choices` (`act_for`)."""
         now = self.clock()
         session = BrowserSession(
             key=secrets.token_urlsafe(32),
@@ -110,6 +119,7 @@ class Sessions:
             id_token=id_token,
             started=now,
             seen=now,
+            choices=choices,
         )
         with self._lock:
             self._open[session.key] = session
@@ -129,6 +139,16 @@ class Sessions:
                 return None
             session = self._open[key] = replace(session, seen=now)
             self._open.move_to_end(key)
+            return session
+
+    def act_for(self, key: str, choice: int) -> BrowserSession | None:
+        """The live session under `key`, now acting as its `choice`-th choice; None if it has no
+        such choice (or no longer lives)."""
+        with self._lock:
+            session = self._open.get(key)
+            if session is None or not 0 <= choice < len(session.choices):
+                return None
+            session = self._open[key] = replace(session, principal=session.choices[choice].principal)
             return session
 
     def close(self, key: str) -> BrowserSession | None:

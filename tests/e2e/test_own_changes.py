@@ -24,7 +24,7 @@ from gateway.fhir.systems import HETU_SYSTEM, RESTRICTION_PARENT, RESTRICTION_PA
 from gateway.settings import Settings
 from tests.e2e.browser import browser as browser  # the shared fixture
 from tests.e2e.conftest import Provider
-from tests.e2e.gateway_harness import Client, fresh_hetu
+from tests.e2e.gateway_harness import Client, copy_demo_client, fresh_hetu
 from tests.e2e.login_harness import audit_events, log_in_person, serious_violations
 from tests.e2e.login_harness import context as context  # the fixtures
 from tests.e2e.login_harness import site as site
@@ -199,3 +199,43 @@ def test_a_guardian_acts_for_the_minor_until_her_decision_bars_guardians(
         answer = page.goto(f"{site.gateway_origin}{path}")
         assert answer is not None and answer.status == 403, path
         assert "bars guardians" in page.locator(".why").inner_text()
+
+
+def test_a_young_parent_acts_for_herself_or_for_her_child(
+    site: Settings, identity_provider: Provider, context: BrowserContext, client: Client, fhir: httpx.Client
+) -> None:
+    """One login, two roles: a client herself and a guardian of a minor; she chooses on /me."""
+    child = copy_demo_client(fhir)
+    minor = fhir.get(f"/{child.ref('client')}").json()
+    digits = f"0101{random.randint(20, 24)}{random.randint(900, 999)}"
+    minor["identifier"][0]["value"] = f"{digits[:6]}A{digits[6:]}{hetu_check_character(digits)}"
+    minor["birthDate"], minor["name"] = f"20{digits[4:6]}-01-01", [{"family": "Kopio", "given": ["Pikku"]}]
+    assert fhir.put(f"/{child.ref('client')}", json=minor, headers=FHIR).status_code == 200
+    plan = fhir.get(f"/{child.ref('plan')}").json()
+    plan["title"] = "Pikkuisen suunnitelma"
+    assert fhir.put(f"/{child.ref('plan')}", json=plan, headers=FHIR).status_code == 200
+    guardian = {
+        "resourceType": "RelatedPerson", "active": True, "patient": {"reference": child.ref("client")},
+        "identifier": [{"system": HETU_SYSTEM, "value": client.hetu}],
+        "relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "GUARD"}]}],
+    }  # fmt: skip
+    assert fhir.post("/RelatedPerson", json=guardian, headers=FHIR).status_code == 201
+    page = context.new_page()
+    log_in_as(page, site, identity_provider, client, "/me")
+    choices = page.locator("form.acting-for input[name=choice]")
+    assert choices.count() == 2 and choices.first.is_checked()  # herself first
+    page.goto(f"{site.gateway_origin}/me/plan?lang=en")
+    assert page.locator(".plan h2").inner_text() == "Ainon yhteinen asiakassuunnitelma"
+    page.goto(f"{site.gateway_origin}/me?lang=en")
+    assert serious_violations(page) == []
+    page.locator("form.acting-for input[name=choice]").nth(1).check()
+    page.click("form.acting-for button")
+    page.wait_for_url("**/me?lang=en")
+    page.goto(f"{site.gateway_origin}/me/plan?lang=en")
+    assert page.locator(".plan h2").inner_text() == "Pikkuisen suunnitelma"
+    forged = page.request.post(
+        f"{site.gateway_origin}/me/acting-for", form={"choice": "0", "csrf": "forged"}, max_redirects=0
+    )
+    assert forged.status == 403
+    page.goto(f"{site.gateway_origin}/me/plan?lang=en")
+    assert page.locator(".plan h2").inner_text() == "Pikkuisen suunnitelma"  # the forged form changed nothing

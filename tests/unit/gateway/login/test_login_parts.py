@@ -14,9 +14,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from auth.principal import CitizenPrincipal
 from gateway.login.keycloak import DEMO_PEOPLE, REALM_TEMPLATE, KeycloakError, demo_realm, find_java
 from gateway.login.oidc import LoginFailed, LoginRequest, OidcConfig, OidcProvider
-from gateway.login.people import Citizen, ClaimsMapping, Professional, person_of
+from gateway.login.people import ActingFor, Citizen, ClaimsMapping, Professional, person_of
 from gateway.login.routes import _local_path
 from gateway.login.sessions import PendingLogins, Sessions, csrf_matches
 
@@ -221,3 +222,17 @@ def test_the_id_token_is_checked() -> None:
     for why, token in cases:
         with pytest.raises(LoginFailed, match=why):
             redeem(provider, token)
+
+
+def test_a_citizen_acts_only_for_the_choices_of_her_login() -> None:
+    own = CitizenPrincipal("gw", "Patient/p1", "Patient/p1", "client", "session-s", 0, 1)
+    ward = CitizenPrincipal("gw", "RelatedPerson/r1", "Patient/child", "guardian", "session-s", 0, 1)
+    sessions = Sessions(Clock())
+    session = sessions.open(citizen(), own, "t", "s", (ActingFor(own, "Aino"), ActingFor(ward, "Pikku")))
+    switched = sessions.act_for(session.key, 1)
+    assert switched is not None and switched.principal == ward
+    assert sessions.find(session.key) == switched
+    assert sessions.act_for(session.key, 2) is None and sessions.act_for(session.key, -1) is None
+    assert sessions.act_for("another", 0) is None
+    plain = sessions.open(citizen(), own, "t", "s")
+    assert sessions.act_for(plain.key, 0) is None  # no choices: nobody else to act for
