@@ -106,6 +106,12 @@ class Attempt:
             raise Unexpected()
         return self.principal
 
+    def citizen_caller(self) -> CitizenPrincipal:
+        """The authenticated citizen; only for a citizen's pages (`Unexpected` elsewhere: fail closed)."""
+        if self.citizen is None:
+            raise Unexpected()
+        return self.citizen
+
 
 @dataclass(frozen=True)
 class Served:

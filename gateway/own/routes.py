@@ -195,8 +195,7 @@ def create_own_router(
 
     async def page(request: Request, what: str, answer: Answer, kind: str = "Patient") -> Response:
         async def serve(attempt: Attempt) -> Responded:
-            citizen = attempt.citizen
-            assert citizen is not None  # the frame let in only a citizen's session
+            citizen = attempt.citizen_caller()  # the frame let in only a citizen's session
             attempt.touch(citizen.patient)
             if citizen.role == GUARDIAN:  # the minor decides, on every request
                 refusals = guardian_refusals(await read_consents(store, citizen.patient), citizen.patient)

@@ -15,11 +15,13 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from auth.principal import CitizenPrincipal
+from gateway.errors import Unexpected
 from gateway.login.keycloak import DEMO_PEOPLE, REALM_TEMPLATE, KeycloakError, demo_realm, find_java
 from gateway.login.oidc import LoginFailed, LoginRequest, OidcConfig, OidcProvider
 from gateway.login.people import ActingFor, Citizen, ClaimsMapping, Professional, person_of
 from gateway.login.routes import _local_path
 from gateway.login.sessions import PendingLogins, Sessions, csrf_matches
+from gateway.served import Attempt
 
 ISSUER = "https://idp.example/realms/yhteys"
 
@@ -236,3 +238,11 @@ def test_a_citizen_acts_only_for_the_choices_of_her_login() -> None:
     assert sessions.act_for("another", 0) is None
     plain = sessions.open(citizen(), own, "t", "s")
     assert sessions.act_for(plain.key, 0) is None  # no choices: nobody else to act for
+
+
+def test_only_a_citizens_page_has_a_citizen_caller() -> None:
+    attempt = Attempt()
+    with pytest.raises(Unexpected):
+        attempt.citizen_caller()
+    attempt.citizen = CitizenPrincipal("gw", "Patient/p1", "Patient/p1", "client", "session-s", 0, 1)
+    assert attempt.citizen_caller().patient == "Patient/p1"
