@@ -52,6 +52,7 @@ from gateway.login.people import (
     Citizen,
     ClaimsMapping,
     Professional,
+    SessionGrant,
     citizen_principals,
     professional_principal,
 )
@@ -199,30 +200,16 @@ def _people_login(settings: Settings, door: SessionDoor, client: httpx.AsyncClie
     )
     directory = FhirProfessionalDirectory(settings.hapi_base_url, client)
 
-    async def principal_of(person: Professional, serial: str, issued_at: int, expires_at: int) -> Principal:
+    base = settings.hapi_base_url
+
+    async def principal_of(person: Professional, grant: SessionGrant) -> Principal:
         return await professional_principal(
-            person,
-            mapping,
-            directory=directory,
-            store=client,
-            store_base=settings.hapi_base_url,
-            client_id=settings.oidc_client_id,
-            serial=serial,
-            issued_at=issued_at,
-            expires_at=expires_at,
+            person, mapping, directory=directory, store=client, store_base=base, grant=grant
         )
 
-    async def citizen_of(person: Citizen, serial: str, issued_at: int, expires_at: int) -> tuple[ActingFor, ...]:
-        return await citizen_principals(
-            person,
-            store=client,
-            store_base=settings.hapi_base_url,
-            client_id=settings.oidc_client_id,
-            serial=serial,
-            issued_at=issued_at,
-            expires_at=expires_at,
-            today=datetime.now(HELSINKI).date(),
-        )
+    async def citizen_of(person: Citizen, grant: SessionGrant) -> tuple[ActingFor, ...]:
+        today = datetime.now(HELSINKI).date()
+        return await citizen_principals(person, store=client, store_base=base, grant=grant, today=today)
 
     return PeopleLogin(OidcProvider(config, client), mapping, door, PendingLogins(), principal_of, citizen_of)
 

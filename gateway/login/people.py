@@ -47,7 +47,7 @@ from gateway.fhir.systems import HETU_SYSTEM, SECTOR_SYSTEM, SOTE_ORGANIZATION_S
 from gateway.login.oidc import LoginFailed, ProviderUnavailable
 
 __all__ = [
-    "ActingFor", "Citizen", "ClaimsMapping", "Person", "Professional", "citizen_principals", "person_of",
+    "ActingFor", "Citizen", "ClaimsMapping", "Person", "Professional", "SessionGrant", "citizen_principals", "person_of",
     "professional_principal",
 ]  # fmt: skip
 
@@ -115,10 +115,7 @@ async def professional_principal(
     directory: ProfessionalDirectory,
     store: httpx.AsyncClient,
     store_base: str,
-    client_id: str,
-    serial: str,
-    issued_at: int,
-    expires_at: int,
+    grant: SessionGrant,
 ) -> Principal:
     """The principal `person` acts as on the pages; `LoginFailed` if the directory refuses them."""
     try:
@@ -130,7 +127,7 @@ async def professional_principal(
     oid, sector = await _organization(store, store_base, found.organization)
     roles = tuple(r for r in found.team_roles if r != AUDITOR or mapping.auditor_role in person.provider_roles)
     return Principal(
-        client_id=client_id,
+        client_id=grant.client_id,
         organization=found.organization,
         organization_oid=oid,
         sector=sector,
@@ -139,9 +136,9 @@ async def professional_principal(
         scopes=(_AUDIT_SCOPE,) if AUDITOR in roles else (),
         purpose_of_use=PurposeOfUse.TREAT,
         btg_reason="",
-        jti=f"session-{serial}",
-        expires_at=expires_at,
-        issued_at=issued_at,
+        jti=grant.jti,
+        expires_at=grant.expires_at,
+        issued_at=grant.issued_at,
     )
 
 
@@ -178,6 +175,21 @@ def _name(claims: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class SessionGrant:
+    """What every principal of one login shares: the system (the gateway's client id at the
+    provider), the session's serial (its jti is `session-<serial>`), and when it began and ends."""
+
+    client_id: str
+    serial: str
+    issued_at: int
+    expires_at: int
+
+    @property
+    def jti(self) -> str:
+        return f"session-{self.serial}"
+
+
+@dataclass(frozen=True)
 class ActingFor:
     """Someone a citizen may act for: the principal they act as, and that client's name."""
 
@@ -190,16 +202,13 @@ async def citizen_principals(
     *,
     store: httpx.AsyncClient,
     store_base: str,
-    client_id: str,
-    serial: str,
-    issued_at: int,
-    expires_at: int,
+    grant: SessionGrant,
     today: date,
 ) -> tuple[ActingFor, ...]:
     """Whom a citizen may act for, themself first; see the module doc."""
     base = store_base.rstrip("/")
     hetu = f"{HETU_SYSTEM}|{person.hetu}"
-    session = f"session-{serial}"
+    client_id, session, issued_at, expires_at = grant.client_id, grant.jti, grant.issued_at, grant.expires_at
     found: list[ActingFor] = []
     clients = await _ids(store, f"{base}/Patient", {"identifier": hetu, "active": "true"})
     if len(clients) > 1:

@@ -39,17 +39,17 @@ from gateway.app.frame import AuditedFrame
 from gateway.fhir.codes import CLIENT
 from gateway.login.oidc import LoginFailed, OidcProvider, ProviderUnavailable
 from gateway.login.pages import language_of, message_page, page_headers, render, texts_for
-from gateway.login.people import ActingFor, Citizen, ClaimsMapping, Person, Professional, person_of
+from gateway.login.people import ActingFor, Citizen, ClaimsMapping, Person, Professional, SessionGrant, person_of
 from gateway.login.sessions import BrowserSession, PendingLogins, SessionDoor
 from gateway.served import Attempt, Responded
 from gateway.templates import LANGUAGE_NAMES, LANGUAGES
 
 __all__ = ["PeopleLogin", "PrincipalOf", "create_login_router"]
 
-PrincipalOf = Callable[[Professional, str, int, int], Awaitable[Principal]]
-"""The principal a professional acts as: (person, session serial, issued at, expires at)."""
-CitizenOf = Callable[[Citizen, str, int, int], Awaitable[tuple[ActingFor, ...]]]
-"""Whom a citizen may act for, themself first: (person, session serial, issued at, expires at)."""
+PrincipalOf = Callable[[Professional, SessionGrant], Awaitable[Principal]]
+"""The principal a professional acts as in the session of `SessionGrant`."""
+CitizenOf = Callable[[Citizen, SessionGrant], Awaitable[tuple[ActingFor, ...]]]
+"""Whom a citizen may act for in the session of `SessionGrant`, themself first."""
 
 
 @dataclass(frozen=True)
@@ -195,10 +195,10 @@ async def _open(login: PeopleLogin, person: Person, id_token: str) -> BrowserSes
     sessions = login.door.sessions
     serial = secrets.token_urlsafe(12)
     now = int(sessions.clock())
-    expires = now + int(sessions.lifetime)
+    grant = SessionGrant(login.provider.config.client_id, serial, now, now + int(sessions.lifetime))
     if isinstance(person, Professional):
-        return sessions.open(person, await login.principal_of(person, serial, now, expires), id_token, serial)
-    choices = await login.citizen_of(person, serial, now, expires)
+        return sessions.open(person, await login.principal_of(person, grant), id_token, serial)
+    choices = await login.citizen_of(person, grant)
     return sessions.open(person, choices[0].principal if choices else None, id_token, serial, choices)
 
 
